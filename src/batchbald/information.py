@@ -1,0 +1,493 @@
+"""Information-theoretic quantities over ensemble predictions.
+
+Every function here is pure: it reads probability arrays, never modifies them,
+prints nothing and keeps no state. Arrays follow one axis order,
+
+- ``probs_K_N_C``: member ``k``'s predicted probability of class ``c`` for
+  sample ``n`` (K ensemble members or MC samples, N samples, C classes);
+- ``log_joint_K_M``: for each member ``k``, the log-probability it assigns to
+  the ``m``-th *configuration* (one joint labelling ``y_A`` of a set ``A`` of
+  already selected samples);
+- ``weights_M``: the weight of each configuration in an estimate of an
+  expectation over ``y_A``.
+
+Entropies are in nats. With members equally likely a posteriori, the BALD
+score of a sample is ``I(y; w) = H(mean_k p_k) - mean_k H(p_k)`` and the
+BatchBALD score of a set ``A`` is ``I(y_A; w) = H(y_A) - sum_{i in A} mean_k
+H(p_k(y_i))``.
+
+A set of configurations represents the distribution of ``y_A`` either exactly
+(all ``C**|A|`` labellings, each weighted by its probability) or by sampling
+(``M`` labellings drawn from the joint, Kirsch et al. 2019). In both cases the
+conditional entropy of a new sample given ``y_A`` is the weighted average over
+configurations of the entropy of its posterior predictive, see
+:func:`conditional_entropy`; this is the quantity the greedy BatchBALD step
+maximises (minus the sample's expected entropy).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+from scipy.special import logsumexp, softmax
+
+from .utils import check_positive_int, check_random_state
+
+__all__ = [
+    "DEFAULT_EPS",
+    "MAX_EXACT_CONFIGURATIONS",
+    "bald_scores",
+    "check_probabilities",
+    "conditional_entropy",
+    "entropy",
+    "enumerate_configurations",
+    "expected_entropy",
+    "extend_configurations",
+    "joint_entropy_exact",
+    "joint_entropy_sampled",
+    "predictive_entropy",
+    "sample_configurations",
+]
+
+#: Default floor applied to probabilities inside logarithms.
+DEFAULT_EPS = 1e-7
+
+#: Largest number of configurations :func:`joint_entropy_exact` enumerates.
+MAX_EXACT_CONFIGURATIONS = 2**22
+
+# Validation works on slices of this many samples to bound its temporaries.
+_VALIDATION_CHUNK = 65536
+
+
+# --------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------
+def check_eps(eps) -> float:
+    """Validate the log floor ``eps``: a real number in [0, 0.1)."""
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a real number in [0, 0.1); got {eps!r}.")
+    if not 0 <= eps < 0.1:
+        raise ValueError(f"eps must be a real number in [0, 0.1); got {eps!r}.")
+    return float(eps)
+
+
+def check_probabilities(
+    probs, name: str = "probs_K_N_C", ndim: int = 3, atol: float = 1e-3
+) -> np.ndarray:
+    """Validate an array of class probabilities without copying it.
+
+    Parameters
+    ----------
+    probs : array-like
+        Probabilities whose last axis runs over classes.
+    name : str, default="probs_K_N_C"
+        Name of the parameter, used in error messages.
+    ndim : int, default=3
+        Required number of dimensions.
+    atol : float, default=1e-3
+        Tolerance on the sums over the last axis, which must equal 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``probs`` as a floating-point array (a view when it already was one;
+        memory-mapped arrays stay memory-mapped).
+
+    Raises
+    ------
+    ValueError
+        On the wrong number of dimensions, an empty axis, NaN or infinite
+        entries, negative entries, or rows that do not sum to 1.
+    TypeError
+        If ``probs`` is not numeric.
+    """
+    arr = np.asarray(probs)
+    if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
+        raise TypeError(
+            f"{name} must hold real numbers (probabilities); got dtype {arr.dtype}."
+        )
+    if arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions "
+            f"({_axes_description(ndim)}); got shape {arr.shape}."
+        )
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must not have an empty axis; got shape {arr.shape}.")
+    # Check in slices along the sample axis to bound the temporaries.
+    axis = 1 if ndim == 3 else 0
+    n = arr.shape[axis]
+    for start in range(0, n, _VALIDATION_CHUNK):
+        part = np.take(arr, np.arange(start, min(n, start + _VALIDATION_CHUNK)), axis)
+        if not np.isfinite(part).all():
+            raise ValueError(
+                f"{name} contains NaN or infinite values; probabilities must be "
+                "finite numbers in [0, 1]."
+            )
+        if (part < 0).any():
+            raise ValueError(
+                f"{name} contains negative values (minimum {part.min():.3g}); "
+                "probabilities must lie in [0, 1]. Pass probabilities, not logits "
+                "or log-probabilities."
+            )
+        sums = part.sum(axis=-1, dtype=np.float64)
+        bad = np.abs(sums - 1.0) > atol
+        if bad.any():
+            worst = sums.ravel()[np.argmax(np.abs(sums - 1.0).ravel())]
+            raise ValueError(
+                f"{name} has rows over the class axis that do not sum to 1 "
+                f"({int(bad.sum())} of them in samples {start}.."
+                f"{min(n, start + _VALIDATION_CHUNK) - 1}, e.g. a sum of "
+                f"{worst:.6g}); each row must be a probability distribution."
+            )
+    return arr
+
+
+def _axes_description(ndim: int) -> str:
+    return {
+        3: "members K, samples N, classes C",
+        2: "samples N, classes C",
+        1: "classes C",
+    }.get(ndim, f"{ndim} axes")
+
+
+# --------------------------------------------------------------------------
+# entropies and BALD
+# --------------------------------------------------------------------------
+def _log_floor(dtype, eps: float) -> float:
+    return max(float(eps), float(np.finfo(dtype).tiny))
+
+
+def entropy(probs_C, eps: float = 0.0, axis: int = -1) -> np.ndarray:
+    """Shannon entropy in nats along ``axis``.
+
+    Parameters
+    ----------
+    probs_C : array-like of shape (..., C)
+        Probabilities along ``axis``.
+    eps : float, default=0.0
+        Floor applied to the probabilities inside the logarithm only (the
+        factor in front stays exact). With 0, ``0 * log 0`` counts as 0.
+    axis : int, default=-1
+        The class axis.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        The entropies, with ``axis`` removed.
+    """
+    p = np.asarray(probs_C, dtype=np.float64)
+    floor = _log_floor(p.dtype, eps)
+    return -np.sum(p * np.log(np.maximum(p, floor)), axis=axis)
+
+
+def expected_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
+    """Mean over members of each member's predictive entropy, ``E_w H(y|w)``.
+
+    Parameters
+    ----------
+    probs_K_N_C : array-like of shape (K, N, C)
+        Member probabilities.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+    """
+    return entropy(probs_K_N_C, eps).mean(axis=0)
+
+
+def predictive_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
+    """Entropy of the ensemble's mean prediction, ``H(y)``, shape (N,).
+
+    Parameters are those of :func:`expected_entropy`.
+    """
+    return entropy(np.asarray(probs_K_N_C, dtype=np.float64).mean(axis=0), eps)
+
+
+def bald_scores(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
+    """BALD scores ``I(y_n; w) = H(y_n) - E_w H(y_n | w)`` in nats.
+
+    Parameters are those of :func:`expected_entropy`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+        Non-negative up to rounding.
+    """
+    return predictive_entropy(probs_K_N_C, eps) - expected_entropy(probs_K_N_C, eps)
+
+
+# --------------------------------------------------------------------------
+# configurations of a selected set
+# --------------------------------------------------------------------------
+def _log_probs(probs, eps: float) -> np.ndarray:
+    p = np.asarray(probs, dtype=np.float64)
+    return np.log(np.maximum(p, _log_floor(p.dtype, eps)))
+
+
+def enumerate_configurations(
+    probs_K_B_C, eps: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """All ``C**B`` joint labellings of ``B`` samples, with exact weights.
+
+    Parameters
+    ----------
+    probs_K_B_C : array-like of shape (K, B, C)
+        Member probabilities of the selected samples (``B`` may be 0).
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    log_joint_K_M : numpy.ndarray of shape (K, C**B)
+        ``log prod_i p_k(y_i = c_i)`` for each configuration, the last sample
+        varying fastest.
+    weights_M : numpy.ndarray of shape (C**B,)
+        The probability of each configuration under the ensemble,
+        ``mean_k prod_i p_k(y_i = c_i)``; it sums to 1.
+    """
+    probs = np.asarray(probs_K_B_C)
+    K, B, C = probs.shape
+    log_joint_K_M = np.zeros((K, 1))
+    for i in range(B):
+        log_joint_K_M, _ = extend_configurations(
+            log_joint_K_M, probs[:, i, :], exact=True, eps=eps
+        )
+    return log_joint_K_M, _exact_weights(log_joint_K_M)
+
+
+def _exact_weights(log_joint_K_M: np.ndarray) -> np.ndarray:
+    K = log_joint_K_M.shape[0]
+    return np.exp(logsumexp(log_joint_K_M, axis=0) - math.log(K))
+
+
+def sample_configurations(
+    probs_K_B_C, n_samples: int, random_state=None, eps: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw ``n_samples`` joint labellings of ``B`` samples from the ensemble.
+
+    Each configuration is drawn by picking a member ``k`` and then each label
+    ``y_i ~ p_k(y_i)`` independently, which is a draw from the ensemble's
+    joint predictive. Members are stratified: when ``n_samples >= K`` every
+    member is picked ``n_samples // K`` or one more times, and the weights
+    ``1 / (K * count_k)`` keep the estimate of any expectation unbiased; with
+    fewer samples than members, members are drawn uniformly with weights
+    ``1 / n_samples``.
+
+    Parameters
+    ----------
+    probs_K_B_C : array-like of shape (K, B, C)
+        Member probabilities of the selected samples.
+    n_samples : int
+        Number of configurations ``M``.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Source of randomness, see :func:`batchbald.utils.check_random_state`.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    log_joint_K_M : numpy.ndarray of shape (K, M)
+        Each member's log-probability of each drawn configuration.
+    weights_M : numpy.ndarray of shape (M,)
+        Estimator weights, summing to 1.
+    members_M : numpy.ndarray of int, shape (M,)
+        The member each configuration was drawn from; pass it to
+        :func:`extend_configurations` to extend the draws to another sample.
+    """
+    probs = np.asarray(probs_K_B_C)
+    K, B, C = probs.shape
+    M = check_positive_int(n_samples, "n_samples")
+    rng = check_random_state(random_state)
+    if M >= K:
+        counts_K = np.full(K, M // K)
+        counts_K[rng.choice(K, size=M % K, replace=False)] += 1
+        members_M = np.repeat(np.arange(K), counts_K)
+        weights_M = 1.0 / (K * counts_K[members_M])
+    else:
+        members_M = rng.randint(0, K, size=M)
+        weights_M = np.full(M, 1.0 / M)
+    log_joint_K_M = np.zeros((K, M))
+    for i in range(B):
+        log_joint_K_M, _ = extend_configurations(
+            log_joint_K_M,
+            probs[:, i, :],
+            exact=False,
+            members_M=members_M,
+            random_state=rng,
+            eps=eps,
+        )
+    return log_joint_K_M, weights_M, members_M
+
+
+def extend_configurations(
+    log_joint_K_M,
+    probs_K_C,
+    *,
+    exact: bool,
+    members_M=None,
+    random_state=None,
+    eps: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Add one sample to a set of configurations.
+
+    Parameters
+    ----------
+    log_joint_K_M : array-like of shape (K, M)
+        Configurations of the selected set so far.
+    probs_K_C : array-like of shape (K, C)
+        Member probabilities of the sample to add.
+    exact : bool
+        If True, every configuration is split into ``C`` (the result has
+        ``M * C`` columns, the new label varying fastest). If False, each
+        configuration draws the new sample's label from its member
+        ``members_M[m]`` and the result keeps ``M`` columns.
+    members_M : array-like of int, shape (M,), optional
+        Required when ``exact`` is False.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Used when ``exact`` is False.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    log_joint_K_M : numpy.ndarray
+        The extended configurations (a new array).
+    labels_M : numpy.ndarray of int or None
+        The labels drawn for the new sample (None when ``exact``).
+    """
+    log_joint = np.asarray(log_joint_K_M, dtype=np.float64)
+    log_p_K_C = _log_probs(probs_K_C, eps)
+    K, M = log_joint.shape
+    if exact:
+        C = log_p_K_C.shape[1]
+        out = log_joint[:, :, None] + log_p_K_C[:, None, :]
+        return out.reshape(K, M * C), None
+    if members_M is None:
+        raise ValueError("members_M is required when exact=False.")
+    rng = check_random_state(random_state)
+    probs_M_C = np.asarray(probs_K_C, dtype=np.float64)[np.asarray(members_M)]
+    cdf_M_C = np.cumsum(probs_M_C, axis=1)
+    u_M = rng.random_sample(M) * cdf_M_C[:, -1]
+    labels_M = np.minimum((cdf_M_C <= u_M[:, None]).sum(axis=1), cdf_M_C.shape[1] - 1)
+    return log_joint + log_p_K_C[:, labels_M], labels_M
+
+
+def posterior_weights(log_joint_K_M) -> np.ndarray:
+    """Posterior over members given each configuration, shape (M, K).
+
+    Row ``m`` is ``p(k | y_A = config_m)`` under a uniform prior over members.
+    """
+    return softmax(np.asarray(log_joint_K_M, dtype=np.float64), axis=0).T
+
+
+def conditional_entropy(
+    probs_K_N_C, log_joint_K_M, weights_M, eps: float = 0.0
+) -> np.ndarray:
+    """Conditional entropy ``H(y_n | y_A)`` of each sample given a selected set.
+
+    ``H(y_n | y_A) = sum_m weights_m * H(sum_k p(k | config_m) p_k(y_n))``,
+    exact when the configurations are enumerated, an unbiased estimate when
+    they are sampled. This is the straightforward float64 reference; the
+    selection engine evaluates the same expression in chunks.
+
+    Parameters
+    ----------
+    probs_K_N_C : array-like of shape (K, N, C)
+        Member probabilities of the samples to score.
+    log_joint_K_M : array-like of shape (K, M)
+        Configurations of the selected set (see :func:`enumerate_configurations`
+        and :func:`sample_configurations`).
+    weights_M : array-like of shape (M,)
+        Their weights.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+    """
+    probs = np.asarray(probs_K_N_C, dtype=np.float64)
+    K, N, C = probs.shape
+    post_M_K = posterior_weights(log_joint_K_M)
+    q_M_N_C = (post_M_K @ probs.reshape(K, N * C)).reshape(-1, N, C)
+    return np.asarray(weights_M, dtype=np.float64) @ entropy(q_M_N_C, eps)
+
+
+# --------------------------------------------------------------------------
+# joint entropies
+# --------------------------------------------------------------------------
+def joint_entropy_exact(probs_K_B_C, eps: float = 0.0) -> float:
+    """Exact joint entropy ``H(y_1, ..., y_B)`` by enumerating all labellings.
+
+    Parameters
+    ----------
+    probs_K_B_C : array-like of shape (K, B, C)
+        Member probabilities of the ``B`` samples.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    float
+        The joint entropy in nats.
+
+    Raises
+    ------
+    ValueError
+        If ``C**B`` exceeds :data:`MAX_EXACT_CONFIGURATIONS`; use
+        :func:`joint_entropy_sampled` then.
+    """
+    probs = check_probabilities(probs_K_B_C, "probs_K_B_C")
+    K, B, C = probs.shape
+    if B * math.log(C) > math.log(MAX_EXACT_CONFIGURATIONS):
+        raise ValueError(
+            f"probs_K_B_C has C**B = {C}**{B} configurations, more than the "
+            f"{MAX_EXACT_CONFIGURATIONS} that can be enumerated; use "
+            "joint_entropy_sampled instead."
+        )
+    _, weights_M = enumerate_configurations(probs, eps)
+    return float(entropy(weights_M, eps))
+
+
+def joint_entropy_sampled(
+    probs_K_B_C, n_samples: int = 1000, random_state=None, eps: float = 0.0
+) -> float:
+    """Unbiased Monte-Carlo estimate of ``H(y_1, ..., y_B)``.
+
+    The first ``B - 1`` labels are sampled (:func:`sample_configurations`);
+    the last one is summed over exactly, so the estimate is
+    ``sum_m w_m [-log p(y_A^m) + H(y_B | y_A^m)]``, the importance-sampling
+    estimator of Kirsch et al. (2019). Its standard error shrinks like
+    ``1 / sqrt(n_samples)``; with ``B = 1`` it is exact.
+
+    Parameters
+    ----------
+    probs_K_B_C : array-like of shape (K, B, C)
+        Member probabilities of the ``B`` samples.
+    n_samples : int, default=1000
+        Number of sampled configurations ``M``.
+    random_state : None, int or numpy.random.RandomState, default=None
+        See :func:`batchbald.utils.check_random_state`.
+    eps : float, default=0.0
+        See :func:`entropy`.
+
+    Returns
+    -------
+    float
+    """
+    probs = check_probabilities(probs_K_B_C, "probs_K_B_C")
+    K = probs.shape[0]
+    log_joint_K_M, weights_M, _ = sample_configurations(
+        probs[:, :-1], n_samples, random_state, eps
+    )
+    neg_log_p_M = math.log(K) - logsumexp(log_joint_K_M, axis=0)
+    cond_M = entropy(
+        (posterior_weights(log_joint_K_M) @ np.asarray(probs[:, -1], np.float64)), eps
+    )
+    return float(weights_M @ (neg_log_p_M + cond_M))
