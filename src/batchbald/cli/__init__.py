@@ -1,0 +1,94 @@
+"""The ``batchbald`` command line.
+
+Every sub-command lives in its own module ``batchbald.cli.<name>`` exposing
+
+- ``add_parser(subparsers) -> argparse.ArgumentParser``: registers the
+  sub-command (its name, help, options);
+- ``run(args: argparse.Namespace) -> int``: carries it out and returns the exit
+  status.
+
+The sub-commands are registered from :data:`COMMANDS`, in that order; to add
+one, write its module and append its name there. ``run`` reports user errors
+by raising ``ValueError``, ``TypeError`` or ``FileNotFoundError``: :func:`main`
+prints them as ``batchbald <command>: error: <message>`` and exits with status
+2, like argparse does for bad options. Modules should import heavy
+dependencies inside ``run`` so that ``batchbald --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Sub-command modules, registered in this order.
+COMMANDS: tuple[str, ...] = ("demo",)
+
+#: Exit status for user errors (the same as argparse's).
+EXIT_USAGE = 2
+#: Exit status after Ctrl-C (128 + SIGINT).
+EXIT_INTERRUPTED = 130
+
+_EPILOG = """\
+examples:
+  batchbald demo                          5 BatchBALD cycles to batchbald_demo.gif
+  batchbald demo --out demo.html          the same as a self-contained web page
+  batchbald demo --seed 3 --cycles 8      another data set, more cycles
+  batchbald <command> --help              options of one command
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command of :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="batchbald",
+        description="Bayesian batch active learning (BALD, BatchBALD) from the "
+        "command line.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="<command>", title="commands", required=True
+    )
+    for name in COMMANDS:
+        module = importlib.import_module(f"{__name__}.{name}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_run=module.run, _command=name)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``batchbald`` command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, default=None
+        The arguments after the program name; ``sys.argv[1:]`` when None.
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 2 for a usage or user error, 130 when
+        interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and argparse errors
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, TypeError, FileNotFoundError) as exc:
+        print(f"batchbald {args._command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"batchbald {args._command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
