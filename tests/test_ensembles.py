@@ -162,6 +162,29 @@ def test_sample_predictions_method(n_samples):
     assert fitted is not model
 
 
+def test_sample_predictions_accepts_image_shaped_candidates():
+    class ImageModel(MCModel):
+        def fit(self, X, y):
+            return super().fit(X.reshape(len(X), -1), y)
+
+        def sample_proba(self, X, n_samples=3):
+            return super().sample_proba(X.reshape(len(X), -1), n_samples)
+
+    X, y, _ = data()
+    images = X.reshape(len(X), 1, 3, 1)
+    probs, fitted = ensemble_probas(
+        ImageModel(),
+        images[:5],
+        X=images,
+        y=y,
+        fit=True,
+        sample_predictions_method_name="sample_proba",
+    )
+    np.testing.assert_allclose(probs, MCModel().fit(X, y).sample_proba(X[:5]))
+    with pytest.raises(ValueError, match="X_cand must be a numeric 2-D"):
+        ensemble_probas(RandomForestClassifier(2), images, X=images, y=y, fit=True)
+
+
 def test_sample_predictions_torch_tensor():
     torch = pytest.importorskip("torch")
 

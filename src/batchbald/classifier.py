@@ -284,21 +284,22 @@ def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
     return w
 
 
-def _check_X(X, name: str = "X"):
+def _check_X(X, name: str = "X", allow_nd: bool = False):
+    """Validate a numeric feature array (2-D, or at least 2-D if ``allow_nd``)."""
+    shape = "(n_samples, ...)" if allow_nd else "2-D (n_samples, n_features)"
     if X is None:
-        raise ValueError(f"{name} must be a 2-D array-like of features; got None.")
+        raise ValueError(f"{name} must be a numeric {shape} array; got None.")
     try:
         return check_array(
             X,
             accept_sparse="csr",
             dtype="numeric",
             ensure_min_samples=0,
+            allow_nd=allow_nd,
             **_ALLOW_NAN,
         )
     except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"{name} must be a numeric 2-D array (n_samples, n_features): {exc}"
-        ) from None
+        raise type(exc)(f"{name} must be a numeric {shape} array: {exc}") from None
 
 
 # ---------------------------------------------------------------------------

@@ -86,7 +86,8 @@ def ensemble_probas(
         - any estimator with a method named ``sample_predictions_method_name``
           (fitted like a list member).
     X_cand : array-like of shape (n_candidates, n_features)
-        The samples to predict.
+        The samples to predict. For a ``sample_predictions`` method or a list
+        of members, any shape ``(n_candidates, ...)`` (e.g. images) is allowed.
     X : array-like of shape (n_samples, n_features), default=None
         Training features; required when ``fit=True``, ignored otherwise.
     y : array-like of shape (n_samples,), default=None
@@ -163,13 +164,15 @@ def ensemble_probas(
             f"got {type(sample_predictions_dict).__name__} "
             f"{sample_predictions_dict!r}."
         )
-    X_cand = _check_X(X_cand, "X_cand")
+    kind = _kind(ensemble, method_name)
+    # Members reading feature subsets need 2-D X; a sample_predictions method
+    # (e.g. a network on images) or list members may take (n_samples, ...).
+    allow_nd = kind in ("method", "list")
+    X_cand = _check_X(X_cand, "X_cand", allow_nd=allow_nd)
     if X_cand.shape[0] == 0:
         raise ValueError("X_cand must hold at least one sample; got 0 rows.")
     if classes is not None:
         classes = _check_classes(classes, missing_label)
-
-    kind = _kind(ensemble, method_name)
 
     # -- fitting -----------------------------------------------------------
     fit_classes = None
@@ -180,7 +183,7 @@ def ensemble_probas(
                 f"X={'None' if X is None else 'an array'} and "
                 f"y={'None' if y is None else 'an array'}."
             )
-        X = _check_X(X)
+        X = _check_X(X, "X", allow_nd=allow_nd)
         # Estimators that handle missing labels validate y once more
         # themselves (they may know the classes even when nothing is labeled).
         labeled, codes, fit_classes = _check_labels(
@@ -372,7 +375,7 @@ def _target(own_classes, classes, name: str) -> tuple[np.ndarray, dict]:
 
 def _check_n_features(estimator, X_cand, name: str) -> None:
     n_features = getattr(estimator, "n_features_in_", None)
-    if n_features is not None and X_cand.shape[1] != n_features:
+    if n_features is not None and X_cand.ndim == 2 and X_cand.shape[1] != n_features:
         raise ValueError(
             f"X_cand has {X_cand.shape[1]} features, but {name} was fitted with "
             f"{n_features} features."
