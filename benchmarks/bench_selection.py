@@ -366,6 +366,15 @@ def machine_description() -> dict:
             text=True,
             check=False,
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.strip()
+        if commit and dirty:
+            commit += "+uncommitted src changes"
     except OSError:
         commit = ""
     return {
