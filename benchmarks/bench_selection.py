@@ -368,7 +368,7 @@ def machine_description() -> dict:
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "src"],
-            cwd=HERE,
+            cwd=HERE.parent,
             capture_output=True,
             text=True,
             check=False,
