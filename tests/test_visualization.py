@@ -1,5 +1,6 @@
 """Tests for batchbald.visualization."""
 
+import functools
 import os
 import warnings
 
@@ -30,6 +31,8 @@ from batchbald.visualization import (  # noqa: E402
 )
 
 BOUND = [[-4.0, -4.0], [4.0, 4.0]]
+# Tests that reject an animation before rendering it make matplotlib warn.
+_UNRENDERED = pytest.mark.filterwarnings("ignore:Animation was deleted")
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +41,7 @@ def _close_figures():
     plt.close("all")
 
 
+@functools.cache
 def _fitted(n_classes, seed=0):
     rng = np.random.RandomState(seed)
     centers = [[-2, -2], [2, 2], [2, -2]][:n_classes]
@@ -374,7 +378,12 @@ def test_add_utility_colorbar():
 
 
 # ---------------------------------------------------------------- animation
-def _animation(n_frames=3, seed=0):
+def _blank_animation():
+    fig = plt.figure(figsize=(1, 1), dpi=20)
+    return ArtistAnimation(fig, [[fig.text(0, 0, "x")]], blit=False)
+
+
+def _animation(n_frames=3, seed=0, blit=False):
     """An artist animation built the way the seed example builds one."""
     rng = np.random.RandomState(seed)
     X = rng.normal(size=(20, 2))
@@ -389,7 +398,7 @@ def _animation(n_frames=3, seed=0):
         frame = new_collections(ax, before)
         assert len(frame) == 1 + 3 + 1
         frames.append([fig.text(0.5, 0.95, f"frame {k}"), *frame])
-    return fig, frames, ArtistAnimation(fig, frames, interval=100, blit=True)
+    return fig, frames, ArtistAnimation(fig, frames, interval=100, blit=blit)
 
 
 def _files(directory):
@@ -397,7 +406,7 @@ def _files(directory):
 
 
 def test_save_animation_gif_has_all_frames(tmp_path):
-    fig, frames, anim = _animation(3)
+    fig, frames, anim = _animation(3, blit=True)  # as in the seed example
     out = save_animation(anim, tmp_path / "anim.gif", fps=4)
     assert out == tmp_path / "anim.gif"
     with Image.open(out) as im:
@@ -427,6 +436,7 @@ def test_save_animation_replaces_existing_file(tmp_path):
     assert _files(tmp_path) == ["anim.gif"]
 
 
+@_UNRENDERED
 @pytest.mark.parametrize(
     "name, exc, match",
     [
@@ -436,22 +446,22 @@ def test_save_animation_replaces_existing_file(tmp_path):
     ],
 )
 def test_save_animation_bad_path(tmp_path, name, exc, match):
-    fig, frames, anim = _animation(1)
     with pytest.raises(exc, match=match):
-        save_animation(anim, tmp_path / name)
+        save_animation(_blank_animation(), tmp_path / name)
     assert _files(tmp_path) == []
 
 
+@_UNRENDERED
 def test_save_animation_rejects_non_animation(tmp_path):
     with pytest.raises(TypeError, match="anim"):
         save_animation("frames", tmp_path / "a.gif")
-    fig, frames, anim = _animation(1)
     with pytest.raises(ValueError, match="fps"):
-        save_animation(anim, tmp_path / "a.gif", fps=0)
+        save_animation(_blank_animation(), tmp_path / "a.gif", fps=0)
 
 
+@_UNRENDERED
 def test_save_animation_frame_restores_state(tmp_path):
-    fig, frames, anim = _animation(3)
+    fig, frames, anim = _animation(3, blit=True)
     state = [(a.get_visible(), a.get_animated()) for f in frames for a in f]
     out = save_animation_frame(fig, frames, -1, tmp_path / "frame.png")
     with Image.open(out) as im:
