@@ -1,0 +1,379 @@
+"""Chunk scorers: the hot loop of the selection engine, on numpy or torch.
+
+A scorer owns a read-only reference to the pool's member probabilities
+``probs_K_N_C`` and evaluates, for any subset of the pool, the conditional
+entropy of each sample given the configurations of the selected set::
+
+    H(y_n | y_A) = sum_m weights_m * H(sum_k post_mk * p_k(y_n))
+
+with ``post_M_K`` the posterior over members given each configuration. That is
+one matrix product ``(M x K) @ (K x n*C)`` per chunk followed by an entropy
+kernel, done in float32 (or float64 when ``precise``) and reduced over
+configurations in float64. A chunk's score depends only on (the chunk, the
+selected-set state), which is the seam along which a distributed engine can
+split the pool.
+
+Memory stays within ``max_memory`` bytes: chunks over the pool are sized from
+it, and so are slices over the configurations when ``M`` alone is large.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .information import check_probabilities
+
+# Bytes of temporaries per (configuration, class, sample) cell in a chunk: the
+# product q and q log q.
+_CELLS_BYTES_FACTOR = 2
+# Floor of the screening pass: the chunk's probabilities are raised to at
+# least max(eps, this) before the product, so that q > 0 needs no clamp.
+_SCREEN_FLOOR = 1e-30
+# Elementwise work is split over threads above this many cells.
+_PARALLEL_CELLS = 1 << 20
+
+
+def _is_torch_tensor(x) -> bool:
+    mod = type(x).__module__
+    return mod.startswith("torch") and type(x).__name__ == "Tensor"
+
+
+def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None):
+    """Pick the backend from the input type or ``device`` and validate input.
+
+    Parameters
+    ----------
+    probs_K_N_C : numpy.ndarray or torch.Tensor of shape (K, N, C)
+        Member probabilities.
+    eps : float
+        Floor applied to probabilities inside logarithms.
+    max_memory : int
+        Budget in bytes for the temporaries of one chunk.
+    device : None, str or torch.device, default=None
+        None keeps numpy input on numpy and torch input on its device; any
+        other value runs the torch backend on that device (``"cpu"``,
+        ``"cuda"``, ``"cuda:1"``...).
+    """
+    if _is_torch_tensor(probs_K_N_C) or device is not None:
+        return TorchScorer(probs_K_N_C, eps=eps, max_memory=max_memory, device=device)
+    return NumpyScorer(probs_K_N_C, eps=eps, max_memory=max_memory)
+
+
+class _Scorer:
+    """Shared chunking logic; backends supply the array operations."""
+
+    def __init__(self, eps: float, max_memory: int):
+        self.eps = eps
+        self.max_memory = max_memory
+
+    # -- sizes ------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.probs.shape)
+
+    def _plan(self, n_points: int, M: int, itemsize: int) -> tuple[int, int]:
+        """Chunk sizes (points per chunk, configurations per slice)."""
+        K, _, C = self.shape
+        budget = self.max_memory
+        per_point_fixed = K * C * itemsize * 2  # gathered probs (+ a cast copy)
+        per_cell = C * itemsize * _CELLS_BYTES_FACTOR
+        m_chunk = M
+        # Slice over configurations when even 64 points would not fit.
+        if M * per_cell * 64 > budget:
+            m_chunk = max(1, int(budget // (per_cell * 64)))
+        per_point = per_point_fixed + m_chunk * per_cell + 8 * m_chunk
+        n_chunk = max(1, min(n_points, int(budget // per_point)))
+        return n_chunk, m_chunk
+
+    # -- public API -------------------------------------------------------
+    def entropies(self) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive entropy ``H(mean_k p_k)`` and expected entropy
+        ``mean_k H(p_k)`` of every pool sample, float64 arrays of shape (N,).
+
+        Computed in float64 chunk by chunk.
+        """
+        K, N, C = self.shape
+        per_point = K * C * 8 * 3
+        n_chunk = max(1, min(N, int(self.max_memory // per_point)))
+        pred_N = np.empty(N)
+        expected_N = np.empty(N)
+        for start in range(0, N, n_chunk):
+            stop = min(N, start + n_chunk)
+            pred, expected = self._entropies_chunk(start, stop)
+            pred_N[start:stop] = pred
+            expected_N[start:stop] = expected
+        return pred_N, expected_N
+
+    def conditional_entropy(
+        self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
+    ) -> np.ndarray:
+        """``H(y_n | y_A)`` for the pool samples ``idx_n`` (None for all).
+
+        Parameters
+        ----------
+        idx_n : numpy.ndarray of int, shape (n,), or None
+            Pool indices to score; None scores the whole pool in order.
+        post_M_K : numpy.ndarray of shape (M, K)
+            Posterior over members given each configuration.
+        weights_M : numpy.ndarray of shape (M,)
+            Configuration weights.
+        precise : bool, default=False
+            Compute in float64 instead of float32.
+
+        Returns
+        -------
+        numpy.ndarray of float64, shape (n,)
+        """
+        K, N, C = self.shape
+        n = N if idx_n is None else len(idx_n)
+        M = post_M_K.shape[0]
+        itemsize = 8 if precise else 4
+        n_chunk, m_chunk = self._plan(n, M, itemsize)
+        out = np.zeros(n)
+        slices = [
+            (
+                self._to_backend(post_M_K[a : a + m_chunk], precise),
+                self._to_backend(weights_M[a : a + m_chunk], precise),
+            )
+            for a in range(0, M, m_chunk)
+        ]
+        for start in range(0, n, n_chunk):
+            stop = min(n, start + n_chunk)
+            if idx_n is None:
+                chunk_K_n_C = self._slice(start, stop, precise)
+            else:
+                chunk_K_n_C = self._gather(idx_n[start:stop], precise)
+            if not precise:
+                chunk_K_n_C = self._raise_floor(chunk_K_n_C)
+            for post, weights in slices:
+                out[start:stop] += self._cond_entropy_chunk(
+                    chunk_K_n_C, post, weights, precise
+                )
+        return out
+
+    def close(self) -> None:
+        """Release worker threads, if any."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def member_probs(self, index: int) -> np.ndarray:
+        """Member probabilities of one pool sample as float64, shape (K, C)."""
+        return self._to_numpy(self.probs[:, int(index), :]).astype(np.float64)
+
+
+class NumpyScorer(_Scorer):
+    """Scorer on numpy arrays (memory-mapped arrays included).
+
+    The matrix products run in the BLAS's threads; the elementwise entropy
+    kernel is split over row blocks in a small thread pool (numpy releases
+    the GIL), and its buffers are reused from chunk to chunk.
+    """
+
+    def __init__(self, probs_K_N_C, *, eps: float, max_memory: int):
+        super().__init__(eps, max_memory)
+        self.probs = check_probabilities(probs_K_N_C, "probs_K_N_C")
+        self.n_threads = max(1, min(8, os.cpu_count() or 1))
+        self._pool = None
+        self._buffers: dict = {}
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._buffers.clear()
+
+    def _floor(self, dtype) -> float:
+        return max(self.eps, float(np.finfo(dtype).tiny))
+
+    def _to_backend(self, arr, precise):
+        return np.ascontiguousarray(arr, dtype=np.float64 if precise else np.float32)
+
+    @staticmethod
+    def _to_numpy(arr):
+        return np.asarray(arr)
+
+    def _slice(self, start, stop, precise):
+        return self.probs[:, start:stop, :].astype(
+            np.float64 if precise else np.float32, copy=False
+        )
+
+    def _gather(self, idx, precise):
+        return np.take(self.probs, idx, axis=1).astype(
+            np.float64 if precise else np.float32, copy=False
+        )
+
+    def _raise_floor(self, chunk):
+        return np.maximum(chunk, _SCREEN_FLOOR)
+
+    def _buffer(self, name, size, dtype):
+        buf = self._buffers.get((name, dtype))
+        if buf is None or buf.size < size:
+            buf = np.empty(size, dtype=dtype)
+            self._buffers[(name, dtype)] = buf
+        return buf[:size]
+
+    def _xlogx(self, q):
+        """``q log q`` elementwise (a new array; ``q`` is left alone)."""
+        lq = np.maximum(q, self._floor(q.dtype))
+        np.log(lq, out=lq)
+        lq *= q
+        return lq
+
+    def _entropies_chunk(self, start, stop):
+        chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
+        expected = -self._xlogx(chunk).sum(axis=-1).mean(axis=0)
+        pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
+        return pred, expected
+
+    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
+        K, n, C = chunk_K_n_C.shape
+        M = post_M_K.shape[0]
+        dtype = post_M_K.dtype
+        q_M_nC = self._buffer("q", M * n * C, dtype).reshape(M, n * C)
+        np.matmul(post_M_K, chunk_K_n_C.reshape(K, n * C), out=q_M_nC)
+        xlogx_M_nC = self._buffer("xlogx", M * n * C, dtype).reshape(M, n * C)
+        floor = self._floor(dtype) if precise else None
+
+        def kernel(rows):
+            q, out = q_M_nC[rows], xlogx_M_nC[rows]
+            if floor is None:  # screening: q >= the raised floor already
+                np.log(q, out=out)
+            else:
+                np.maximum(q, floor, out=out)
+                np.log(out, out=out)
+            out *= q
+
+        if M * n * C >= _PARALLEL_CELLS and self.n_threads > 1 and M > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.n_threads)
+            bounds = np.linspace(0, M, self.n_threads + 1).astype(int)
+            blocks = [
+                slice(a, b)
+                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+                if b > a
+            ]
+            list(self._pool.map(kernel, blocks))
+        else:
+            kernel(slice(None))
+        # Reduce over configurations (one matrix-vector product), then classes.
+        xlogx_nC = weights_M @ xlogx_M_nC
+        return -xlogx_nC.reshape(n, C).sum(axis=1, dtype=np.float64)
+
+
+class TorchScorer(_Scorer):
+    """Scorer on torch tensors, on the CPU or a CUDA device."""
+
+    def __init__(self, probs_K_N_C, *, eps: float, max_memory: int, device=None):
+        super().__init__(eps, max_memory)
+        try:
+            import torch
+        except ImportError as exc:  # pragma: no cover - depends on environment
+            raise ImportError(
+                "device= and torch tensor input need PyTorch: "
+                'pip install "batchbald[torch]"'
+            ) from exc
+        self.torch = torch
+        if _is_torch_tensor(probs_K_N_C):
+            probs = probs_K_N_C.detach()
+            if device is not None:
+                probs = probs.to(device)
+        else:
+            arr = check_probabilities(probs_K_N_C, "probs_K_N_C")
+            probs = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+        self.device = probs.device
+        self._validate(probs)
+        self.probs = probs
+
+    def _validate(self, probs):
+        torch = self.torch
+        if probs.ndim != 3:
+            raise ValueError(
+                "probs_K_N_C must have 3 dimensions (members K, samples N, "
+                f"classes C); got shape {tuple(probs.shape)}."
+            )
+        if not torch.is_floating_point(probs):
+            raise TypeError(
+                "probs_K_N_C must hold floating-point probabilities; "
+                f"got {probs.dtype}."
+            )
+        if 0 in probs.shape:
+            raise ValueError(
+                "probs_K_N_C must not have an empty axis; "
+                f"got shape {tuple(probs.shape)}."
+            )
+        N = probs.shape[1]
+        step = 65536
+        for start in range(0, N, step):
+            part = probs[:, start : start + step]
+            if not bool(torch.isfinite(part).all()):
+                raise ValueError(
+                    "probs_K_N_C contains NaN or infinite values; probabilities "
+                    "must be finite numbers in [0, 1]."
+                )
+            if bool((part < 0).any()):
+                raise ValueError(
+                    "probs_K_N_C contains negative values; probabilities must lie "
+                    "in [0, 1]. Pass probabilities, not logits or log-probabilities."
+                )
+            sums = part.sum(dim=-1, dtype=torch.float64)
+            if bool(((sums - 1).abs() > 1e-3).any()):
+                raise ValueError(
+                    "probs_K_N_C has rows over the class axis that do not sum to 1; "
+                    "each row must be a probability distribution."
+                )
+
+    def _dtype(self, precise):
+        return self.torch.float64 if precise else self.torch.float32
+
+    def _floor(self, dtype) -> float:
+        return max(self.eps, float(self.torch.finfo(dtype).tiny))
+
+    def _to_backend(self, arr, precise):
+        return self.torch.as_tensor(
+            np.ascontiguousarray(arr), dtype=self._dtype(precise), device=self.device
+        )
+
+    @staticmethod
+    def _to_numpy(arr):
+        return arr.detach().cpu().numpy()
+
+    def _slice(self, start, stop, precise):
+        return self.probs[:, start:stop, :].to(self._dtype(precise))
+
+    def _gather(self, idx, precise):
+        index = self.torch.as_tensor(np.asarray(idx), device=self.device)
+        return self.probs.index_select(1, index).to(self._dtype(precise))
+
+    def _xlogx(self, q):
+        return q * q.clamp_min(self._floor(q.dtype)).log()
+
+    def _entropies_chunk(self, start, stop):
+        chunk = self.probs[:, start:stop, :].to(self.torch.float64)
+        expected = -self._xlogx(chunk).sum(dim=-1).mean(dim=0)
+        pred = -self._xlogx(chunk.mean(dim=0)).sum(dim=-1)
+        return self._to_numpy(pred), self._to_numpy(expected)
+
+    def _raise_floor(self, chunk):
+        return chunk.clamp_min(_SCREEN_FLOOR)
+
+    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
+        K, n, C = chunk_K_n_C.shape
+        q_M_nC = post_M_K @ chunk_K_n_C.reshape(K, n * C)
+        if precise:
+            xlogx_M_nC = self._xlogx(q_M_nC)
+        else:  # screening: q >= the raised floor already
+            xlogx_M_nC = q_M_nC.log().mul_(q_M_nC)
+        xlogx_nC = weights_M @ xlogx_M_nC
+        return -self._to_numpy(
+            xlogx_nC.reshape(n, C).sum(dim=1, dtype=self.torch.float64)
+        )
+
+
+__all__ = ["NumpyScorer", "TorchScorer", "make_scorer"]
