@@ -1,0 +1,477 @@
+"""Pool-based query strategies with the scikit-activeml calling convention.
+
+Every strategy answers one question: given samples ``X``, labels ``y`` (with
+``missing_label`` for unlabeled samples) and an ensemble, which samples should
+be labeled next? ``query`` returns their indices and, if asked, the utilities
+each step chose from.
+
+The strategies are thin layers: they validate the call, get member
+probabilities from :func:`batchbald.ensembles.ensemble_probas` and hand them
+to the pure selection functions of :mod:`batchbald.engine`.
+
+===================  ======================================================
+strategy             selects
+===================  ======================================================
+``BatchBALD``        greedily by the joint mutual information ``I(y_A; w)``
+``GreedyBALD``       the ``batch_size`` highest BALD scores (top-k BALD)
+``PowerBALD``        by sampling, probability proportional to BALD**beta
+``SoftmaxBALD``      by sampling, probability proportional to exp(beta BALD)
+``SoftrankBALD``     by sampling, probability proportional to rank**-beta
+``EntropySampling``  the highest entropies of the mean prediction
+``RandomSampling``   uniformly at random
+===================  ======================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from . import engine
+from .ensembles import ensemble_probas
+from .information import (
+    DEFAULT_EPS,
+    bald_scores,
+    check_eps,
+    check_probabilities,
+    predictive_entropy,
+)
+from .utils import MISSING_LABEL, check_random_state, is_unlabeled
+
+__all__ = [
+    "BatchBALD",
+    "EntropySampling",
+    "GreedyBALD",
+    "PowerBALD",
+    "RandomSampling",
+    "SoftmaxBALD",
+    "SoftrankBALD",
+]
+
+_QUERY_DOC = """
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, ...)
+            All samples, labeled and unlabeled.
+        y : array-like of shape (n_samples,)
+            Their labels, ``missing_label`` where unknown.{ensemble}
+        candidates : None, array-like of int of shape (n_candidates,), or \
+array-like of shape (n_candidates, ...), default=None
+            ``None``: the unlabeled samples of ``X``. Integers: indices into
+            ``X``. Otherwise the candidate samples themselves.
+        batch_size : int, default=1
+            Number of samples to select; more than there are candidates selects
+            all of them, with a warning.
+        return_utilities : bool, default=False
+            Also return the utilities.
+
+        Returns
+        -------
+        query_indices : numpy.ndarray of int, shape (batch_size,)
+            The chosen samples in the order chosen: indices into ``X``, or into
+            ``candidates`` when candidates are given as samples.
+        utilities : numpy.ndarray of shape (batch_size, n_samples) or \
+(batch_size, n_candidates)
+            Only if ``return_utilities``. Row ``i`` holds the utilities step
+            ``i`` chose from; NaN where a sample is labeled, not a candidate,
+            or already chosen. Columns index ``X``, or ``candidates`` when
+            candidates are given as samples.
+"""
+
+_ENSEMBLE_DOC = """
+        ensemble : estimator or list of estimators
+            The model whose members disagree; see
+            :func:`batchbald.ensembles.ensemble_probas` for what is accepted.
+        fit_ensemble : bool, default=True
+            Fit a clone of ``ensemble`` on ``(X, y)`` first; otherwise it must
+            be fitted already.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Training weights, used when ``fit_ensemble``."""
+
+
+# --------------------------------------------------------------------------
+# shared input handling (composition, not inheritance)
+# --------------------------------------------------------------------------
+def _check_query_input(X, y, candidates, missing_label):
+    """Validate ``X, y, candidates``; return ``(X, y, X_cand, mapping)``.
+
+    ``mapping`` holds the indices into ``X`` of the candidates, or is None
+    when the candidates were given as samples.
+    """
+    if X is None:
+        raise ValueError("X must be an array of samples; got None.")
+    X = np.asarray(X) if not hasattr(X, "shape") else X
+    y = np.asarray(y, dtype=object) if _has_strings(y) else np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(
+            f"y must be one-dimensional (n_samples,); got shape {y.shape}."
+        )
+    if len(X) != len(y):
+        raise ValueError(
+            f"X and y must have the same number of samples; got len(X)={len(X)} "
+            f"and len(y)={len(y)}."
+        )
+    if candidates is None:
+        mapping = np.flatnonzero(is_unlabeled(y, missing_label))
+        if len(mapping) == 0:
+            raise ValueError(
+                f"There are no candidates: all {len(y)} samples in y are labeled "
+                f"(missing_label={missing_label!r})."
+            )
+        return X, y, X[mapping], mapping
+    cand = np.asarray(candidates)
+    if cand.ndim == 1 and (cand.dtype.kind in "iu" or cand.size == 0):
+        if cand.size == 0:
+            raise ValueError("candidates is empty; pass None or at least one index.")
+        if cand.min() < 0 or cand.max() >= len(X):
+            raise ValueError(
+                f"candidates holds indices outside [0, {len(X)}) (got "
+                f"min {cand.min()}, max {cand.max()})."
+            )
+        if len(np.unique(cand)) != len(cand):
+            raise ValueError("candidates holds repeated indices.")
+        return X, y, X[cand], cand.astype(np.intp)
+    if cand.ndim < 2 or len(cand) == 0:
+        raise ValueError(
+            "candidates must be None, a 1-D array of integer indices into X, or "
+            f"an array of samples shaped like X; got shape {cand.shape} and dtype "
+            f"{cand.dtype}."
+        )
+    if cand.shape[1:] != np.shape(X)[1:]:
+        raise ValueError(
+            f"candidates given as samples must have the shape of X's samples "
+            f"{np.shape(X)[1:]}; got {cand.shape[1:]}."
+        )
+    return X, y, cand, None
+
+
+def _has_strings(y) -> bool:
+    return np.asarray(y).dtype.kind in "US"
+
+
+def _check_bool(value, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def _result(selection, mapping, n_samples: int, return_utilities: bool):
+    """Map a selection over candidates back to the caller's indices."""
+    if mapping is None:
+        indices, utilities = selection.indices, selection.utilities
+    else:
+        indices = mapping[selection.indices]
+        if return_utilities:
+            utilities = np.full((len(indices), n_samples), np.nan)
+            utilities[:, mapping] = selection.utilities
+    if return_utilities:
+        return indices, utilities
+    return indices
+
+
+# --------------------------------------------------------------------------
+# strategies over ensemble predictions
+# --------------------------------------------------------------------------
+class _EnsembleStrategy(BaseEstimator):
+    """Base of the strategies that score member probabilities (parameters:
+    see :class:`GreedyBALD`)."""
+
+    def __init__(
+        self,
+        eps: float = DEFAULT_EPS,
+        sample_predictions_method_name: str | None = None,
+        sample_predictions_dict: Mapping | None = None,
+        missing_label=MISSING_LABEL,
+        random_state=None,
+    ):
+        self.eps = eps
+        self.sample_predictions_method_name = sample_predictions_method_name
+        self.sample_predictions_dict = sample_predictions_dict
+        self.missing_label = missing_label
+        self.random_state = random_state
+
+    def query(
+        self,
+        X,
+        y,
+        ensemble,
+        fit_ensemble: bool = True,
+        sample_weight=None,
+        candidates=None,
+        batch_size: int = 1,
+        return_utilities: bool = False,
+    ):
+        X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
+        fit_ensemble = _check_bool(fit_ensemble, "fit_ensemble")
+        return_utilities = _check_bool(return_utilities, "return_utilities")
+        probs_K_N_C, _ = ensemble_probas(
+            ensemble,
+            X_cand,
+            X=X,
+            y=y,
+            fit=fit_ensemble,
+            sample_weight=sample_weight,
+            missing_label=self.missing_label,
+            sample_predictions_method_name=self.sample_predictions_method_name,
+            sample_predictions_dict=self.sample_predictions_dict,
+        )
+        selection = self.select(probs_K_N_C, batch_size, return_utilities)
+        return _result(selection, mapping, len(X), return_utilities)
+
+    query.__doc__ = "Choose the samples to label next.\n" + _QUERY_DOC.format(
+        ensemble=_ENSEMBLE_DOC
+    )
+
+    def select(
+        self, probs_K_N_C, batch_size: int = 1, return_utilities: bool = False
+    ) -> engine.BatchSelection:
+        """Choose from member probabilities directly (no model involved).
+
+        Parameters
+        ----------
+        probs_K_N_C : array-like of shape (K, N, C)
+            Member probabilities of the candidates.
+        batch_size : int, default=1
+            Number of samples to select.
+        return_utilities : bool, default=False
+            Also compute the (batch_size, N) utilities.
+
+        Returns
+        -------
+        batchbald.engine.BatchSelection
+            Indices into the N candidates, per-step gains and utilities.
+        """
+        eps = check_eps(self.eps)
+        rng = check_random_state(self.random_state)
+        return self._select(probs_K_N_C, batch_size, return_utilities, eps, rng)
+
+    def _scores(self, probs_K_N_C, eps):
+        return bald_scores(check_probabilities(probs_K_N_C), eps)
+
+
+class BatchBALD(_EnsembleStrategy):
+    """BatchBALD: greedy maximisation of ``I(y_1, ..., y_b; w)``.
+
+    Kirsch, van Amersfoort and Gal (2019). The joint entropies are exact while
+    the chosen points have at most ``n_MC_samples`` joint labellings and
+    estimated by importance sampling beyond; see :mod:`batchbald.engine` for
+    the algorithm, its accuracy and its memory use.
+
+    Parameters
+    ----------
+    n_MC_samples : int, default=None
+        Number of joint labellings ``M`` (None: 1000).
+    eps, sample_predictions_method_name, sample_predictions_dict, \
+missing_label, random_state
+        See :class:`GreedyBALD`.
+    max_memory : int, default=None
+        Working-memory budget of the engine in bytes (None: 256 MiB).
+    device : None or str, default=None
+        Run the engine with torch on this device (``"cpu"``, ``"cuda"``).
+    progress : bool, default=False
+        Show a progress bar over the batch.
+    """
+
+    def __init__(
+        self,
+        n_MC_samples: int | None = None,
+        eps: float = DEFAULT_EPS,
+        sample_predictions_method_name: str | None = None,
+        sample_predictions_dict: Mapping | None = None,
+        missing_label=MISSING_LABEL,
+        random_state=None,
+        max_memory: int | None = None,
+        device=None,
+        progress: bool = False,
+    ):
+        super().__init__(
+            eps=eps,
+            sample_predictions_method_name=sample_predictions_method_name,
+            sample_predictions_dict=sample_predictions_dict,
+            missing_label=missing_label,
+            random_state=random_state,
+        )
+        self.n_MC_samples = n_MC_samples
+        self.max_memory = max_memory
+        self.device = device
+        self.progress = progress
+
+    def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
+        progress = _check_bool(self.progress, "progress")
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=int(batch_size), desc="BatchBALD", unit="point")
+        try:
+            return engine.select_batch(
+                probs_K_N_C,
+                batch_size,
+                n_samples=self.n_MC_samples,
+                eps=eps,
+                random_state=rng,
+                return_utilities=return_utilities,
+                max_memory=self.max_memory,
+                device=self.device,
+                callback=None if bar is None else (lambda *_: bar.update()),
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+
+
+class GreedyBALD(_EnsembleStrategy):
+    """Top-k BALD: the ``batch_size`` samples with the highest BALD scores.
+
+    BALD (Houlsby et al., 2011) scores a sample by ``I(y; w) = H(mean_k p_k)
+    - mean_k H(p_k)``, the disagreement of the members. Taking the top k
+    ignores that similar samples carry the same information; see
+    :class:`BatchBALD` and :class:`PowerBALD`.
+
+    Parameters
+    ----------
+    eps : float, default=1e-7
+        Floor applied to probabilities inside logarithms; the probabilities
+        themselves are never changed.
+    sample_predictions_method_name : str, default=None
+        Name of a method of the ensemble returning member probabilities
+        (K, n_samples, n_classes), e.g. ``"sample_proba"`` of
+        :class:`batchbald.deep.MCDropoutClassifier`. None reads the members
+        of a bagging ensemble, forest or list.
+    sample_predictions_dict : dict, default=None
+        Keyword arguments for that method, e.g. ``{"n_samples": 50}``.
+    missing_label : scalar, default=np.nan
+        The value that marks an unlabeled sample in ``y``.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Source of all randomness (tie-breaking, sampling). An integer makes
+        every query reproducible; a ``RandomState`` advances from query to
+        query.
+    """
+
+    def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
+        return engine.select_topk(self._scores(probs_K_N_C, eps), batch_size, rng)
+
+
+class EntropySampling(_EnsembleStrategy):
+    """Uncertainty sampling: the highest entropies of the mean prediction.
+
+    A baseline that uses only the ensemble's mean prediction ``mean_k p_k``,
+    so it cannot tell disagreement between members from noise in the labels.
+
+    Parameters
+    ----------
+    eps, sample_predictions_method_name, sample_predictions_dict, \
+missing_label, random_state
+        See :class:`GreedyBALD`.
+    """
+
+    def _scores(self, probs_K_N_C, eps):
+        return predictive_entropy(check_probabilities(probs_K_N_C), eps)
+
+    def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
+        return engine.select_topk(self._scores(probs_K_N_C, eps), batch_size, rng)
+
+
+class _StochasticBALD(_EnsembleStrategy):
+    """Stochastic batch acquisition over BALD scores (Kirsch et al., 2023)."""
+
+    _mode = "power"
+
+    def __init__(
+        self,
+        beta: float = 1.0,
+        eps: float = DEFAULT_EPS,
+        sample_predictions_method_name: str | None = None,
+        sample_predictions_dict: Mapping | None = None,
+        missing_label=MISSING_LABEL,
+        random_state=None,
+    ):
+        super().__init__(
+            eps=eps,
+            sample_predictions_method_name=sample_predictions_method_name,
+            sample_predictions_dict=sample_predictions_dict,
+            missing_label=missing_label,
+            random_state=random_state,
+        )
+        self.beta = beta
+
+    def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
+        return engine.select_stochastic(
+            self._scores(probs_K_N_C, eps), batch_size, self._mode, self.beta, rng
+        )
+
+
+_STOCHASTIC_DOC = """{title}
+
+    Kirsch, Farquhar, Atighehchian, Jesson, Branchaud-Charron and Gal (2023),
+    "Stochastic Batch Acquisition: A Simple Baseline for Deep Active
+    Learning". The batch is drawn without replacement (Gumbel-top-k) with
+    probabilities {law}; it is as cheap as top-k BALD and, unlike it, does
+    not pile the batch onto one region of near-identical samples.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Inverse temperature: 0 samples uniformly; large values approach top-k.
+    eps, sample_predictions_method_name, sample_predictions_dict, \
+missing_label, random_state
+        See :class:`GreedyBALD`.
+"""
+
+
+class PowerBALD(_StochasticBALD):
+    __doc__ = _STOCHASTIC_DOC.format(
+        title="PowerBALD: sample the batch in proportion to BALD ** beta.",
+        law="proportional to ``BALD(x) ** beta``",
+    )
+    _mode = "power"
+
+
+class SoftmaxBALD(_StochasticBALD):
+    __doc__ = _STOCHASTIC_DOC.format(
+        title="SoftmaxBALD: sample the batch by a softmax of the BALD scores.",
+        law="proportional to ``exp(beta * BALD(x))``",
+    )
+    _mode = "softmax"
+
+
+class SoftrankBALD(_StochasticBALD):
+    __doc__ = _STOCHASTIC_DOC.format(
+        title="SoftrankBALD: sample the batch by the rank of the BALD scores.",
+        law="proportional to ``rank(x) ** -beta`` (rank 1: the highest score)",
+    )
+    _mode = "softrank"
+
+
+# --------------------------------------------------------------------------
+# random sampling
+# --------------------------------------------------------------------------
+class RandomSampling(BaseEstimator):
+    """Choose candidates uniformly at random (the baseline of baselines).
+
+    Parameters
+    ----------
+    missing_label : scalar, default=np.nan
+        The value that marks an unlabeled sample in ``y``.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Source of randomness.
+    """
+
+    def __init__(self, missing_label=MISSING_LABEL, random_state=None):
+        self.missing_label = missing_label
+        self.random_state = random_state
+
+    def query(
+        self, X, y, candidates=None, batch_size: int = 1, return_utilities: bool = False
+    ):
+        X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
+        return_utilities = _check_bool(return_utilities, "return_utilities")
+        rng = check_random_state(self.random_state)
+        selection = engine.select_topk(rng.random_sample(len(X_cand)), batch_size, rng)
+        return _result(selection, mapping, len(X), return_utilities)
+
+    query.__doc__ = "Choose samples uniformly at random.\n" + _QUERY_DOC.format(
+        ensemble=""
+    )
