@@ -1,0 +1,483 @@
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+from batchbald.datasets import make_blobs_pool, make_repeated_digits
+from batchbald.experiments import (
+    MODELS,
+    RECORD_FIELDS,
+    STRATEGIES,
+    ExperimentResult,
+    initial_indices,
+    labels_to_reach,
+    labels_to_reach_markdown,
+    load_result,
+    run_experiment,
+)
+
+# A tiny configuration: 40 digits x 3 copies, bagging of 3 logistic regressions.
+TINY = dict(
+    model="bagging-logreg",
+    seeds=2,
+    n_initial=10,
+    batch_size=4,
+    n_cycles=2,
+    n_samples_K=3,
+    n_MC_samples=50,
+    model_params={"max_iter": 200},
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    return make_repeated_digits(n_pool=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_result(tiny_data):
+    return run_experiment(tiny_data, ["batchbald", "bald", "random"], **TINY)
+
+
+class FirstUnlabeled:
+    """A deterministic stand-in strategy: the lowest unlabelled indices."""
+
+    def __init__(self, random_state=None, offset=0):
+        self.random_state = random_state
+        self.offset = offset
+
+    def query(self, X, y, batch_size=1):
+        return np.flatnonzero(np.isnan(y))[self.offset : self.offset + batch_size]
+
+
+class Repeats:
+    """A broken strategy returning an already labelled index."""
+
+    def __init__(self, random_state=None):
+        pass
+
+    def query(self, X, y, batch_size=1):
+        return np.flatnonzero(~np.isnan(y))[:batch_size]
+
+
+def _strip_times(records):
+    return [
+        {k: v for k, v in r.items() if k not in ("query_time_s", "fit_time_s")}
+        for r in records
+    ]
+
+
+# --------------------------------------------------------------------------
+# initial set
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "n_initial, method, expected_counts",
+    [
+        (20, "balanced", [2] * 10),
+        (10, "balanced", [1] * 10),
+        (13, "balanced", None),  # 1 per class + 3 classes with one more
+        (7, "random", None),
+    ],
+)
+def test_initial_indices(n_initial, method, expected_counts):
+    y = np.repeat(np.arange(10), 6)
+    idx = initial_indices(y, n_initial, method, np.random.RandomState(0))
+    assert len(idx) == n_initial == len(np.unique(idx))
+    counts = np.bincount(y[idx], minlength=10)
+    if expected_counts is not None:
+        np.testing.assert_array_equal(counts, expected_counts)
+    elif method == "balanced":
+        assert sorted(counts) == [1] * 7 + [2] * 3
+    again = initial_indices(y, n_initial, method, np.random.RandomState(0))
+    np.testing.assert_array_equal(idx, again)
+
+
+@pytest.mark.parametrize(
+    "n_initial, method, match",
+    [
+        (0, "balanced", "n_initial"),
+        (61, "random", "at most the pool size"),
+        (30, "balanced", "only 2"),
+        (5, "stratified", "initial_method"),
+    ],
+)
+def test_initial_indices_errors(n_initial, method, match):
+    y = np.r_[np.zeros(2, int), np.ones(58, int)]
+    with pytest.raises(ValueError, match=match):
+        initial_indices(y, n_initial, method, 0)
+
+
+# --------------------------------------------------------------------------
+# the loop
+# --------------------------------------------------------------------------
+def test_table_shape_and_label_counts(tiny_result):
+    records = tiny_result.records
+    assert len(records) == 3 * 2 * 3  # strategies x seeds x (cycles + 1)
+    assert tiny_result.strategies == ["batchbald", "bald", "random"]
+    for r in records:
+        assert tuple(r) == RECORD_FIELDS
+        assert r["n_labels"] == 10 + 4 * r["cycle"]
+        assert 0 <= r["accuracy"] <= 1
+        assert r["n_distinct"] <= r["n_labels"]
+        assert math.isnan(r["query_time_s"]) == (r["cycle"] == 0)
+    assert tiny_result.config["wall_time_s"] > 0
+
+
+def test_same_seed_same_start_for_every_strategy(tiny_result):
+    # common random numbers: one seed gives all strategies the same initial set
+    # and the same first model
+    for seed in (0, 1):
+        start = [
+            (r["accuracy"], r["n_distinct"])
+            for r in tiny_result.records
+            if r["seed"] == seed and r["cycle"] == 0
+        ]
+        assert len(set(start)) == 1
+
+
+def test_results_are_reproducible(tiny_data, tiny_result):
+    again = run_experiment(tiny_data, ["batchbald", "bald", "random"], **TINY)
+    assert _strip_times(again.records) == _strip_times(tiny_result.records)
+
+
+def test_a_run_does_not_depend_on_the_other_strategies_or_seeds(tiny_data, tiny_result):
+    alone = run_experiment(tiny_data, ["bald"], **{**TINY, "seeds": [1]})
+    expected = [r for r in tiny_result.records if r["strategy"] == "bald"]
+    expected = [r for r in expected if r["seed"] == 1]
+    assert _strip_times(alone.records) == _strip_times(expected)
+
+
+def test_budget_truncates_the_last_batch(tiny_data):
+    result = run_experiment(
+        tiny_data,
+        [("first", FirstUnlabeled)],
+        **{**TINY, "n_cycles": None, "budget": 17, "seeds": 1},
+    )
+    assert [r["n_labels"] for r in result.records] == [10, 14, 17]
+    assert result.config["n_cycles"] == 2
+
+
+def test_custom_strategy_and_model(tiny_data):
+    from sklearn.linear_model import LogisticRegression
+
+    from batchbald.classifier import SklearnClassifier
+
+    def model(seed):
+        return SklearnClassifier(
+            LogisticRegression(max_iter=200), classes=np.arange(10), random_state=seed
+        )
+
+    result = run_experiment(
+        tiny_data,
+        [("first", FirstUnlabeled)],
+        model=model,
+        seeds=1,
+        n_initial=10,
+        batch_size=5,
+        n_cycles=1,
+        strategy_params={"first": {"offset": 2}},
+    )
+    assert [r["n_labels"] for r in result.records] == [10, 15]
+    assert result.config["model"] == "model"
+
+
+def test_invalid_query_result_is_reported(tiny_data):
+    with pytest.raises(ValueError, match="'broken' returned"):
+        run_experiment(tiny_data, [("broken", Repeats)], **{**TINY, "seeds": 1})
+
+
+def test_progress_bar_only_when_asked(tiny_data, capsys):
+    kwargs = {**TINY, "seeds": 1, "n_cycles": 1}
+    run_experiment(tiny_data, [("first", FirstUnlabeled)], **kwargs)
+    assert capsys.readouterr().err == ""
+    run_experiment(tiny_data, [("first", FirstUnlabeled)], progress=True, **kwargs)
+    assert "first seed 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"strategies": ["bald", "qbc"]}, ValueError, "unknown strategy 'qbc'"),
+        ({"strategies": "bald,bald"}, ValueError, "duplicates"),
+        ({"strategies": [3]}, TypeError, "strategies"),
+        ({"model": "svm"}, ValueError, "unknown model 'svm'"),
+        ({"seeds": [0, 0]}, ValueError, "duplicates"),
+        ({"seeds": 0}, ValueError, "seeds"),
+        ({"budget": 30, "n_cycles": 2}, ValueError, "not both"),
+        ({"budget": 5}, ValueError, "budget"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"strategy_params": {"random": {}}}, ValueError, "strategy_params"),
+    ],
+)
+def test_errors(tiny_data, kwargs, error, match):
+    args = {**TINY, **kwargs}
+    strategies = args.pop("strategies", ["bald"])
+    with pytest.raises(error, match=match):
+        run_experiment(tiny_data, strategies, **args)
+
+
+def test_dataset_type_is_checked():
+    with pytest.raises(TypeError, match="Dataset"):
+        run_experiment((np.zeros((3, 2)), np.zeros(3)), ["random"])
+
+
+def test_registries_are_consistent_with_the_cli():
+    from batchbald.cli import experiment as cli_experiment
+    from batchbald.datasets import DATASETS
+
+    assert cli_experiment.DATASET_CHOICES == tuple(DATASETS)
+    assert cli_experiment.MODEL_CHOICES == tuple(MODELS)
+    assert cli_experiment.STRATEGY_CHOICES == tuple(STRATEGIES)
+
+
+# --------------------------------------------------------------------------
+# labels to reach a target, on a hand-made table
+# --------------------------------------------------------------------------
+def _table(curves):
+    """{(strategy, seed): [accuracy per cycle]} -> records, 10 + 10 * cycle labels."""
+    return [
+        {
+            "strategy": s,
+            "seed": seed,
+            "cycle": c,
+            "n_labels": 10 + 10 * c,
+            "accuracy": a,
+        }
+        for (s, seed), accs in curves.items()
+        for c, a in enumerate(accs)
+    ]
+
+
+HAND_MADE = _table(
+    {
+        # reaches 0.8 at 30, 40, 20 labels -> median 30; 0.9 only once -> None
+        ("a", 0): [0.5, 0.7, 0.8, 0.85, 0.9],
+        ("a", 1): [0.5, 0.6, 0.7, 0.8, 0.82],
+        ("a", 2): [0.6, 0.81, 0.7, 0.75, 0.86],  # dips after reaching: first hit
+        # even number of seeds: median of the two middle values
+        ("b", 0): [0.8, 0.9, 0.9, 0.9, 0.9],
+        ("b", 1): [0.5, 0.5, 0.5, 0.8, 0.95],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "strategy, target, median, n_reached, n_seeds",
+    [
+        ("a", 0.8, 30.0, 3, 3),
+        ("a", 0.85, 50.0, 2, 3),
+        ("a", 0.9, None, 1, 3),
+        ("a", 0.5, 10.0, 3, 3),
+        ("b", 0.8, 25.0, 2, 2),
+        ("b", 0.9, 35.0, 2, 2),
+        ("b", 0.95, None, 1, 2),
+        ("b", 0.99, None, 0, 2),
+    ],
+)
+def test_labels_to_reach_on_a_hand_made_table(
+    strategy, target, median, n_reached, n_seeds
+):
+    (row,) = [
+        r
+        for r in labels_to_reach(HAND_MADE, targets=[target])
+        if r["strategy"] == strategy
+    ]
+    assert row["median_labels"] == median
+    assert row["n_reached"] == n_reached
+    assert row["n_seeds"] == n_seeds
+    assert row["max_labels"] == 50
+
+
+def test_labels_to_reach_markdown_on_a_hand_made_table():
+    md = labels_to_reach_markdown(HAND_MADE, targets=(0.8, 0.85, 0.9))
+    lines = md.strip().splitlines()
+    assert lines[0] == "| strategy | 80% accuracy | 85% accuracy | 90% accuracy |"
+    assert lines[2] == "| a | 30 | 50 (2/3 seeds) | not reached (1/3 seeds) |"
+    assert lines[3] == "| b | 25 | 35 | 35 |"
+
+
+@pytest.mark.parametrize("targets", [(0.0,), (1.5,), ()])
+def test_labels_to_reach_rejects_bad_targets(targets):
+    with pytest.raises(ValueError, match="targets"):
+        labels_to_reach(HAND_MADE, targets)
+
+
+# --------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------
+def test_save_writes_json_csv_markdown_and_png(tiny_result, tmp_path):
+    paths = tiny_result.save(tmp_path / "out", "tiny")
+    assert {p.name for p in paths.values()} == {
+        "experiment_tiny.json",
+        "experiment_tiny.csv",
+        "experiment_tiny.md",
+        "learning_curve_tiny.png",
+    }
+    assert paths["figure"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    payload = json.loads(paths["json"].read_text())
+    assert payload["config"]["strategies"] == ["batchbald", "bald", "random"]
+    assert payload["records"][0]["query_time_s"] is None  # NaN -> null
+    assert len(payload["labels_to_reach"]) == 3 * 3
+
+    with paths["csv"].open() as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == RECORD_FIELDS
+    assert len(rows) == len(tiny_result.records)
+    assert float(rows[1]["accuracy"]) == tiny_result.records[1]["accuracy"]
+
+    md = paths["markdown"].read_text()
+    assert "## Labels needed to reach a test accuracy" in md
+    assert "| batchbald |" in md and "| random |" in md
+
+    back = load_result(paths["json"])
+    assert isinstance(back, ExperimentResult)
+    assert _strip_times(back.records) == _strip_times(tiny_result.records)
+    assert back.labels_to_reach() == tiny_result.labels_to_reach()
+
+
+def test_figure_path_override_and_plain_data(tmp_path):
+    data = make_blobs_pool(120, random_state=0)
+    result = run_experiment(
+        data, [("first", FirstUnlabeled)], **{**TINY, "seeds": 1, "n_initial": 6}
+    )
+    assert all(r["n_distinct"] is None for r in result.records)
+    paths = result.save(tmp_path, figure=tmp_path / "fig" / "curve.png", band=None)
+    assert paths["figure"] == tmp_path / "fig" / "curve.png"
+    assert paths["figure"].exists()
+    assert paths["json"].name == "experiment_blobs.json"
+    assert "Duplicates" not in paths["markdown"].read_text()
+
+
+# --------------------------------------------------------------------------
+# MC dropout
+# --------------------------------------------------------------------------
+def test_mc_dropout_model_runs_reproducibly(tiny_data):
+    pytest.importorskip("torch")
+    kwargs = dict(
+        model="mc-dropout",
+        seeds=1,
+        n_initial=10,
+        batch_size=3,
+        n_cycles=1,
+        n_samples_K=4,
+        n_MC_samples=20,
+        model_params={"hidden": 16, "max_epochs": 3},
+    )
+    a = run_experiment(tiny_data, ["batchbald", "random"], **kwargs)
+    b = run_experiment(tiny_data, ["batchbald", "random"], **kwargs)
+    assert _strip_times(a.records) == _strip_times(b.records)
+    assert [r["n_labels"] for r in a.records] == [10, 13, 10, 13]
+
+
+# --------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------
+CLI_TINY = [
+    "experiment",
+    "--dataset",
+    "repeated-digits",
+    "--pool-size",
+    "30",
+    "--model",
+    "bagging-logreg",
+    "--strategies",
+    "bald,random",
+    "--seeds",
+    "1",
+    "--initial",
+    "10",
+    "--batch-size",
+    "3",
+    "--cycles",
+    "1",
+    "--samples-K",
+    "3",
+    "--no-progress",
+]
+
+
+def test_cli_writes_the_files(tmp_path, capsys):
+    from batchbald.cli import main
+
+    status = main([*CLI_TINY, "--out-dir", str(tmp_path), "--name", "t"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "| strategy | 80% accuracy |" in out
+    for name in (
+        "experiment_t.json",
+        "experiment_t.csv",
+        "experiment_t.md",
+        "learning_curve_t.png",
+    ):
+        assert (tmp_path / name).exists(), name
+    config = json.loads((tmp_path / "experiment_t.json").read_text())["config"]
+    assert config["strategies"] == ["bald", "random"]
+    assert config["n_pool"] == 90
+
+
+def test_cli_help_has_examples(capsys):
+    from batchbald.cli import main
+
+    assert main(["experiment", "--help"]) == 0
+    assert "examples:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (["--dataset", "mnist"], "invalid choice: 'mnist'"),
+        (["--model", "svm"], "invalid choice: 'svm'"),
+        (["--strategies", "bald,qbc"], "unknown strategy 'qbc'"),
+        (["--strategies", ","], "unknown strategy (none given)"),
+        (["--seeds", "two"], "--seeds must be"),
+        (["--targets", "0.8,high"], "--targets must be"),
+        (["--epochs", "5"], "--epochs only apply to --model mc-dropout"),
+        (["--cycles", "2", "--budget", "20"], "not allowed with argument"),
+        (["--initial", "200"], "n_initial must be at most"),
+    ],
+)
+def test_cli_usage_errors_exit_with_2(change, message, tmp_path, capsys):
+    from batchbald.cli import main
+
+    status = main([*CLI_TINY, "--out-dir", str(tmp_path), *change])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_cli_mc_dropout_without_torch(monkeypatch, tmp_path, capsys):
+    import sys
+
+    from batchbald.cli import main
+
+    monkeypatch.setitem(sys.modules, "batchbald.deep", None)  # import fails
+    args = [*CLI_TINY, "--out-dir", str(tmp_path), "--model", "mc-dropout"]
+    assert main(args) == 2
+    assert "needs PyTorch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "params, error",
+    [
+        ({"beta": 0.0}, None),
+        ({"beta": 2.0}, None),
+        ({"temperature": 1.0}, TypeError),  # misspelt keywords are not dropped
+    ],
+)
+def test_strategy_params_reach_the_strategy(tiny_data, params, error):
+    kwargs = {
+        **TINY,
+        "seeds": 1,
+        "n_cycles": 1,
+        "strategy_params": {"powerbald": params},
+    }
+    if error is None:
+        result = run_experiment(tiny_data, ["powerbald"], **kwargs)
+        assert result.config["strategy_params"] == {"powerbald": params}
+    else:
+        with pytest.raises(error):
+            run_experiment(tiny_data, ["powerbald"], **kwargs)
