@@ -24,6 +24,7 @@ Amersfoort and Gal 2019, arXiv:1906.08158 (BatchBALD).
 """
 
 import sys
+import warnings
 
 import matplotlib
 
@@ -37,7 +38,7 @@ from sklearn.ensemble import BaggingClassifier  # noqa: E402
 from sklearn.gaussian_process import GaussianProcessClassifier  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from batchbald.classifier import SklearnClassifier  # noqa: E402
+from batchbald.classifier import FallbackWarning, SklearnClassifier  # noqa: E402
 from batchbald.pool import BatchBALD  # noqa: E402
 from batchbald.utils import MISSING_LABEL, labeled_indices  # noqa: E402
 from batchbald.visualization import (  # noqa: E402
@@ -47,6 +48,11 @@ from batchbald.visualization import (  # noqa: E402
 )
 
 out = sys.argv[1] if len(sys.argv) > 1 else "plot_batchbald.gif"
+
+# Until both classes have been labelled, the classifier (and ensemble members
+# whose bootstrap sample holds one class) predict class frequencies and warn
+# about it. That is expected here, at the start of active learning.
+warnings.simplefilter("ignore", FallbackWarning)
 
 # One generator drives everything: data, split, ensemble and queries.
 rng = np.random.RandomState(0)
@@ -130,5 +136,7 @@ for r in range(n_rounds):
     # The oracle answers: reveal the labels of the chosen batch.
     y[picked] = y_oracle[picked]
 
-anim = animation.ArtistAnimation(fig, frames, interval=1000, blit=True)
+# No blitting: the figure-level title text would be left out of saved frames
+# (matplotlib skips "animated" figure artists when it draws the figure).
+anim = animation.ArtistAnimation(fig, frames, interval=1000, blit=False)
 print("saved", save_animation(anim, out, fps=1))

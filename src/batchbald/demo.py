@@ -364,7 +364,7 @@ def draw_demo(data: dict, cycles: list[DemoCycle], dpi: float = 80):
         dpi=dpi,
         squeeze=False,
     )
-    fig.subplots_adjust(top=0.88, bottom=0.15, left=0.07, right=0.88, hspace=0.35)
+    fig.subplots_adjust(top=0.9, bottom=0.15, left=0.07, right=0.88, hspace=0.35)
     axs = axs.ravel()
 
     # Utilities shrink by orders of magnitude as the model learns, so each

@@ -712,6 +712,14 @@ def save_animation(
     -------
     pathlib.Path
         The path written.
+
+    Notes
+    -----
+    An ``ArtistAnimation`` made with ``blit=True`` marks its artists as
+    animated, and matplotlib then leaves figure-level artists (``fig.text``,
+    ``fig.suptitle``) out of saved frames; artists on axes are saved. Use
+    ``blit=False`` for animations meant for files, or put per-frame titles on
+    an axes (``ax.text``).
     """
     if not isinstance(anim, Animation):
         raise TypeError(
