@@ -466,7 +466,10 @@ def run_experiment(
     if n_MC_samples is not None:
         n_MC_samples = check_positive_int(n_MC_samples, "n_MC_samples")
 
+    from . import __version__
+
     config = {
+        "batchbald_version": __version__,
         "dataset": dataset.name,
         "dataset_description": dataset.description,
         "dataset_params": dataset.params,

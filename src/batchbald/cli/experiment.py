@@ -125,8 +125,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--seeds",
         default="5",
         metavar="N|LIST",
-        help="a number n (seeds 0..n-1) or a comma-separated list (default: "
-        "%(default)s)",
+        help="N runs seeds 0..N-1; a comma-separated list runs those seeds "
+        "(a single seed 7: '7,') (default: %(default)s)",
     )
     g.add_argument(
         "--batch-size",
