@@ -11,6 +11,7 @@ from batchbald.information import (
     bald_scores,
     check_probabilities,
     conditional_entropy,
+    conditional_mutual_information,
     entropy,
     enumerate_configurations,
     expected_entropy,
@@ -106,6 +107,35 @@ def test_conditional_entropy_is_chain_rule(probs, seed):
         joint = np.concatenate([probs, x[:, n : n + 1]], axis=1)
         expected = joint_entropy_exact(joint) - joint_entropy_exact(probs)
         assert cond[n] == pytest.approx(expected, abs=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ensembles(max_B=3), st.integers(0, 10_000))
+def test_conditional_mutual_information_is_the_batchbald_gain(probs, seed):
+    """I(y_x; w | y_A) = [H(y_A, y_x) - H(y_A)] - E_w H(y_x | w), exactly."""
+    rng = np.random.RandomState(seed)
+    K, B, C = probs.shape
+    x = random_probs(rng, K, 3, C)
+    log_joint, weights = enumerate_configurations(probs)
+    gain = conditional_mutual_information(x, log_joint, weights)
+    expected = conditional_entropy(x, log_joint, weights) - expected_entropy(x)
+    np.testing.assert_allclose(gain, expected, atol=1e-10)
+
+
+@pytest.mark.parametrize(("K", "B", "C"), [(3, 2, 3), (6, 3, 2)])
+def test_sampled_conditional_mutual_information_is_unbiased_and_nonnegative(K, B, C):
+    rng = np.random.RandomState(K + B + C)
+    probs, x = random_probs(rng, K, B, C), random_probs(rng, K, 2, C)
+    log_joint, weights = enumerate_configurations(probs)
+    exact = conditional_mutual_information(x, log_joint, weights)
+    estimates = []
+    for seed in range(300):
+        lj, w, _ = sample_configurations(probs, 16, random_state=seed)
+        est = conditional_mutual_information(x, lj, w)
+        assert np.all(est >= -1e-12)
+        estimates.append(est)
+    stderr = np.std(estimates, axis=0) / np.sqrt(len(estimates))
+    assert np.all(np.abs(np.mean(estimates, axis=0) - exact) < 4 * stderr + 1e-9)
 
 
 @pytest.mark.parametrize(("K", "B", "C"), [(3, 3, 3), (5, 4, 2), (2, 2, 4), (8, 5, 3)])

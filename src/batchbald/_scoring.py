@@ -2,16 +2,18 @@
 
 A scorer owns a read-only reference to the pool's member probabilities
 ``probs_K_N_C`` and evaluates, for any subset of the pool, the conditional
-entropy of each sample given the configurations of the selected set::
+mutual information of each sample with the members given the configurations
+of the selected set::
 
-    H(y_n | y_A) = sum_m weights_m * H(sum_k post_mk * p_k(y_n))
+    I(y_n; w | y_A) = sum_m weights_m * [H(sum_k post_mk p_k(y_n))
+                                         - sum_k post_mk H(p_k(y_n))]
 
-with ``post_M_K`` the posterior over members given each configuration. That is
-one matrix product ``(M x K) @ (K x n*C)`` per chunk followed by an entropy
-kernel, done in float32 (or float64 when ``precise``) and reduced over
-configurations in float64. A chunk's score depends only on (the chunk, the
-selected-set state), which is the seam along which a distributed engine can
-split the pool.
+with ``post_M_K`` the posterior over members given each configuration (see
+:func:`batchbald.information.conditional_mutual_information`). That is one
+matrix product ``(M x K) @ (K x n*C)`` per chunk followed by an entropy
+kernel, done in float32 (or float64 when ``precise``). A chunk's score
+depends only on (the chunk, the selected-set state), which is the seam along
+which a distributed engine can split the pool.
 
 Memory stays within ``max_memory`` bytes: chunks over the pool are sized from
 it, and so are slices over the configurations when ``M`` alone is large.
@@ -107,10 +109,10 @@ class _Scorer:
             expected_N[start:stop] = expected
         return pred_N, expected_N
 
-    def conditional_entropy(
+    def conditional_mi(
         self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
     ) -> np.ndarray:
-        """``H(y_n | y_A)`` for the pool samples ``idx_n`` (None for all).
+        """``I(y_n; w | y_A)`` for the pool samples ``idx_n`` (None for all).
 
         Parameters
         ----------
@@ -133,6 +135,8 @@ class _Scorer:
         itemsize = 8 if precise else 4
         n_chunk, m_chunk = self._plan(n, M, itemsize)
         out = np.zeros(n)
+        # Posterior-weighted member entropies: sum_m w_m sum_k post_mk H_k(n).
+        member_weights_K = self._to_backend(weights_M @ post_M_K, precise)
         slices = [
             (
                 self._to_backend(post_M_K[a : a + m_chunk], precise),
@@ -152,6 +156,9 @@ class _Scorer:
                 out[start:stop] += self._cond_entropy_chunk(
                     chunk_K_n_C, post, weights, precise
                 )
+            out[start:stop] -= self._weighted_member_entropy(
+                chunk_K_n_C, member_weights_K, precise
+            )
         return out
 
     def close(self) -> None:
@@ -231,6 +238,13 @@ class NumpyScorer(_Scorer):
         expected = -self._xlogx(chunk).sum(axis=-1).mean(axis=0)
         pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
         return pred, expected
+
+    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
+        if precise:
+            xlogx_K_n_C = self._xlogx(chunk_K_n_C)
+        else:  # screening: the chunk's floor was raised already
+            xlogx_K_n_C = np.log(chunk_K_n_C) * chunk_K_n_C
+        return -(member_weights_K @ xlogx_K_n_C.sum(axis=-1)).astype(np.float64)
 
     def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
         K, n, C = chunk_K_n_C.shape
@@ -362,6 +376,14 @@ class TorchScorer(_Scorer):
 
     def _raise_floor(self, chunk):
         return chunk.clamp_min(_SCREEN_FLOOR)
+
+    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
+        if precise:
+            xlogx_K_n_C = self._xlogx(chunk_K_n_C)
+        else:
+            xlogx_K_n_C = chunk_K_n_C.log() * chunk_K_n_C
+        h_K_n = xlogx_K_n_C.sum(dim=-1)
+        return -self._to_numpy(member_weights_K @ h_K_n).astype(np.float64)
 
     def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
         K, n, C = chunk_K_n_C.shape

@@ -4,7 +4,8 @@
 objective ``I(y_A; w)`` (Kirsch, van Amersfoort and Gal, 2019). Step ``i``
 adds the sample with the largest marginal gain::
 
-    gain_i(n) = I(y_{A+n}; w) - I(y_A; w) = H(y_n | y_A) - E_w H(y_n | w)
+    gain_i(n) = I(y_{A+n}; w) - I(y_A; w) = I(y_n; w | y_A)
+              = H(y_n | y_A) - E_w H(y_n | w)
 
 How it stays fast and frugal:
 
@@ -25,8 +26,14 @@ Exact and sampled regimes. While the selected set ``A`` has at most
 ``n_samples`` joint labellings (``C**|A| <= M``) they are all enumerated and
 the gains are exact. Beyond that, ``M`` labellings are drawn from the
 ensemble's joint predictive, stratified over members, and extended by one
-sampled label per configuration at each step; ``H(y_n | y_A)`` is then the
-unbiased importance-sampling estimate of Kirsch et al. (2019). Its standard
+sampled label per configuration at each step. The gain is then estimated as
+the weighted average over configurations of the mutual information between
+``y_n`` and the members under each configuration's posterior
+(:func:`batchbald.information.conditional_mutual_information`): unbiased like
+the importance-sampling estimate of Kirsch et al. (2019), identical to it in
+expectation, but never negative and with far less variance once the
+posterior has concentrated, since each configuration's term then vanishes
+instead of adding noise. Its standard
 error shrinks like ``1 / sqrt(M)``: as a rule of thumb, ``M = 1,000`` gives
 errors of a few hundredths of a nat on 10 classes and ``M = 10,000`` a third of
 that. In this regime the estimates are noisy, so the lazy evaluation uses
@@ -50,6 +57,7 @@ from .information import (
     DEFAULT_EPS,
     _exact_weights,
     check_eps,
+    entropy,
     extend_configurations,
     sample_configurations,
 )
@@ -170,8 +178,10 @@ class _SelectedSet:
         self.weights_M = np.ones(1)
         self.members_M = None
         self.labels_M_B = None
+        self._full = None
 
     def add(self, probs_K_C: np.ndarray) -> None:
+        self._full = None
         self.member_probs.append(probs_K_C)
         n = len(self.member_probs)
         if self.exact and n * math.log(self.C) <= math.log(self.M) + 1e-12:
@@ -200,15 +210,24 @@ class _SelectedSet:
             )
             self.labels_M_B = np.column_stack([self.labels_M_B, labels_M])
 
+    def member_entropy(self) -> float:
+        """``H(w | y_A)``: no sample's gain can exceed it (nats)."""
+        post_M_K, weights_M = self.full()
+        return float(weights_M @ entropy(post_M_K))
+
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """(posterior_M_K, weights_M) of the estimator, duplicates merged."""
-        if self.exact:
-            return softmax(self.log_joint_K_M, axis=0).T, self.weights_M
-        _, first_U, inverse_M = np.unique(
-            self.labels_M_B, axis=0, return_index=True, return_inverse=True
-        )
-        weights_U = np.bincount(inverse_M.ravel(), weights=self.weights_M)
-        return softmax(self.log_joint_K_M[:, first_U], axis=0).T, weights_U
+        if self._full is None:
+            if self.exact:
+                self._full = softmax(self.log_joint_K_M, axis=0).T, self.weights_M
+            else:
+                _, first_U, inverse_M = np.unique(
+                    self.labels_M_B, axis=0, return_index=True, return_inverse=True
+                )
+                weights_U = np.bincount(inverse_M.ravel(), weights=self.weights_M)
+                post_U_K = softmax(self.log_joint_K_M[:, first_U], axis=0).T
+                self._full = post_U_K, weights_U
+        return self._full
 
     def screen(self) -> tuple[np.ndarray, np.ndarray]:
         """A cheaper view for float32 screening (see class docstring)."""
@@ -327,13 +346,13 @@ def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
         if step == 0:
             fresh_idx, fresh_gain = all_idx, bounds_N.copy()
         elif not lazy:
-            cond_N = scorer.conditional_entropy(None, post_M_K, weights_M)
+            gain_N = scorer.conditional_mi(None, post_M_K, weights_M)
             fresh_idx = np.flatnonzero(available_N)
-            fresh_gain = cond_N[fresh_idx] - expected_N[fresh_idx]
+            fresh_gain = gain_N[fresh_idx]
             n_scored += len(fresh_idx)
         else:
             fresh_idx, fresh_gain = _lazy_round(
-                scorer, post_M_K, weights_M, bounds_N, available_N, expected_N
+                scorer, post_M_K, weights_M, bounds_N, available_N, state
             )
             n_scored += len(fresh_idx)
 
@@ -349,11 +368,8 @@ def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
         else:
             near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - _REFINE_TOL]
             post_full, weights_full = state.full()
-            near_gain = (
-                scorer.conditional_entropy(
-                    near_idx, post_full, weights_full, precise=True
-                )
-                - expected_N[near_idx]
+            near_gain = scorer.conditional_mi(
+                near_idx, post_full, weights_full, precise=True
             )
             tie_tol = _TIE_TOL
         chosen = int(near_idx[_pick(near_gain, near_idx, rng, tie_tol)])
@@ -381,25 +397,34 @@ def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
     )
 
 
-def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, expected_N):
+def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, state):
     """Score just enough candidates to know the step's best (see module doc).
 
-    Returns the scored pool indices and their gains.
+    A candidate stays closed while its bound (its last gain, or its BALD
+    score) cannot beat the best fresh gain by more than the margin. No gain
+    exceeds the members' remaining entropy ``H(w | y_A)`` either, which
+    closes every candidate at once when the ensemble is nearly identified.
+    In the exact regime the margin is ``-_REFINE_TOL``, so near-ties are all
+    scored; in the sampled regime candidates within ``_F32_TIE_TOL`` count as
+    ties of the best already found. Returns the scored indices and gains.
     """
+    cap = state.member_entropy()
+    margin = -_REFINE_TOL if state.exact else _F32_TIE_TOL
     fresh_N = np.zeros_like(available_N)
     idx_parts, gain_parts = [], []
     best = -np.inf
     block = _FIRST_BLOCK
     while True:
-        open_N = available_N & ~fresh_N & (bounds_N > best - _REFINE_TOL)
+        if idx_parts and cap <= best + margin:
+            break
+        open_N = available_N & ~fresh_N & (bounds_N > best + margin)
         open_idx = np.flatnonzero(open_N)
         if len(open_idx) == 0:
             break
         if len(open_idx) > block:
             top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
             open_idx = np.sort(open_idx[top])
-        cond = scorer.conditional_entropy(open_idx, post_M_K, weights_M)
-        gain = cond - expected_N[open_idx]
+        gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
         fresh_N[open_idx] = True
         idx_parts.append(open_idx)
         gain_parts.append(gain)

@@ -41,6 +41,7 @@ __all__ = [
     "bald_scores",
     "check_probabilities",
     "conditional_entropy",
+    "conditional_mutual_information",
     "entropy",
     "enumerate_configurations",
     "expected_entropy",
@@ -417,6 +418,34 @@ def conditional_entropy(
     post_M_K = posterior_weights(log_joint_K_M)
     q_M_N_C = (post_M_K @ probs.reshape(K, N * C)).reshape(-1, N, C)
     return np.asarray(weights_M, dtype=np.float64) @ entropy(q_M_N_C, eps)
+
+
+def conditional_mutual_information(
+    probs_K_N_C, log_joint_K_M, weights_M, eps: float = 0.0
+) -> np.ndarray:
+    """Conditional mutual information ``I(y_n; w | y_A)`` of each sample.
+
+    ``sum_m weights_m * [H(sum_k post_mk p_k(y_n)) - sum_k post_mk H(p_k(y_n))]``
+    with ``post_mk = p(k | config_m)``: the BALD score of ``y_n`` under each
+    configuration's posterior over members, averaged over configurations.
+    With enumerated configurations this is exactly ``H(y_n | y_A) - E_w
+    H(y_n | w)``, the greedy BatchBALD gain; with sampled configurations it is
+    an unbiased estimate of it, never negative, and at most
+    ``sum_m weights_m H(post_m)``.
+
+    Parameters are those of :func:`conditional_entropy`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (N,)
+    """
+    probs = np.asarray(probs_K_N_C, dtype=np.float64)
+    post_M_K = posterior_weights(log_joint_K_M)
+    weights = np.asarray(weights_M, dtype=np.float64)
+    member_entropy_K_N = entropy(probs, eps)
+    return conditional_entropy(probs, log_joint_K_M, weights, eps) - (
+        weights @ post_M_K @ member_entropy_K_N
+    )
 
 
 # --------------------------------------------------------------------------
