@@ -579,8 +579,8 @@ def _run_one(
                 else len(np.unique(groups[labeled])),
             }
         )
-        bar.update(1)
         bar.set_postfix(labels=len(labeled), acc=f"{accuracy:.3f}", refresh=False)
+        bar.update(1)
         n_query = min(batch_size, budget - len(labeled), len(y) - len(labeled))
         if cycle == n_cycles or n_query <= 0:
             bar.update(n_cycles - cycle)
@@ -812,7 +812,8 @@ def plot_learning_curves(
     note = f"line: {center} over {n_seeds} seed{'s' * (n_seeds != 1)}"
     if band:
         note += f"; {_BAND_TEXT[band]}"
-    ax.legend(loc="lower right", title=note, title_fontsize="small", fontsize="small")
+    # learning curves rise from the lower left, so the upper left stays free
+    ax.legend(loc="upper left", title=note, title_fontsize="small", fontsize="small")
     if title:
         ax.set_title(title, fontsize="medium")
     return ax
@@ -923,16 +924,18 @@ class ExperimentResult:
 
     def to_markdown(self, targets=(0.8, 0.85, 0.9)) -> str:
         """A Markdown report: set-up, labels to reach targets, accuracy by cycle."""
+        from .engine import DEFAULT_N_SAMPLES
+
         c = self.config
         n_seeds = len({r["seed"] for r in self.records})
         lines = [f"# Active-learning experiment: {c.get('dataset', '?')}", ""]
         if c:
+            M = c.get("n_MC_samples") or f"{DEFAULT_N_SAMPLES} (BatchBALD's default)"
             lines += [
                 f"- data: {c.get('dataset_description', '')}",
                 f"- model: {c.get('model')} {c.get('model_params') or ''}".rstrip(),
                 f"- K (posterior samples) = {c.get('n_samples_K')}, "
-                f"M (BatchBALD configurations) = "
-                f"{c.get('n_MC_samples') or 'strategy default'}",
+                f"M (BatchBALD configurations) = {M}",
                 f"- initial labelled set: {c.get('n_initial')} "
                 f"({c.get('initial_method')}); batch size {c.get('batch_size')}; "
                 f"{c.get('n_cycles')} cycles",
