@@ -444,3 +444,36 @@ def test_killed_session_keeps_every_answer(tmp_path, sig):
         assert not list(tmp_path.glob(".*.tmp"))
     else:
         assert code == -signal.SIGKILL
+
+
+def test_kill_during_writes_leaves_a_valid_prefix(tmp_path):
+    """Answers arrive faster than they are saved; SIGKILL lands mid-session,
+    probably mid-write. The file must hold the first n answers, nothing else."""
+    data = make_csv(tmp_path / "data.csv", n=400)
+    proc = _start(tmp_path)
+    watchdog = threading.Timer(60, proc.kill)
+    watchdog.start()
+    try:
+        proc.stdin.write("1\n2\n3\n1\n2\n3\n")
+        proc.stdin.flush()
+        shown = []
+        while True:
+            line = proc.stdout.readline()
+            assert line, "the process ended early"
+            shown += re.findall(r"\[\d/6\] row (\d+) ", line)
+            if "saved: row " in line:
+                break
+        proc.kill()
+        proc.wait(timeout=30)
+        shown += re.findall(r"\[\d/6\] row (\d+) ", proc.stdout.read())
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stdin.close()
+    changed = _changed_rows(data, (tmp_path / "data.csv").read_bytes())
+    n = len(changed)
+    assert n >= 1
+    answers = ["setosa", "versicolor", "virginica"] * 2
+    assert changed == {int(r): a for r, a in zip(shown[:n], answers, strict=False)}

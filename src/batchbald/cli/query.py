@@ -584,8 +584,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         return _run(args, t0)
-    except (FileNotFoundError, IsADirectoryError) as exc:
-        raise FileNotFoundError(str(exc)) from None
+    except IsADirectoryError as exc:
+        raise ValueError(f"{exc.filename} is a directory.") from None
     except PermissionError as exc:
         raise ValueError(f"{exc.filename}: permission denied.") from None
 
@@ -696,6 +696,13 @@ def _run(args, t0) -> int:
         summary += f"; wrote {out}"
     _note(summary)
     if args.interactive:
+        stray = sorted(args.data.parent.glob(f".{args.data.name}.*.tmp"))
+        if stray:
+            _note(
+                f"found {len(stray)} leftover temporary file(s) of an interrupted "
+                f"save (e.g. {stray[0]}); {args.data} itself is intact and they "
+                "can be deleted."
+            )
         session = _Session(
             table,
             args.data,

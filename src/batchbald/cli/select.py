@@ -280,6 +280,15 @@ def _csv_bytes(header, rows) -> bytes:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``batchbald select``; returns the exit status."""
+    try:
+        return _run(args)
+    except IsADirectoryError as exc:
+        raise ValueError(f"{exc.filename} is a directory.") from None
+    except PermissionError as exc:
+        raise ValueError(f"{exc.filename}: permission denied.") from None
+
+
+def _run(args: argparse.Namespace) -> int:
     import json
     import warnings
 
