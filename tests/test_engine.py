@@ -245,7 +245,7 @@ def test_torch_backend_validates_input():
 # -- top-k and stochastic ---------------------------------------------------
 def test_topk_takes_the_highest_scores():
     scores = np.array([0.1, 0.9, 0.5, 0.7])
-    result = select_topk(scores, 3, random_state=0)
+    result = select_topk(scores, 3, random_state=0, return_utilities=True)
     np.testing.assert_array_equal(result.indices, [1, 3, 2])
     assert np.isnan(result.utilities[2, [1, 3]]).all()
 
@@ -276,7 +276,7 @@ def test_power_sampling_follows_the_power_law():
 
 def test_stochastic_utilities_explain_each_choice():
     scores = np.random.RandomState(0).rand(30)
-    result = select_stochastic(scores, 5, "softmax", 2.0, random_state=3)
+    result = select_stochastic(scores, 5, "softmax", 2.0, 3, return_utilities=True)
     for i, idx in enumerate(result.indices):
         assert np.nanargmax(result.utilities[i]) == idx
 

@@ -442,7 +442,9 @@ def _random_order(scores_N: np.ndarray, rng) -> np.ndarray:
     return perm[np.argsort(-scores_N[perm], kind="stable")]
 
 
-def select_topk(scores_N, batch_size: int, random_state=None) -> BatchSelection:
+def select_topk(
+    scores_N, batch_size: int, random_state=None, return_utilities: bool = False
+) -> BatchSelection:
     """The ``batch_size`` highest scores (top-k BALD when given BALD scores).
 
     Parameters
@@ -453,12 +455,14 @@ def select_topk(scores_N, batch_size: int, random_state=None) -> BatchSelection:
         Number of samples; more than N selects all with a warning.
     random_state : None, int or numpy.random.RandomState, default=None
         Breaks ties.
+    return_utilities : bool, default=False
+        Also build the (B, N) utilities.
 
     Returns
     -------
     BatchSelection
         ``gains`` are the chosen scores; ``utilities`` row ``i`` is the scores
-        with NaN at the samples chosen before step ``i``.
+        with NaN at the samples chosen before step ``i`` (None unless asked).
     """
     scores = np.asarray(scores_N, dtype=np.float64)
     batch_size = _check_batch_size(batch_size, len(scores))
@@ -467,7 +471,7 @@ def select_topk(scores_N, batch_size: int, random_state=None) -> BatchSelection:
     return BatchSelection(
         indices=order.astype(np.intp),
         gains=scores[order],
-        utilities=_masked_rows(scores, order),
+        utilities=_masked_rows(scores, order) if return_utilities else None,
         n_scored=len(scores),
     )
 
@@ -481,6 +485,7 @@ def select_stochastic(
     mode: str = "power",
     beta: float = 1.0,
     random_state=None,
+    return_utilities: bool = False,
 ) -> BatchSelection:
     """Stochastic batch acquisition (Kirsch et al., 2023).
 
@@ -507,13 +512,16 @@ def select_stochastic(
         Inverse temperature, ``>= 0``.
     random_state : None, int or numpy.random.RandomState, default=None
         Source of the Gumbel noise.
+    return_utilities : bool, default=False
+        Also build the (B, N) utilities.
 
     Returns
     -------
     BatchSelection
         ``gains`` are the chosen samples' scores; ``utilities`` row ``i`` is
         the perturbed log-probabilities the draw ranked (its largest non-NaN
-        entry is the ``i``-th choice), NaN at samples chosen before.
+        entry is the ``i``-th choice), NaN at samples chosen before (None
+        unless asked).
     """
     if mode not in _STOCHASTIC_MODES:
         raise ValueError(f"mode must be one of {_STOCHASTIC_MODES}; got {mode!r}.")
@@ -539,7 +547,7 @@ def select_stochastic(
     return BatchSelection(
         indices=order.astype(np.intp),
         gains=scores[order],
-        utilities=_masked_rows(keys, order),
+        utilities=_masked_rows(keys, order) if return_utilities else None,
         n_scored=len(scores),
     )
 

@@ -351,7 +351,9 @@ class GreedyBALD(_EnsembleStrategy):
     """
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        return engine.select_topk(self._scores(probs_K_N_C, eps), batch_size, rng)
+        return engine.select_topk(
+            self._scores(probs_K_N_C, eps), batch_size, rng, return_utilities
+        )
 
 
 class EntropySampling(_EnsembleStrategy):
@@ -371,7 +373,9 @@ missing_label, random_state
         return predictive_entropy(check_probabilities(probs_K_N_C), eps)
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        return engine.select_topk(self._scores(probs_K_N_C, eps), batch_size, rng)
+        return engine.select_topk(
+            self._scores(probs_K_N_C, eps), batch_size, rng, return_utilities
+        )
 
 
 class _StochasticBALD(_EnsembleStrategy):
@@ -399,7 +403,12 @@ class _StochasticBALD(_EnsembleStrategy):
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
         return engine.select_stochastic(
-            self._scores(probs_K_N_C, eps), batch_size, self._mode, self.beta, rng
+            self._scores(probs_K_N_C, eps),
+            batch_size,
+            self._mode,
+            self.beta,
+            rng,
+            return_utilities,
         )
 
 
@@ -469,7 +478,9 @@ class RandomSampling(BaseEstimator):
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
         return_utilities = _check_bool(return_utilities, "return_utilities")
         rng = check_random_state(self.random_state)
-        selection = engine.select_topk(rng.random_sample(len(X_cand)), batch_size, rng)
+        selection = engine.select_topk(
+            rng.random_sample(len(X_cand)), batch_size, rng, return_utilities
+        )
         return _result(selection, mapping, len(X), return_utilities)
 
     query.__doc__ = "Choose samples uniformly at random.\n" + _QUERY_DOC.format(
