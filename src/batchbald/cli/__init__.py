@@ -39,6 +39,12 @@ examples:
   batchbald demo                          5 BatchBALD cycles to batchbald_demo.gif
   batchbald demo --out demo.html          the same as a self-contained web page
   batchbald demo --seed 3 --cycles 8      another data set, more cycles
+  batchbald select probs.npy -b 10        a batch from saved (K, N, C) probabilities
+  batchbald query data.csv -y label -b 5  the rows of a CSV to label next
+  batchbald query data.csv -y label -b 5 --interactive
+                                          label them in the terminal, saved safely
+  batchbald experiment --dataset repeated-digits --strategies batchbald,bald,random
+                                          learning curves over seeds
   batchbald <command> --help              options of one command
 """
 
