@@ -1,0 +1,278 @@
+"""The active-learning loop: :func:`run_experiment` and the run of one seed."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..datasets import Dataset
+from ..utils import check_positive_int
+from ._result import ExperimentResult
+from ._setup import (
+    _check_seeds,
+    _check_strategies,
+    _ModelSpec,
+    _query_takes_ensemble,
+    _seed_streams,
+    initial_indices,
+    make_model,
+    make_strategy,
+)
+
+
+def run_experiment(
+    dataset: Dataset,
+    strategies: Sequence = ("batchbald", "bald", "random"),
+    *,
+    model: str | Callable = "bagging-logreg",
+    seeds: int | Sequence[int] = 5,
+    n_initial: int = 20,
+    initial_method: str = "balanced",
+    batch_size: int = 10,
+    n_cycles: int | None = None,
+    budget: int | None = None,
+    n_samples_K: int = 20,
+    n_MC_samples: int | None = None,
+    model_params: dict | None = None,
+    strategy_params: dict | None = None,
+    progress: bool = False,
+) -> ExperimentResult:
+    """Run active-learning loops for several strategies and seeds.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Pool and test data (see :mod:`batchbald.datasets`).
+    strategies : sequence, default=("batchbald", "bald", "random")
+        Names from :data:`STRATEGIES` (a comma-separated string works too), or
+        ``(label, factory)`` with ``factory(random_state=...)`` returning an
+        object with a scikit-activeml-style ``query``.
+    model : str or callable, default="bagging-logreg"
+        A name from :data:`MODELS`, or ``factory(seed) -> estimator`` returning
+        an unfitted classifier that ignores NaN labels in ``fit(X, y)`` and has
+        ``predict``; for a custom model the strategies get no extra keywords
+        (put them in ``strategy_params``).
+    seeds : int or sequence of int, default=5
+        The seeds ``0 .. seeds - 1``, or an explicit list.
+    n_initial : int, default=20
+        Size of the initial labelled set.
+    initial_method : {"balanced", "random"}, default="balanced"
+        See :func:`initial_indices`.
+    batch_size : int, default=10
+        Labels acquired per cycle (the last batch may be smaller to respect
+        ``budget``).
+    n_cycles : int, optional
+        Number of acquisition cycles. Give ``n_cycles`` or ``budget``; with
+        neither, 10 cycles.
+    budget : int, optional
+        Total number of labels (initial set included) to stop at.
+    n_samples_K : int, default=20
+        Posterior samples ``K``: MC-dropout passes or bagging members.
+    n_MC_samples : int, optional
+        Sampled label configurations ``M`` for BatchBALD's joint entropy
+        (BatchBALD's own default when None).
+    model_params : dict, optional
+        See :func:`make_model`.
+    strategy_params : dict, optional
+        ``{strategy label: {keyword: value}}`` for extra constructor keywords,
+        e.g. ``{"powerbald": {"beta": 1.0}}``.
+    progress : bool, default=False
+        Show a tqdm progress bar over all cycles.
+
+    Returns
+    -------
+    ExperimentResult
+    """
+    if not isinstance(dataset, Dataset):
+        raise TypeError(
+            "dataset must be a batchbald.datasets.Dataset (see from_arrays); got "
+            f"{type(dataset).__name__}."
+        )
+    strategy_list = _check_strategies(strategies)
+    seed_list = _check_seeds(seeds)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    n_initial = check_positive_int(n_initial, "n_initial")
+    n_pool = len(dataset.y_pool)
+    if n_cycles is not None and budget is not None:
+        raise ValueError("give n_cycles or budget, not both.")
+    if budget is not None:
+        budget = check_positive_int(budget, "budget", minimum=n_initial)
+        budget = min(budget, n_pool)
+        n_cycles = math.ceil((budget - n_initial) / batch_size)
+    else:
+        n_cycles = check_positive_int(
+            10 if n_cycles is None else n_cycles, "n_cycles", minimum=0
+        )
+        budget = min(n_pool, n_initial + n_cycles * batch_size)
+    labels = [label for label, _ in strategy_list]
+    strategy_params = dict(strategy_params or {})
+    unknown = set(strategy_params) - set(labels)
+    if unknown:
+        raise ValueError(
+            f"strategy_params has keys {sorted(unknown)} that are not among the "
+            f"strategies {labels}."
+        )
+    if callable(model):
+        spec = _ModelSpec(model, {})
+        model_name = getattr(model, "__name__", type(model).__name__)
+    else:
+        spec = make_model(
+            model, dataset.n_features, dataset.n_classes, n_samples_K, model_params
+        )
+        model_name = model
+    if n_MC_samples is not None:
+        n_MC_samples = check_positive_int(n_MC_samples, "n_MC_samples")
+
+    from .. import __version__
+
+    config = {
+        "batchbald_version": __version__,
+        "dataset": dataset.name,
+        "dataset_description": dataset.description,
+        "dataset_params": dataset.params,
+        "n_pool": n_pool,
+        "n_test": len(dataset.y_test),
+        "n_classes": dataset.n_classes,
+        "strategies": labels,
+        "model": model_name,
+        "model_params": dict(model_params or {}),
+        "seeds": seed_list,
+        "n_initial": n_initial,
+        "initial_method": initial_method,
+        "batch_size": batch_size,
+        "n_cycles": n_cycles,
+        "budget": budget,
+        "n_samples_K": n_samples_K,
+        "n_MC_samples": n_MC_samples,
+        "strategy_params": strategy_params,
+    }
+
+    from tqdm.auto import tqdm
+
+    records: list[dict] = []
+    queries: list[dict] = []
+    t_start = time.perf_counter()
+    total = len(seed_list) * len(strategy_list) * (n_cycles + 1)
+    with tqdm(total=total, disable=not progress, desc="active learning") as bar:
+        for seed in seed_list:
+            for label, strategy_ref in strategy_list:
+                bar.set_description(f"{label} seed {seed}")
+                rows, picks = _run_one(
+                    dataset,
+                    label,
+                    strategy_ref,
+                    spec,
+                    seed,
+                    n_initial,
+                    initial_method,
+                    batch_size,
+                    n_cycles,
+                    budget,
+                    n_MC_samples,
+                    strategy_params.get(label, {}),
+                    bar,
+                )
+                records.extend(rows)
+                queries.extend(picks)
+    config["wall_time_s"] = round(time.perf_counter() - t_start, 3)
+    return ExperimentResult(records, config, queries)
+
+
+def _pick(label, seed, cycle, indices) -> dict:
+    """One entry of :attr:`ExperimentResult.queries`."""
+    return {
+        "strategy": label,
+        "seed": seed,
+        "cycle": cycle,
+        "indices": indices.tolist(),
+    }
+
+
+def _run_one(
+    dataset,
+    label,
+    strategy_ref,
+    spec,
+    seed,
+    n_initial,
+    initial_method,
+    batch_size,
+    n_cycles,
+    budget,
+    n_MC_samples,
+    params,
+    bar,
+) -> tuple[list[dict], list[dict]]:
+    init_rng, model_seeds, strategy_rng = _seed_streams(seed, n_cycles)
+    X, y_true = dataset.X_pool, dataset.y_pool
+    y = np.full(len(y_true), np.nan)
+    start = initial_indices(y_true, n_initial, initial_method, init_rng)
+    y[start] = y_true[start]
+    if isinstance(strategy_ref, str):
+        params = dict(params)
+        if strategy_ref == "batchbald" and n_MC_samples is not None:
+            params.setdefault("n_MC_samples", n_MC_samples)
+        strategy = make_strategy(
+            strategy_ref, strategy_rng, spec.strategy_kwargs, params
+        )
+    else:
+        strategy = strategy_ref(random_state=strategy_rng, **params)
+    with_ensemble = _query_takes_ensemble(strategy)
+    groups = dataset.groups_pool
+
+    rows = []
+    picks = [_pick(label, seed, 0, start)]
+    query_time = math.nan
+    for cycle in range(n_cycles + 1):
+        labeled = np.flatnonzero(~np.isnan(y))
+        est = spec.factory(int(model_seeds[cycle]))
+        t0 = time.perf_counter()
+        est.fit(X, y)
+        fit_time = time.perf_counter() - t0
+        accuracy = float(
+            np.mean(np.asarray(est.predict(dataset.X_test)) == dataset.y_test)
+        )
+        rows.append(
+            {
+                "strategy": label,
+                "seed": seed,
+                "cycle": cycle,
+                "n_labels": len(labeled),
+                "accuracy": accuracy,
+                "query_time_s": query_time,
+                "fit_time_s": fit_time,
+                "n_distinct": None
+                if groups is None
+                else len(np.unique(groups[labeled])),
+            }
+        )
+        bar.set_postfix(labels=len(labeled), acc=f"{accuracy:.3f}", refresh=False)
+        bar.update(1)
+        n_query = min(batch_size, budget - len(labeled), len(y) - len(labeled))
+        if cycle == n_cycles or n_query <= 0:
+            bar.update(n_cycles - cycle)
+            break
+        t0 = time.perf_counter()
+        if with_ensemble:
+            idx = strategy.query(X, y, est, fit_ensemble=False, batch_size=n_query)
+        else:
+            idx = strategy.query(X, y, batch_size=n_query)
+        query_time = time.perf_counter() - t0
+        idx = np.asarray(idx, dtype=np.int64).ravel()
+        if (
+            len(idx) != n_query
+            or len(np.unique(idx)) != n_query
+            or idx.min() < 0
+            or idx.max() >= len(y)
+            or not np.isnan(y[idx]).all()
+        ):
+            raise ValueError(
+                f"strategy {label!r} returned {idx.tolist()}, which are not "
+                f"{n_query} distinct indices of unlabelled pool samples."
+            )
+        y[idx] = y_true[idx]
+        picks.append(_pick(label, seed, cycle + 1, idx))
+    return rows, picks
