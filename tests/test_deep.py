@@ -16,11 +16,11 @@ from sklearn.datasets import load_digits, make_blobs  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from torch import nn  # noqa: E402
 
-from batchbald import deep  # noqa: E402
 from batchbald.classifier import FallbackWarning  # noqa: E402
 from batchbald.deep import (  # noqa: E402
     DeepEnsembleClassifier,
     MCDropoutClassifier,
+    _dropout,
     make_mlp,
 )
 from batchbald.information import bald_scores, check_probabilities  # noqa: E402
@@ -289,9 +289,9 @@ def test_sample_proba_random_state(mc_fitted, blobs):
     ],
 )
 def test_consistent_mask_values_and_scaling(layer, x_shape, mask_axes):
-    masks = deep._ConsistentMasks(seed=123)
+    masks = _dropout._ConsistentMasks(seed=123)
     x = torch.ones(x_shape)
-    with torch.no_grad(), deep._dropout_hooks([layer], masks):
+    with torch.no_grad(), _dropout._dropout_hooks([layer], masks):
         masks.k = 0
         out0 = layer(x)
         masks.k = 1

@@ -1,0 +1,287 @@
+"""The base class of the torch classifiers: parameters, label handling,
+fitting and deterministic prediction."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError
+from torch import nn
+
+from ..classifier import FallbackWarning
+from ..utils import check_positive_int, check_random_state, is_labeled, is_unlabeled
+from ._dropout import _eval_mode
+from ._training import _reset_parameters, _split, _train_module
+from ._utils import (
+    _batches,
+    _check_device,
+    _check_positive_real,
+    _check_real,
+    _draw_seed,
+    _module_dtype,
+    _softmax64,
+    _to_tensor,
+)
+
+_FALLBACK_MESSAGE = (
+    "batchbald.deep: fewer than two classes are labeled, so the network was not "
+    "trained; predict_proba and sample_proba return the labeled class "
+    "frequencies (uniform when nothing is labeled) until the next fit. See the "
+    "attributes label_counts_ and fallback_."
+)
+
+
+# --------------------------------------------------------------------------
+# estimators
+# --------------------------------------------------------------------------
+_COMMON_PARAMS = """
+    classes : array-like of shape (n_classes,) or None, default=None
+        All class labels. ``None`` infers them from the labeled part of ``y``
+        in ``fit``; pass them when some classes may still be unlabeled (the
+        network's output size must equal ``n_classes``).
+    missing_label : scalar, default=np.nan
+        The value of ``y`` that marks an unlabeled sample; such samples are
+        ignored by ``fit``.
+    optimizer : {"adam", "adamw", "sgd"} or torch.optim.Optimizer subclass, \
+default="adam"
+        The optimiser; ``"sgd"`` uses momentum 0.9. A class is called as
+        ``optimizer(params, lr=lr, weight_decay=weight_decay)``.
+    lr : float, default=1e-3
+        Learning rate.
+    weight_decay : float, default=0.0
+        L2 penalty passed to the optimiser.
+    max_epochs : int, default=200
+        Maximum number of passes over the training part of the labeled data.
+    batch_size : int, default=64
+        Training mini-batch size.
+    validation_fraction : float in [0, 1), default=0.1
+        Fraction of each class's labeled samples held out for early stopping
+        (stratified, ``floor(validation_fraction * n_c)`` per class). When fewer
+        than 10 samples would be held out, all labels are used for training and
+        the training loss is monitored instead; the final weights are then kept.
+    patience : int or None, default=20
+        Stop after this many epochs without an improvement of the monitored
+        loss (validation loss, or training loss without validation data).
+        ``None`` trains for ``max_epochs``. With validation data the weights of
+        the epoch with the lowest validation loss are restored at the end.
+    warm_start : bool, default=False
+        If True and the estimator was fitted before with the same classes and
+        input shape, ``fit`` continues training the current weights instead of
+        re-initialising them.
+    device : {"auto", "cpu", "cuda", ...} or torch.device, default="auto"
+        Where to train and predict; ``"auto"`` picks CUDA when available.
+    inference_batch_size : int, default=1024
+        Number of samples per forward pass in prediction, which bounds the
+        memory of inference.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Seeds the re-initialisation, the train/validation split, the shuffling
+        and the dropout masks, see :func:`batchbald.utils.check_random_state`.
+"""
+
+
+class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
+    """Shared validation, label handling and prediction plumbing."""
+
+    # ---------------------------------------------------------- validation
+    def _validated_settings(self) -> dict:
+        if not isinstance(self.warm_start, bool):
+            raise TypeError(f"warm_start must be a bool; got {self.warm_start!r}.")
+        if self.patience is not None:
+            check_positive_int(self.patience, "patience")
+        return {
+            "optimizer": self.optimizer,
+            "lr": _check_positive_real(self.lr, "lr"),
+            "weight_decay": _check_real(
+                self.weight_decay, "weight_decay", 0.0, math.inf, True
+            ),
+            "max_epochs": check_positive_int(self.max_epochs, "max_epochs"),
+            "batch_size": check_positive_int(self.batch_size, "batch_size"),
+            "inference_batch_size": check_positive_int(
+                self.inference_batch_size, "inference_batch_size"
+            ),
+            "validation_fraction": _check_real(
+                self.validation_fraction, "validation_fraction", 0.0, 1.0, True
+            ),
+            "patience": None if self.patience is None else int(self.patience),
+            "device": _check_device(self.device),
+        }
+
+    @staticmethod
+    def _check_X(X, name: str = "X") -> np.ndarray:
+        arr = np.asarray(X)
+        if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
+            raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
+        if arr.ndim < 2:
+            raise ValueError(
+                f"{name} must have shape (n_samples, ...) with at least 2 "
+                f"dimensions; got shape {arr.shape}."
+            )
+        return arr
+
+    def _check_X_fitted(self, X) -> np.ndarray:
+        if not hasattr(self, "classes_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} is not fitted yet; call fit first."
+            )
+        arr = self._check_X(X)
+        if arr.shape[1:] != self.input_shape_:
+            raise ValueError(
+                f"X has per-sample shape {arr.shape[1:]}, but the estimator was "
+                f"fitted on {self.input_shape_}."
+            )
+        return arr
+
+    def _labels(self, X: np.ndarray, y) -> tuple:
+        y = np.asarray(y)
+        if y.ndim != 1:
+            raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
+        if len(y) != len(X):
+            raise ValueError(
+                f"X and y must have the same number of samples; got {len(X)} and "
+                f"{len(y)}."
+            )
+        labeled = is_labeled(y, self.missing_label)
+        y_lab = y[labeled]
+        if self.classes is None:
+            if len(y_lab) == 0:
+                raise ValueError(
+                    "y has no labeled samples, so classes cannot be inferred; pass "
+                    "classes=[...]."
+                )
+            classes = np.unique(y_lab)
+        else:
+            classes = np.unique(np.asarray(self.classes))
+            if classes.ndim != 1 or len(classes) == 0:
+                raise ValueError(
+                    f"classes must be a non-empty 1-d array-like; got {self.classes!r}."
+                )
+            if is_unlabeled(classes, self.missing_label).any():
+                raise ValueError(
+                    f"classes must not contain missing_label={self.missing_label!r}; "
+                    f"got {self.classes!r}."
+                )
+        index = {c: i for i, c in enumerate(classes.tolist())}
+        unknown = sorted({v for v in y_lab.tolist() if v not in index}, key=repr)
+        if unknown:
+            raise ValueError(
+                f"y contains labels {unknown} that are not in classes="
+                f"{classes.tolist()}."
+            )
+        y_idx = np.array([index[v] for v in y_lab.tolist()], dtype=np.int64)
+        return classes, np.flatnonzero(labeled), y_idx
+
+    # ---------------------------------------------------------- fitting
+    def _fit(self, X, y, templates: list) -> np.random.RandomState:
+        """Validate, (re-)initialise ``templates`` and train them; return the rng."""
+        settings = self._validated_settings()
+        X = self._check_X(X)
+        classes, labeled, y_idx = self._labels(X, y)
+        rng = check_random_state(self.random_state)
+        warm = (
+            self.warm_start
+            and getattr(self, "members_", None) is not None
+            and hasattr(self, "classes_")
+        )
+        if warm:
+            if not (
+                np.array_equal(self.classes_, classes)
+                and self.input_shape_ == X.shape[1:]
+                and len(self.members_) == len(templates)
+            ):
+                raise ValueError(
+                    "warm_start=True needs the classes and input shape of the "
+                    f"previous fit (classes {self.classes_.tolist()}, input shape "
+                    f"{self.input_shape_}); got classes {classes.tolist()} and input "
+                    f"shape {X.shape[1:]}. Pass classes=[...] to fix them."
+                )
+            members = self.members_
+        else:
+            members = []
+            for template in templates:
+                member = copy.deepcopy(template).to("cpu")
+                _reset_parameters(member, _draw_seed(rng))
+                members.append(member.to(settings["device"]))
+        for member in members:
+            member.to(settings["device"])
+        counts = np.bincount(y_idx, minlength=len(classes)).astype(np.float64)
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+        self.input_shape_ = tuple(X.shape[1:])
+        self.n_features_in_ = int(np.prod(self.input_shape_, dtype=np.int64))
+        self.device_ = settings["device"]
+        self.members_ = members
+        self.n_labeled_ = len(labeled)
+        seeds = [_draw_seed(rng) for _ in members]
+        self.label_counts_ = counts
+        self.fallback_ = bool(np.count_nonzero(counts) < 2)
+        if self.fallback_:
+            # Same convention as SklearnClassifier: one constant warning per fit.
+            warnings.warn(_FALLBACK_MESSAGE, FallbackWarning, stacklevel=3)
+            total = counts.sum()
+            self.class_prior_ = (
+                counts / total if total > 0 else np.full(len(classes), 1 / len(classes))
+            )
+            self.n_epochs_ = np.zeros(len(members), dtype=np.int64)
+            self.loss_curves_ = [[] for _ in members]
+            self.validation_loss_curves_ = [[] for _ in members]
+            return rng
+        self.class_prior_ = None
+        train, val = _split(y_idx, settings["validation_fraction"], rng)
+        X_lab = X[labeled]
+        X_val = None if val is None else X_lab[val]
+        y_val = None if val is None else y_idx[val]
+        settings["n_classes"] = len(classes)
+        curves = [
+            _train_module(
+                member,
+                X_lab[train],
+                y_idx[train],
+                X_val,
+                y_val,
+                seed=seed,
+                settings={**settings, "dtype": _module_dtype(member)},
+            )
+            for member, seed in zip(members, seeds, strict=True)
+        ]
+        self.n_epochs_ = np.array([c["n_epochs"] for c in curves], dtype=np.int64)
+        self.loss_curves_ = [c["loss_curve"] for c in curves]
+        self.validation_loss_curves_ = [c["validation_loss_curve"] for c in curves]
+        return rng
+
+    # ---------------------------------------------------------- prediction
+    def _constant(self, n: int, k: int | None = None) -> np.ndarray:
+        probs = np.broadcast_to(self.class_prior_, (n, self.n_classes_))
+        if k is not None:
+            probs = np.broadcast_to(probs, (k, n, self.n_classes_))
+        return np.array(probs, dtype=np.float64)
+
+    def _forward_proba(self, member: nn.Module, X: np.ndarray) -> np.ndarray:
+        """Deterministic (dropout off) probabilities of one member, (N, C)."""
+        out = np.empty((len(X), self.n_classes_), dtype=np.float64)
+        dtype = _module_dtype(member)
+        bs = check_positive_int(self.inference_batch_size, "inference_batch_size")
+        with torch.no_grad(), _eval_mode(member):
+            for start, stop in _batches(len(X), bs):
+                xb = _to_tensor(X[start:stop], dtype, self.device_)
+                out[start:stop] = _softmax64(member(xb), self.n_classes_)
+        return out
+
+    def predict(self, X) -> np.ndarray:
+        """Most probable class of each sample under :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, *input_shape)
+            Inputs.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,228 @@
+"""Parameter re-initialisation, the train/validation split and the training
+loop with early stopping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ._dropout import _dropout_hooks, _eval_mode, _TrainingMasks
+from ._utils import (
+    _batches,
+    _dropout_layers,
+    _generator,
+    _softmax64,
+    _to_tensor,
+)
+
+_OPTIMIZERS = ("adam", "adamw", "sgd")
+# Fewer held-out labels than this make early stopping on them too noisy; the
+# training loss is monitored instead.
+_MIN_VALIDATION = 10
+# Improvement of the monitored loss needed to reset the patience counter.
+_MIN_DELTA = 1e-4
+
+
+# --------------------------------------------------------------------------
+# parameter initialisation
+# --------------------------------------------------------------------------
+_LINEAR_LIKE = (
+    nn.Linear,
+    nn.Conv1d,
+    nn.Conv2d,
+    nn.Conv3d,
+    nn.ConvTranspose1d,
+    nn.ConvTranspose2d,
+    nn.ConvTranspose3d,
+)
+
+
+def _uniform_(param: torch.Tensor, bound: float, gen: torch.Generator) -> None:
+    values = torch.empty(param.shape, dtype=param.dtype).uniform_(
+        -bound, bound, generator=gen
+    )
+    param.copy_(values)
+
+
+@torch.no_grad()
+def _reset_parameters(module: nn.Module, seed: int) -> None:
+    """Re-initialise ``module`` in place, all randomness derived from ``seed``."""
+    gen = _generator(seed, 0)
+    fallback_rng = np.random.RandomState(seed % 2**32)
+    for sub in module.modules():
+        if isinstance(sub, _LINEAR_LIKE):
+            w = sub.weight
+            fan_in = w.shape[1] * int(np.prod(w.shape[2:], dtype=np.int64))
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            # PyTorch's default: kaiming_uniform(a=sqrt(5)) gives this bound too.
+            _uniform_(w, bound, gen)
+            if sub.bias is not None:
+                _uniform_(sub.bias, bound, gen)
+        elif isinstance(sub, nn.Bilinear):
+            bound = 1.0 / math.sqrt(sub.weight.shape[1])
+            _uniform_(sub.weight, bound, gen)
+            if sub.bias is not None:
+                _uniform_(sub.bias, bound, gen)
+        elif isinstance(sub, nn.Embedding):
+            values = torch.empty(sub.weight.shape, dtype=sub.weight.dtype)
+            sub.weight.copy_(values.normal_(0.0, 1.0, generator=gen))
+            if sub.padding_idx is not None:
+                sub.weight[sub.padding_idx].zero_()
+        elif isinstance(sub, nn.RNNBase):
+            bound = 1.0 / math.sqrt(sub.hidden_size)
+            for p in sub.parameters(recurse=False):
+                _uniform_(p, bound, gen)
+        else:
+            owns_state = any(True for _ in sub.parameters(recurse=False)) or any(
+                True for _ in sub.buffers(recurse=False)
+            )
+            reset = getattr(sub, "reset_parameters", None) or getattr(
+                sub, "_reset_parameters", None
+            )
+            if owns_state and callable(reset):
+                # Unknown layer: run its own initialiser under a seeded copy of
+                # torch's CPU generator, whose state is restored afterwards.
+                with torch.random.fork_rng(devices=[]):
+                    torch.default_generator.manual_seed(
+                        int(fallback_rng.randint(0, 2**31 - 1))
+                    )
+                    reset()
+
+
+# --------------------------------------------------------------------------
+# training
+# --------------------------------------------------------------------------
+def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
+    if isinstance(optimizer, str):
+        name = optimizer.lower()
+        if name == "adam":
+            return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        if name == "adamw":
+            return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        if name == "sgd":
+            return torch.optim.SGD(
+                params, lr=lr, momentum=0.9, weight_decay=weight_decay
+            )
+        raise ValueError(
+            f"optimizer must be one of {_OPTIMIZERS} or a torch.optim.Optimizer "
+            f"subclass; got {optimizer!r}."
+        )
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        return optimizer(params, lr=lr, weight_decay=weight_decay)
+    raise TypeError(
+        f"optimizer must be one of {_OPTIMIZERS} or a torch.optim.Optimizer "
+        f"subclass; got {type(optimizer).__name__} {optimizer!r}."
+    )
+
+
+def _loss_dtype(logits: torch.Tensor) -> torch.Tensor:
+    # Half-precision logits are promoted for the loss; others are used as is.
+    if logits.dtype in (torch.float16, torch.bfloat16):
+        return logits.float()
+    return logits
+
+
+def _mean_loss(module, X, y, batch_size, device, dtype, n_classes) -> float:
+    total = 0.0
+    with torch.no_grad(), _eval_mode(module):
+        for start, stop in _batches(len(X), batch_size):
+            xb = _to_tensor(X[start:stop], dtype, device)
+            yb = torch.as_tensor(y[start:stop], device=device)
+            logits = module(xb)
+            _softmax64(logits[:1], n_classes)  # shape check only
+            loss = F.cross_entropy(_loss_dtype(logits), yb, reduction="sum")
+            total += float(loss)
+    return total / len(X)
+
+
+def _train_module(module, X_tr, y_tr, X_val, y_val, *, seed, settings) -> dict:
+    """Train ``module`` in place; return its loss curves and epoch count."""
+    device, dtype = settings["device"], settings["dtype"]
+    n_classes, batch_size = settings["n_classes"], settings["batch_size"]
+    patience = settings["patience"]
+    rng = np.random.RandomState(seed % 2**32)
+    masks = _TrainingMasks(_generator(seed, 1, device=device))
+    layers = _dropout_layers(module)
+    optimizer = _make_optimizer(
+        settings["optimizer"],
+        module.parameters(),
+        settings["lr"],
+        settings["weight_decay"],
+    )
+    X_all = _to_tensor(X_tr, dtype, device)
+    y_all = torch.as_tensor(y_tr, device=device)
+    use_val = X_val is not None
+    best, best_state, bad = math.inf, None, 0
+    losses, val_losses = [], []
+    checked = False
+    for _ in range(settings["max_epochs"]):
+        module.train()
+        order = torch.as_tensor(rng.permutation(len(X_tr)), device=device)
+        total = 0.0
+        with _dropout_hooks(layers, masks):
+            for start, stop in _batches(len(X_tr), batch_size):
+                idx = order[start:stop]
+                logits = module(X_all[idx])
+                if not checked:
+                    _softmax64(logits[:1], n_classes)
+                    checked = True
+                loss = F.cross_entropy(_loss_dtype(logits), y_all[idx])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss.detach()) * (stop - start)
+        losses.append(total / len(X_tr))
+        if use_val:
+            val_losses.append(
+                _mean_loss(
+                    module,
+                    X_val,
+                    y_val,
+                    settings["inference_batch_size"],
+                    device,
+                    dtype,
+                    n_classes,
+                )
+            )
+        monitored = val_losses[-1] if use_val else losses[-1]
+        if not math.isfinite(monitored):
+            raise ValueError(
+                "training diverged (non-finite loss); lower lr or check X."
+            )
+        if monitored < best - _MIN_DELTA:
+            best, bad = monitored, 0
+            if use_val:
+                best_state = {
+                    k: v.detach().clone() for k, v in module.state_dict().items()
+                }
+        else:
+            bad += 1
+            if patience is not None and bad >= patience:
+                break
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return {
+        "loss_curve": losses,
+        "validation_loss_curve": val_losses,
+        "n_epochs": len(losses),
+    }
+
+
+def _split(y_idx: np.ndarray, fraction: float, rng) -> tuple:
+    """Stratified hold-out: each class gives ``floor(fraction * n_c)`` samples."""
+    val = []
+    for c in np.unique(y_idx):
+        members = np.flatnonzero(y_idx == c)
+        n_val = int(math.floor(fraction * len(members)))
+        if n_val > 0:
+            val.append(rng.permutation(members)[:n_val])
+    val = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=np.intp)
+    if len(val) < _MIN_VALIDATION:
+        return np.arange(len(y_idx)), None
+    train = np.setdiff1d(np.arange(len(y_idx)), val)
+    return train, val
