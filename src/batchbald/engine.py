@@ -31,9 +31,10 @@ the weighted average over configurations of the mutual information between
 ``y_n`` and the members under each configuration's posterior
 (:func:`batchbald.information.conditional_mutual_information`): unbiased like
 the importance-sampling estimate of Kirsch et al. (2019), identical to it in
-expectation, but never negative and with far less variance once the
-posterior has concentrated, since each configuration's term then vanishes
-instead of adding noise.
+expectation, but never negative and less noisy, since a configuration whose
+posterior has concentrated on few members contributes (almost) nothing
+instead of noise: on the benchmark ensemble at ``M = 1,000`` its
+root-mean-square error is 0.54-0.6 times that of the plain estimate.
 
 Accuracy against speed. The cost of a step grows linearly with ``M`` and its
 error shrinks like ``1 / sqrt(M)``. Measured by
