@@ -101,7 +101,11 @@ def check_new_file(path, force: bool = False, what: str = "output") -> Path:
 
 
 def atomic_write(
-    path, data: bytes | Callable[[Path], None], *, overwrite: bool
+    path,
+    data: bytes | Callable[[Path], None],
+    *,
+    overwrite: bool,
+    keep_suffix: bool = False,
 ) -> Path:
     """Write ``path`` atomically.
 
@@ -115,6 +119,10 @@ def atomic_write(
         Replace an existing file. If False and ``path`` exists (even if it
         appeared while writing), nothing is changed and ``ValueError`` is
         raised.
+    keep_suffix : bool, default=False
+        End the temporary file's name with ``path``'s suffix too (after
+        ``.tmp``), for writers that pick the format from the file name, such
+        as matplotlib's ``savefig``.
 
     Returns
     -------
@@ -130,7 +138,8 @@ def atomic_write(
     """
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    suffix = ".tmp" + (path.suffix if keep_suffix else "")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=parent)
     tmp = Path(tmp_name)
     try:
         if callable(data):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +29,8 @@ from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize
 from matplotlib.figure import Figure
 from scipy.spatial import cKDTree
+
+from .io import atomic_write
 
 __all__ = [
     "ANIMATION_SUFFIXES",
@@ -644,32 +645,10 @@ def check_animation_path(path, name: str = "out") -> Path:
     return path
 
 
-def _new_file_mode(path: Path) -> int:
-    """Permissions for the file replacing ``path``: those of the existing file,
-    or the usual ``0o666`` less the umask (``mkstemp`` would give ``0o600``)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file next to ``path`` (same suffix),
-    then move it onto ``path``; the temporary file is removed on failure."""
-    parent = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
-        write(tmp)
-        os.chmod(tmp, _new_file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    """Call ``write(tmp)`` on a temporary file next to ``path`` that keeps its
+    suffix, then move it onto ``path`` (see :func:`batchbald.io.atomic_write`)."""
+    return atomic_write(path, write, overwrite=True, keep_suffix=True)
 
 
 def _html_page(body: str, title: str) -> str:
