@@ -43,7 +43,7 @@ def _is_torch_tensor(x) -> bool:
     return mod.startswith("torch") and type(x).__name__ == "Tensor"
 
 
-def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None):
+def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Scorer:
     """Pick the backend from the input type or ``device`` and validate input.
 
     Parameters
@@ -191,6 +191,7 @@ class NumpyScorer(_Scorer):
         self._buffers: dict = {}
 
     def close(self) -> None:
+        """Shut the thread pool down and drop the buffers."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None

@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -36,6 +37,11 @@ from .visualization import (
     save_animation,
     save_animation_frame,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .classifier import SklearnClassifier
 
 __all__ = [
     "DEMO_CENTERS",
@@ -117,7 +123,9 @@ class DemoResult:
         return [c.query_indices for c in self.cycles]
 
 
-def make_demo_data(n_samples: int = 400, test_size: float = 0.25, random_state=None):
+def make_demo_data(
+    n_samples: int = 400, test_size: float = 0.25, random_state=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The demo's data: five blobs labelled by parity, split into pool and test.
 
     Parameters
@@ -154,7 +162,9 @@ def make_demo_data(n_samples: int = 400, test_size: float = 0.25, random_state=N
     return train_test_split(X, y, test_size=test_size, random_state=rng)
 
 
-def make_demo_classifier(classes, random_state=None, n_estimators: int = 10):
+def make_demo_classifier(
+    classes, random_state=None, n_estimators: int = 10
+) -> SklearnClassifier:
     """The demo's ensemble: bagged Gaussian-process classifiers.
 
     Each member and the bag are wrapped in
@@ -214,7 +224,7 @@ def simulate_demo(
     res: int = 25,
     progress: bool = False,
     log: Callable[[str], object] | None = print,
-):
+) -> tuple[dict, list[DemoCycle]]:
     """Run the demo's active-learning loop without drawing anything.
 
     Parameters
@@ -331,7 +341,7 @@ def simulate_demo(
     return data, cycles
 
 
-def draw_demo(data: dict, cycles: list[DemoCycle], dpi: float = 80):
+def draw_demo(data: dict, cycles: list[DemoCycle], dpi: float = 80) -> Figure:
     """Draw the frames of the demo animation.
 
     Parameters

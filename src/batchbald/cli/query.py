@@ -6,6 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from ..classifier import SklearnClassifier
 
 NAME = "query"
 METHODS = ("batchbald", "bald", "powerbald", "entropy", "random")
@@ -208,7 +214,9 @@ def _where(table, i: int) -> str:
     return f"row {i + 1} (line {table.row_lines[i]})"
 
 
-def encode_features(table, columns, one_hot: bool = True):
+def encode_features(
+    table, columns, one_hot: bool = True
+) -> tuple[np.ndarray, list[str], dict]:
     """Numeric feature matrix from ``columns`` of ``table``.
 
     Returns ``(X, names, encoded)``: the (n_rows, n_features) float array,
@@ -298,7 +306,9 @@ def _feature_columns(table, label_column: str, features: str | None) -> list[str
 # --------------------------------------------------------------------------
 # models and selection
 # --------------------------------------------------------------------------
-def make_model(name: str, n_classes: int, n_members: int, seed: int):
+def make_model(
+    name: str, n_classes: int, n_members: int, seed: int
+) -> SklearnClassifier:
     """The ensemble called ``name`` for classes ``0 .. n_classes - 1``."""
     import numpy as np
     from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
@@ -329,7 +339,7 @@ def make_model(name: str, n_classes: int, n_members: int, seed: int):
     return SklearnClassifier(bag, classes=classes, random_state=rng)
 
 
-def diverse_batch(Z, candidates, labeled, batch_size: int, rng):
+def diverse_batch(Z, candidates, labeled, batch_size: int, rng) -> np.ndarray:
     """k-means++ seeding: ``batch_size`` of ``candidates`` (row indices of
     ``Z``), each drawn with probability proportional to its squared distance
     to the nearest labeled or already chosen row."""

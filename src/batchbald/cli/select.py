@@ -7,6 +7,10 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .. import engine
 
 NAME = "select"
 METHODS = ("batchbald", "bald", "powerbald", "random")
@@ -208,7 +212,7 @@ def select(
     n_samples=None,
     max_memory=None,
     callback=None,
-):
+) -> engine.BatchSelection:
     """Run one selection method; returns a :class:`batchbald.engine.BatchSelection`
     whose ``gains`` are BatchBALD gains or BALD scores (see the module help).
 
@@ -256,7 +260,7 @@ def select(
     )
 
 
-def format_rows(indices, gains, method):
+def format_rows(indices, gains, method) -> tuple[tuple[str, ...], list[tuple]]:
     """Header and rows of the output table."""
     column = "gain_nats" if method == "batchbald" else "bald_nats"
     rows = [

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 _STRATEGY_COLORS = {
     "batchbald": "tab:blue",
@@ -186,7 +190,7 @@ def plot_learning_curves(
     band: str | None = "iqr",
     targets=(),
     title: str | None = None,
-):
+) -> Axes:
     """Draw test accuracy against the number of labels, one line per strategy.
 
     Parameters

@@ -8,8 +8,12 @@ import inspect
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
 
 from ..utils import check_positive_int
 
@@ -35,7 +39,9 @@ MODELS: dict[str, str] = {
 _INITIAL_METHODS = ("balanced", "random")
 
 
-def initial_indices(y, n_initial: int, method: str = "balanced", random_state=None):
+def initial_indices(
+    y, n_initial: int, method: str = "balanced", random_state=None
+) -> np.ndarray:
     """Choose the initially labelled pool samples.
 
     Parameters
@@ -205,7 +211,9 @@ def _check_strategy_name(name) -> None:
         )
 
 
-def make_strategy(name: str, random_state, strategy_kwargs=None, params=None):
+def make_strategy(
+    name: str, random_state, strategy_kwargs=None, params=None
+) -> BaseEstimator:
     """Build the query strategy called ``name`` (a key of :data:`STRATEGIES`).
 
     Parameters
