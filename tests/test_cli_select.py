@@ -353,3 +353,24 @@ def test_progress_bar_on_stderr(tmp_path, pool, capsys):
         == 0
     )
     assert "3/3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_device_cpu_matches_numpy(tmp_path, pool, method):
+    pytest.importorskip("torch")
+    assert _run(tmp_path, "probs.npy", "-b", "4", "--method", method) == 0
+    assert (
+        _run(
+            tmp_path,
+            "probs.npy",
+            "-b",
+            "4",
+            "--method",
+            method,
+            "--device",
+            "cpu",
+            out="sel_torch.csv",
+        )
+        == 0
+    )
+    assert _indices(tmp_path / "sel.csv") == _indices(tmp_path / "sel_torch.csv")

@@ -294,3 +294,14 @@ def test_no_warnings_on_regular_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         select_batch(probs, 5, n_samples=20, random_state=0)
+
+
+@pytest.mark.parametrize("max_memory", [2**20, None])
+def test_pool_entropies_match_the_reference_functions(max_memory):
+    from batchbald.engine import pool_entropies
+    from batchbald.information import predictive_entropy
+
+    probs = random_probs(np.random.RandomState(3), 7, 5000, 6)
+    pred, expected = pool_entropies(probs, eps=0.0, max_memory=max_memory)
+    np.testing.assert_allclose(pred, predictive_entropy(probs), atol=1e-12)
+    np.testing.assert_allclose(expected, expected_entropy(probs), atol=1e-12)

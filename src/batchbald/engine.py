@@ -74,6 +74,7 @@ __all__ = [
     "DEFAULT_MAX_MEMORY",
     "DEFAULT_N_SAMPLES",
     "BatchSelection",
+    "pool_entropies",
     "select_batch",
     "select_stochastic",
     "select_topk",
@@ -264,6 +265,40 @@ def _merge_equal_rows(post_M_K: np.ndarray, weights_M: np.ndarray):
     if len(first_U) == len(weights_M):
         return post_M_K, weights_M
     return post_M_K[first_U], np.bincount(inverse_M.ravel(), weights=weights_M)
+
+
+def pool_entropies(
+    probs_K_N_C,
+    *,
+    eps: float = DEFAULT_EPS,
+    max_memory: int | None = None,
+    device=None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predictive and expected entropies of every pool sample, chunk by chunk.
+
+    The memory-bounded counterpart of
+    :func:`batchbald.information.predictive_entropy` and
+    :func:`~batchbald.information.expected_entropy` for large or
+    memory-mapped pools; their difference is the BALD score.
+
+    Parameters
+    ----------
+    probs_K_N_C, eps, max_memory, device
+        See :func:`select_batch`.
+
+    Returns
+    -------
+    predictive_N : numpy.ndarray of float64, shape (N,)
+        ``H(mean_k p_k)``, the entropy of the mean prediction.
+    expected_N : numpy.ndarray of float64, shape (N,)
+        ``mean_k H(p_k)``.
+    """
+    eps = check_eps(eps)
+    max_memory = _check_max_memory(max_memory)
+    with make_scorer(
+        probs_K_N_C, eps=eps, max_memory=max_memory, device=device
+    ) as scorer:
+        return scorer.entropies()
 
 
 def select_batch(

@@ -31,13 +31,7 @@ from sklearn.base import BaseEstimator
 
 from . import engine
 from .ensembles import ensemble_probas
-from .information import (
-    DEFAULT_EPS,
-    bald_scores,
-    check_eps,
-    check_probabilities,
-    predictive_entropy,
-)
+from .information import DEFAULT_EPS, check_eps
 from .utils import MISSING_LABEL, check_random_state, is_unlabeled
 
 __all__ = [
@@ -248,7 +242,8 @@ class _EnsembleStrategy(BaseEstimator):
         return self._select(probs_K_N_C, batch_size, return_utilities, eps, rng)
 
     def _scores(self, probs_K_N_C, eps):
-        return bald_scores(check_probabilities(probs_K_N_C), eps)
+        predictive_N, expected_N = engine.pool_entropies(probs_K_N_C, eps=eps)
+        return predictive_N - expected_N
 
 
 class BatchBALD(_EnsembleStrategy):
@@ -370,7 +365,7 @@ missing_label, random_state
     """
 
     def _scores(self, probs_K_N_C, eps):
-        return predictive_entropy(check_probabilities(probs_K_N_C), eps)
+        return engine.pool_entropies(probs_K_N_C, eps=eps)[0]
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
         return engine.select_topk(

@@ -163,6 +163,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="working-memory budget, e.g. 512M or 4G (default: 256M)",
     )
     p.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="run on PyTorch on this device, e.g. cuda or cpu (needs "
+        "batchbald[torch]; default: numpy)",
+    )
+    p.add_argument(
         "--no-progress",
         dest="progress",
         action="store_false",
@@ -188,21 +195,6 @@ def _check_args(args) -> None:
             raise ValueError("--out must not be the predictions file.")
 
 
-def _bald_scores_chunked(probs_K_N_C, eps, max_memory):
-    """BALD scores over chunks of the pool (bounded memory on memory maps)."""
-    import numpy as np
-
-    from ..information import bald_scores
-
-    K, N, C = probs_K_N_C.shape
-    step = max(1, int(max_memory // (K * C * 8 * 3)))
-    scores = np.empty(N)
-    for start in range(0, N, step):
-        stop = min(N, start + step)
-        scores[start:stop] = bald_scores(probs_K_N_C[:, start:stop, :], eps)
-    return scores
-
-
 def select(
     probs_K_N_C,
     method,
@@ -211,6 +203,7 @@ def select(
     seed,
     n_samples=None,
     max_memory=None,
+    device=None,
     callback=None,
 ) -> engine.BatchSelection:
     """Run one selection method; returns a :class:`batchbald.engine.BatchSelection`
@@ -235,9 +228,13 @@ def select(
             n_samples=n_samples,
             random_state=seed,
             max_memory=budget,
+            device=device,
             callback=callback,
         )
-    scores = _bald_scores_chunked(probs_K_N_C, DEFAULT_EPS, budget)
+    predictive_N, expected_N = engine.pool_entropies(
+        probs_K_N_C, eps=DEFAULT_EPS, max_memory=budget, device=device
+    )
+    scores = predictive_N - expected_N
     rng = check_random_state(seed)
     if method == "bald":
         sel = engine.select_topk(scores, batch_size, rng)
@@ -359,6 +356,7 @@ def _run(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 n_samples=args.samples,
                 max_memory=max_memory,
+                device=args.device,
                 callback=None if bar is None else (lambda *_: bar.update()),
             )
     finally:
