@@ -459,7 +459,7 @@ def test_fewer_than_two_labeled_classes(y_labels, classes, expected):
         ({"optimizer": 3}, TypeError, "optimizer"),
         ({"n_mc_samples": 0}, ValueError, "n_mc_samples"),
         ({"random_state": "x"}, TypeError, "random_state"),
-        ({"classes": [0, 1]}, ValueError, r"labels \[2\.0\]"),
+        ({"classes": [0, 1]}, ValueError, r"not in classes: 2\.0"),
     ],
 )
 def test_invalid_parameters(blobs, params, error, match):
@@ -494,7 +494,7 @@ def test_invalid_data(blobs, mc_fitted):
     clf = MCDropoutClassifier(_mlp(), **FAST)
     with pytest.raises(NotFittedError):
         clf.predict_proba(X)
-    with pytest.raises(ValueError, match="classes cannot be inferred"):
+    with pytest.raises(ValueError, match="no labeled samples and classes=None"):
         clf.fit(X, np.full(len(X), np.nan))
     with pytest.raises(ValueError, match="same number of samples"):
         clf.fit(X, y[:-1])
@@ -506,7 +506,7 @@ def test_invalid_data(blobs, mc_fitted):
         mc_fitted.predict_proba(np.zeros((3, 5)))
     with pytest.raises(ValueError, match="n_samples"):
         mc_fitted.sample_proba(X, n_samples=0)
-    with pytest.raises(ValueError, match="missing_label"):
+    with pytest.raises(ValueError, match="classes must not contain NaN"):
         MCDropoutClassifier(_mlp(), classes=[0.0, np.nan, 1.0], **FAST).fit(X, y)
 
 
@@ -547,3 +547,20 @@ def test_plugs_into_ensemble_probas(blobs, make_clf, K):
     )
     assert probs.shape == (K, 10, 3)
     assert_allclose(probs, est.sample_proba(X[:10], n_samples=K), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    ("labels", "classes", "expected_classes"),
+    [
+        (["a", "b"] * 10 + [np.nan] * 10, None, ["a", "b"]),
+        ([1, 0] * 10 + [np.nan] * 10, [1, 0], [1, 0]),
+    ],
+)
+def test_labels_follow_the_library_rules(blobs, labels, classes, expected_classes):
+    """NaN among string labels is a missing label, not a class "nan"; a given
+    ``classes`` keeps its order (as in SklearnClassifier)."""
+    X, _ = blobs
+    y = np.array(labels, dtype=object)
+    net = _mlp(n_classes=2)
+    clf = MCDropoutClassifier(net, classes=classes, **FAST).fit(X[: len(y)], y)
+    assert clf.classes_.tolist() == expected_classes

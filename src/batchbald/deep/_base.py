@@ -13,8 +13,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from torch import nn
 
-from ..classifier import FallbackWarning
-from ..utils import check_positive_int, check_random_state, is_labeled, is_unlabeled
+from ..classifier import FallbackWarning, _check_labels
+from ..utils import check_positive_int, check_random_state
 from ._dropout import _eval_mode
 from ._training import _reset_parameters, _split, _train_module
 from ._utils import (
@@ -137,43 +137,13 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         return arr
 
     def _labels(self, X: np.ndarray, y) -> tuple:
-        y = np.asarray(y)
-        if y.ndim != 1:
-            raise ValueError(f"y must be one-dimensional; got shape {y.shape}.")
-        if len(y) != len(X):
-            raise ValueError(
-                f"X and y must have the same number of samples; got {len(X)} and "
-                f"{len(y)}."
-            )
-        labeled = is_labeled(y, self.missing_label)
-        y_lab = y[labeled]
-        if self.classes is None:
-            if len(y_lab) == 0:
-                raise ValueError(
-                    "y has no labeled samples, so classes cannot be inferred; pass "
-                    "classes=[...]."
-                )
-            classes = np.unique(y_lab)
-        else:
-            classes = np.unique(np.asarray(self.classes))
-            if classes.ndim != 1 or len(classes) == 0:
-                raise ValueError(
-                    f"classes must be a non-empty 1-d array-like; got {self.classes!r}."
-                )
-            if is_unlabeled(classes, self.missing_label).any():
-                raise ValueError(
-                    f"classes must not contain missing_label={self.missing_label!r}; "
-                    f"got {self.classes!r}."
-                )
-        index = {c: i for i, c in enumerate(classes.tolist())}
-        unknown = sorted({v for v in y_lab.tolist() if v not in index}, key=repr)
-        if unknown:
-            raise ValueError(
-                f"y contains labels {unknown} that are not in classes="
-                f"{classes.tolist()}."
-            )
-        y_idx = np.array([index[v] for v in y_lab.tolist()], dtype=np.int64)
-        return classes, np.flatnonzero(labeled), y_idx
+        """``(classes_, labeled indices, class codes)``; the same validation as
+        :class:`~batchbald.classifier.SklearnClassifier` (``classes`` keeps its
+        order, NaN never becomes a class "nan")."""
+        labeled, codes, classes = _check_labels(
+            y, len(X), self.classes, self.missing_label
+        )
+        return classes, np.flatnonzero(labeled), codes.astype(np.int64)
 
     # ---------------------------------------------------------- fitting
     def _fit(self, X, y, templates: list) -> np.random.RandomState:
