@@ -146,3 +146,9 @@ def test_load_dataset_by_name(name):
     assert data.name == name
     assert data.X_pool.shape[0] == len(data.y_pool)
     assert data.X_test.shape[0] == len(data.y_test)
+
+
+def test_from_arrays_rejects_test_labels_missing_from_the_pool():
+    X = np.random.RandomState(0).rand(20, 2)
+    with pytest.raises(ValueError, match=r"y_test contains labels .*\['c'\]"):
+        from_arrays(X[:10], ["a"] * 5 + ["b"] * 5, X_test=X[10:], y_test=["c"] * 10)

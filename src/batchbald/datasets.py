@@ -250,6 +250,13 @@ def from_arrays(
         if len(np.asarray(y)) != len(X) or len(np.asarray(y_test)) != len(X_te):
             raise ValueError("X and y (and X_test and y_test) must have equal lengths.")
         X_pool, y_pool, y_te = X, codes[: len(X)], codes[len(X) :]
+        unseen = np.setdiff1d(y_te, y_pool)
+        if len(unseen):
+            raise ValueError(
+                f"y_test contains labels that never occur in y: "
+                f"{classes[unseen].tolist()}; a model trained on the pool could "
+                "never predict them."
+            )
     X_pool, X_te = _scale(X_pool, X_te, scaling)
     return Dataset(
         X_pool=X_pool,
