@@ -495,7 +495,7 @@ class CsvTable:
 
     Every record's exact text is kept; :meth:`set_cell` rewrites only the
     changed cell of one record (the other cells keep their quoting), and
-    :meth:`to_bytes` returns the file with just those changes.
+    :meth:`to_text` returns the file with just those changes.
 
     Parameters
     ----------

@@ -285,7 +285,9 @@ def _check_seeds(seeds) -> list[int]:
     if not seeds:
         raise ValueError("seeds must not be empty.")
     for s in seeds:
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0:
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"seeds must be integers >= 0; got {s!r} in {seeds}.")
+        if s < 0:
             raise ValueError(f"seeds must be integers >= 0; got {s!r} in {seeds}.")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds contains duplicates: {seeds}.")
