@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._args import positive_int
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -66,16 +68,6 @@ input, 130 interrupted (Ctrl-C; every answer already given is saved)
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def _delimiter(text: str) -> str:
     text = {"\\t": "\t", "tab": "\t"}.get(text, text)
     if len(text) != 1 or text in '"\r\n':
@@ -110,7 +102,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size",
         "-b",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         metavar="B",
         help="number of rows to choose",
@@ -124,7 +116,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--members",
-        type=_positive_int,
+        type=positive_int,
         default=10,
         metavar="K",
         help="ensemble members (bags or trees) (default: 10)",
@@ -170,7 +162,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--samples",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="M",
         help="batchbald: joint labellings M (default: 1000)",

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._args import positive_int
+
 if TYPE_CHECKING:
     from .. import engine
 
@@ -49,16 +51,6 @@ exit status: 0 ok, 2 bad arguments or input, 130 interrupted (Ctrl-C)
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -95,7 +87,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--batch-size",
         "-b",
-        type=_positive_int,
+        type=positive_int,
         required=True,
         metavar="B",
         help="number of samples to choose",
@@ -143,7 +135,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace --out if it exists")
     p.add_argument(
         "--samples",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="M",
         help="batchbald: joint labellings M used once exact "
