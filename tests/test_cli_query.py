@@ -477,3 +477,11 @@ def test_kill_during_writes_leaves_a_valid_prefix(tmp_path):
     assert n >= 1
     answers = ["setosa", "versicolor", "virginica"] * 2
     assert changed == {int(r): a for r, a in zip(shown[:n], answers, strict=False)}
+
+
+@pytest.mark.parametrize(("members", "warned"), [(1, True), (2, False)])
+def test_single_member_ensemble_is_flagged(tmp_path, data, capsys, members, warned):
+    args = ["query", "data.csv", "-y", "species", "-b", "2", "--no-progress"]
+    args += ["--model", "logreg-bagging", "--members", str(members)]
+    assert main(args) == 0
+    assert ("every BALD score is 0" in capsys.readouterr().err) is warned

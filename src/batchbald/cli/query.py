@@ -377,6 +377,11 @@ def _choose(args, Z, y_codes, unlabeled, n_classes, batch_size):
     from .select import select
 
     model = make_model(args.model, n_classes, args.members, args.seed)
+    if args.members < 2 and args.method in ("batchbald", "bald", "powerbald"):
+        _note(
+            f"warning: with --members {args.members} every BALD score is 0, so "
+            f"--method {args.method} chooses arbitrarily; use --members 2 or more."
+        )
     _note(
         f"fitting {args.model} ({args.members} members) on "
         f"{int(np.sum(~np.isnan(y_codes)))} labeled rows ..."
