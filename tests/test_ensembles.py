@@ -458,3 +458,15 @@ def test_error_on_bad_sample_predictions(output, match):
     model = Bad().fit(Xe, ye)
     with pytest.raises(ValueError, match=match):
         ensemble_probas(model, Xe, sample_predictions_method_name="sample_proba")
+
+
+def test_missing_label_mismatch_is_named_before_the_labels_are_read():
+    """With labels that only make sense under the wrapper's missing_label, the
+    error names the mismatch, not a symptom of reading y the wrong way."""
+    X = np.random.RandomState(0).rand(6, 2)
+    y = np.array(["a", "b", None, "a", None, "b"], dtype=object)
+    wrapper = SklearnClassifier(
+        BaggingClassifier(LogisticRegression(), n_estimators=2), missing_label=None
+    )
+    with pytest.raises(ValueError, match="missing_label=nan differs"):
+        ensemble_probas(wrapper, X, X=X, y=y, fit=True)

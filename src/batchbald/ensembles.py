@@ -184,6 +184,10 @@ def ensemble_probas(
                 f"y={'None' if y is None else 'an array'}."
             )
         X = _check_X(X, "X", allow_nd=allow_nd)
+        members = enumerate(ensemble) if kind == "list" else [(None, ensemble)]
+        for i, member in members:
+            name = "ensemble" if i is None else f"ensemble[{i}]"
+            _check_same_missing_label(member, missing_label, name)
         # Estimators that handle missing labels validate y once more
         # themselves (they may know the classes even when nothing is labeled).
         labeled, codes, fit_classes = _check_labels(
@@ -300,6 +304,18 @@ def _handles_missing_labels(estimator) -> bool:
     )
 
 
+def _check_same_missing_label(estimator, missing_label, name: str) -> None:
+    """An estimator's own ``missing_label`` must mark the same samples."""
+    params = _params(estimator)
+    if "missing_label" in params and not _same_missing_label(
+        params["missing_label"], missing_label
+    ):
+        raise ValueError(
+            f"missing_label={missing_label!r} differs from the missing_label "
+            f"parameter of {name} ({params['missing_label']!r}); they must agree."
+        )
+
+
 def _fit_member(estimator, data: _TrainingData, name: str):
     """Fit a clone of ``estimator``; never touch ``estimator`` itself."""
     model = (
@@ -308,13 +324,6 @@ def _fit_member(estimator, data: _TrainingData, name: str):
         else copy.deepcopy(estimator)
     )
     params = _params(model)
-    if "missing_label" in params and not _same_missing_label(
-        params["missing_label"], data.missing_label
-    ):
-        raise ValueError(
-            f"missing_label={data.missing_label!r} differs from the missing_label "
-            f"parameter of {name} ({params['missing_label']!r}); they must agree."
-        )
     if data.classes is not None and "classes" in params and params["classes"] is None:
         model.set_params(classes=data.classes)
     if _handles_missing_labels(model):
