@@ -41,6 +41,7 @@ def test_demo_help(capsys):
         "--batch-size",
         "--no-progress",
         "--frame",
+        "--force",
         "examples:",
     ):
         assert option in out
@@ -76,7 +77,9 @@ def test_usage_errors_exit_2(capsys, argv, message):
         (["--seed", "-1"], "batchbald demo: error: seed must be"),
         (["--fps", "0"], "batchbald demo: error: fps must be"),
         (["--cycles", "40"], "batchbald demo: error: n_cycles * batch_size"),
-        (["--out", "missing/demo.gif"], "batchbald demo: error: out: directory"),
+        (["--out", "missing/demo.gif"], "batchbald demo: error: --out directory"),
+        (["--frame", "missing/f.png"], "batchbald demo: error: --frame directory"),
+        (["--fps", "nan"], "batchbald demo: error: fps must be"),
         (["--frame", "frame.txt"], "batchbald demo: error: frame must end"),
     ],
 )
@@ -132,3 +135,63 @@ def test_python_dash_m():
     )
     assert proc.returncode == 0
     assert "usage: batchbald" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "existing, argv",
+    [
+        ("batchbald_demo.gif", []),
+        ("d.html", ["--out", "d.html"]),
+        ("f.png", ["--frame", "f.png"]),
+    ],
+)
+def test_demo_refuses_existing_outputs_before_the_run(
+    tmp_path, monkeypatch, capsys, existing, argv
+):
+    import batchbald.demo
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / existing).write_bytes(b"mine")
+
+    def not_run(**kwargs):
+        raise AssertionError("the demo ran although an output exists")
+
+    monkeypatch.setattr(batchbald.demo, "run_demo", not_run)
+    assert main(["demo", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald demo: error: ")
+    assert repr(existing) in err and "already exists" in err and "--force" in err
+    assert (tmp_path / existing).read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == [existing]
+
+
+def test_demo_default_command_on_a_fresh_directory_then_force(
+    tmp_path, monkeypatch, capsys
+):
+    # the README's `batchbald demo`: no file yet, so no --force needed
+    monkeypatch.chdir(tmp_path)
+    argv = ["demo", "--no-progress", *TINY, "--batch-size", "1"]
+    assert main(argv) == 0
+    out = tmp_path / "batchbald_demo.gif"
+    first = out.read_bytes()
+    assert first[:3] == b"GIF"
+    assert main(argv) == 2  # a second run keeps the first animation
+    assert "--force" in capsys.readouterr().err
+    assert out.read_bytes() == first
+    assert main([*argv, "--seed", "1", "--force"]) == 0
+    assert out.read_bytes() != first
+    assert [p.name for p in tmp_path.iterdir()] == ["batchbald_demo.gif"]
+
+
+def test_demo_docs_regeneration_command_with_force(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "demo.gif").write_bytes(b"old")
+    (tmp_path / "docs" / "demo_frame.png").write_bytes(b"old")
+    argv = ["demo", "--out", "docs/demo.gif", "--frame", "docs/demo_frame.png"]
+    argv += ["--no-progress", "--force", *TINY, "--batch-size", "1"]
+    assert main(argv) == 0
+    with Image.open(tmp_path / "docs" / "demo.gif") as im:
+        assert im.n_frames == 2
+    with Image.open(tmp_path / "docs" / "demo_frame.png") as im:
+        assert im.format == "PNG"

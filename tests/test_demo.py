@@ -1,5 +1,8 @@
 """Tests for batchbald.demo (tiny runs: few samples, cycles and grid points)."""
 
+import typing
+import warnings
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,6 +12,8 @@ import pytest  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
+import batchbald.demo  # noqa: E402
+from batchbald.classifier import FallbackWarning  # noqa: E402
 from batchbald.demo import (  # noqa: E402
     DEMO_CENTERS,
     draw_demo,
@@ -132,6 +137,10 @@ def test_run_demo_writes_animation_and_frame(tmp_path, suffix):
         ({"batch_size": 0}, ValueError, "batch_size"),
         ({"n_cycles": 10, "batch_size": 4}, ValueError, "pool"),
         ({"fps": 0}, ValueError, "fps"),
+        ({"fps": float("nan")}, ValueError, "fps.*nan"),
+        ({"fps": "2"}, TypeError, "fps.*str '2'"),
+        ({"fps": None}, TypeError, "fps"),
+        ({"overwrite": 1}, TypeError, "overwrite"),
         ({"log": "print"}, TypeError, "log"),
         ({"seed": -1}, ValueError, "seed"),
         ({"seed": "zero"}, TypeError, "seed"),
@@ -143,3 +152,78 @@ def test_run_demo_errors(tmp_path, monkeypatch, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         run_demo(**args)
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+@pytest.mark.parametrize(
+    "test_size, exc, match",
+    [
+        ("0.25", TypeError, "test_size must be a real number.*str '0.25'"),
+        (None, TypeError, "test_size.*NoneType None"),
+        (True, TypeError, "test_size.*bool True"),
+        (0, ValueError, r"test_size must be in \(0, 1\); got 0"),
+        (1.0, ValueError, "got 1.0"),
+        (-0.5, ValueError, "got -0.5"),
+        (float("nan"), ValueError, "got nan"),
+    ],
+)
+def test_make_demo_data_test_size_errors(test_size, exc, match):
+    with pytest.raises(exc, match=match):
+        make_demo_data(40, test_size, random_state=0)
+
+
+def test_library_is_silent_by_default(tmp_path, capsys):
+    simulate_demo(seed=0, n_cycles=1, batch_size=1, **TINY)
+    run_demo(tmp_path / "d.gif", n_cycles=1, batch_size=1, dpi=20, **TINY)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_fallback_warning_is_silenced_in_the_loop():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FallbackWarning)
+        # the first cycle fits without any label: a fallback on purpose
+        simulate_demo(seed=0, n_cycles=2, batch_size=1, **TINY)
+
+
+def test_draw_demo_return_annotation():
+    hints = typing.get_type_hints(
+        draw_demo, globalns={**vars(batchbald.demo), **_matplotlib_types()}
+    )
+    assert typing.get_origin(hints["return"]) is tuple
+
+
+def _matplotlib_types():
+    from matplotlib.artist import Artist
+    from matplotlib.figure import Figure
+
+    return {"Artist": Artist, "Figure": Figure}
+
+
+@pytest.mark.parametrize("existing", ["out", "frame"])
+def test_run_demo_refuses_existing_files_before_the_run(
+    tmp_path, monkeypatch, existing
+):
+    paths = {"out": tmp_path / "demo.gif", "frame": tmp_path / "frame.png"}
+    paths[existing].write_bytes(b"mine")
+
+    def not_run(**kwargs):
+        raise AssertionError("the demo ran although an output exists")
+
+    monkeypatch.setattr(batchbald.demo, "simulate_demo", not_run)
+    match = f"{existing} '.*{paths[existing].name}' already exists"
+    with pytest.raises(ValueError, match=match):
+        run_demo(paths["out"], frame=paths["frame"], n_cycles=1, **TINY)
+    assert paths[existing].read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == [paths[existing].name]
+
+
+def test_run_demo_overwrite_replaces_both_files(tmp_path):
+    out, frame = tmp_path / "demo.gif", tmp_path / "frame.png"
+    out.write_bytes(b"old")
+    frame.write_bytes(b"old")
+    run_demo(out, frame=frame, n_cycles=1, batch_size=1, dpi=20, overwrite=True, **TINY)
+    with Image.open(out) as im:
+        assert im.format == "GIF"
+    with Image.open(frame) as im:
+        assert im.format == "PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.gif", "frame.png"]

@@ -351,6 +351,63 @@ def test_figure_path_override_and_plain_data(tmp_path):
     assert "Duplicates" not in paths["markdown"].read_text()
 
 
+_OUTPUTS = {
+    "json": "experiment_tiny.json",
+    "csv": "experiment_tiny.csv",
+    "markdown": "experiment_tiny.md",
+    "figure": "learning_curve_tiny.png",
+}
+
+
+@pytest.mark.parametrize("kind", list(_OUTPUTS))
+def test_save_refuses_any_existing_file_before_writing(tiny_result, tmp_path, kind):
+    existing = tmp_path / _OUTPUTS[kind]
+    existing.write_bytes(b"mine")
+    with pytest.raises(ValueError, match=f"{_OUTPUTS[kind]}.*already exists"):
+        tiny_result.save(tmp_path, "tiny")
+    assert existing.read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == [existing.name]  # nothing else
+
+
+def test_save_overwrite_replaces_all_files_atomically(tiny_result, tmp_path):
+    for name in _OUTPUTS.values():
+        (tmp_path / name).write_bytes(b"old")
+    paths = tiny_result.save(tmp_path, "tiny", overwrite=True)
+    assert json.loads(paths["json"].read_text())["records"]
+    assert paths["csv"].read_text().startswith(",".join(RECORD_FIELDS))
+    assert paths["markdown"].read_text().startswith("# Active-learning experiment")
+    assert paths["figure"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(_OUTPUTS.values())
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda r, path, **kw: r.to_json(path, **kw),
+        lambda r, path, **kw: r.to_csv(path, **kw),
+        lambda r, path, **kw: r.plot(path, **kw),
+    ],
+    ids=["to_json", "to_csv", "plot"],
+)
+def test_single_file_writers_refuse_to_overwrite(tiny_result, tmp_path, write):
+    path = tmp_path / "out.png"
+    path.write_bytes(b"mine")
+    with pytest.raises(ValueError, match="out.png.*already exists"):
+        write(tiny_result, path)
+    assert path.read_bytes() == b"mine"
+    with pytest.raises(TypeError, match="overwrite"):
+        write(tiny_result, path, overwrite="yes")
+    write(tiny_result, path, overwrite=True)
+    assert path.read_bytes() != b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp files
+
+
+def test_save_rejects_a_figure_path_of_another_output(tiny_result, tmp_path):
+    with pytest.raises(ValueError, match="figure"):
+        tiny_result.save(tmp_path, "tiny", figure=tmp_path / "experiment_tiny.md")
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------
 # MC dropout
 # --------------------------------------------------------------------------
@@ -481,3 +538,110 @@ def test_strategy_params_reach_the_strategy(tiny_data, params, error):
     else:
         with pytest.raises(error):
             run_experiment(tiny_data, ["powerbald"], **kwargs)
+
+
+def _no_run(*args, **kwargs):
+    raise AssertionError("the experiment ran although an output exists")
+
+
+@pytest.mark.parametrize(
+    "existing, extra",
+    [
+        ("experiment_t.json", []),
+        ("experiment_t.csv", []),
+        ("experiment_t.md", []),
+        ("learning_curve_t.png", []),
+        ("curve.png", ["--figure", "{dir}/curve.png"]),
+    ],
+)
+def test_cli_refuses_existing_outputs_before_the_run(
+    tmp_path, monkeypatch, capsys, existing, extra
+):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    (tmp_path / existing).write_bytes(b"mine")
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    extra = [a.format(dir=tmp_path) for a in extra]
+    argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--name", "t", *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald experiment: error: ")
+    assert str(tmp_path / existing) in err and "already exists" in err
+    assert "--force" in err and "--name" in err and "--out-dir" in err
+    assert (tmp_path / existing).read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == [existing]
+
+
+def test_cli_default_name_is_checked_too(tmp_path, monkeypatch, capsys):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    (tmp_path / "experiment_repeated-digits.csv").write_bytes(b"mine")
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    assert main([*CLI_TINY, "--out-dir", str(tmp_path)]) == 2
+    assert "experiment_repeated-digits.csv" in capsys.readouterr().err
+
+
+def test_cli_force_replaces_and_new_folders_are_created(tmp_path, capsys):
+    from batchbald.cli import main
+
+    out_dir = tmp_path / "a" / "b"
+    argv = [*CLI_TINY, "--out-dir", str(out_dir), "--name", "t"]
+    assert main(argv) == 0  # missing folders are not an error
+    assert main(argv) == 2
+    assert "already exists" in capsys.readouterr().err
+    md = out_dir / "experiment_t.md"
+    md.write_text("old")
+    assert main([*argv, "--force"]) == 0
+    assert md.read_text().startswith("# Active-learning experiment")
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "experiment_t.csv",
+        "experiment_t.json",
+        "experiment_t.md",
+        "learning_curve_t.png",
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--figure", "{dir}/experiment_t.json"], "--figure"),
+        (["--out-dir", "{dir}/file/sub"], "is not a folder"),
+    ],
+)
+def test_cli_bad_output_paths_exit_2(tmp_path, monkeypatch, capsys, extra, message):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    extra = [a.format(dir=tmp_path) for a in extra]
+    argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--name", "t", *extra]
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_cli_keeps_results_when_an_output_appears_during_the_run(
+    tmp_path, monkeypatch, capsys
+):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    real = batchbald.experiments.run_experiment
+    clash = tmp_path / "experiment_t.csv"
+
+    def run_then_clash(*args, **kwargs):
+        result = real(*args, **kwargs)
+        clash.write_text("written meanwhile")
+        return result
+
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", run_then_clash)
+    assert main([*CLI_TINY, "--out-dir", str(tmp_path), "--name", "t"]) == 0
+    captured = capsys.readouterr()
+    assert "'t-1'" in captured.err
+    assert clash.read_text() == "written meanwhile"
+    assert (tmp_path / "experiment_t-1.json").exists()
+    assert (tmp_path / "learning_curve_t-1.png").exists()
+    assert "experiment_t-1.csv" in captured.out

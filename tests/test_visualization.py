@@ -1,6 +1,7 @@
 """Tests for batchbald.visualization."""
 
 import functools
+import gc
 import os
 import warnings
 
@@ -457,6 +458,71 @@ def test_save_animation_rejects_non_animation(tmp_path):
         save_animation("frames", tmp_path / "a.gif")
     with pytest.raises(ValueError, match="fps"):
         save_animation(_blank_animation(), tmp_path / "a.gif", fps=0)
+
+
+@_UNRENDERED
+@pytest.mark.parametrize(
+    "fps, exc, match",
+    [
+        ("2", TypeError, "fps must be a real number; got str '2'"),
+        (None, TypeError, "fps must be a real number; got NoneType None"),
+        (True, TypeError, "fps must be a real number; got bool True"),
+        (0, ValueError, "fps must be a finite number > 0; got 0"),
+        (-1.5, ValueError, "got -1.5"),
+        (float("nan"), ValueError, "got nan"),
+        (float("inf"), ValueError, "got inf"),
+    ],
+)
+def test_fps_type_and_range_errors(tmp_path, fps, exc, match):
+    with pytest.raises(exc, match=match):
+        save_animation(_blank_animation(), tmp_path / "a.gif", fps=fps)
+    with pytest.raises(exc, match=match):
+        save_frames([np.zeros((4, 4, 3), np.uint8)], tmp_path / "a.gif", fps=fps)
+    assert _files(tmp_path) == []
+    gc.collect()  # matplotlib warns when it deletes the unrendered animation
+
+
+@_UNRENDERED
+@pytest.mark.parametrize("name", ["anim.gif", "anim.html"])
+def test_save_animation_overwrite_false_keeps_existing_file(tmp_path, name):
+    target = tmp_path / name
+    target.write_bytes(b"old")
+    with pytest.raises(ValueError, match=f"{name}.*already exists.*overwrite=True"):
+        save_animation(_blank_animation(), target, overwrite=False)
+    assert target.read_bytes() == b"old"
+    assert _files(tmp_path) == [name]
+    gc.collect()  # matplotlib warns when it deletes the unrendered animation
+
+
+def test_save_animation_overwrite_false_writes_a_new_file(tmp_path):
+    fig, frames, anim = _animation(2)
+    out = save_animation(anim, tmp_path / "anim.gif", overwrite=False)
+    assert out.read_bytes()[:3] == b"GIF"
+
+
+def test_save_animation_frame_overwrite(tmp_path):
+    fig, frames, anim = _animation(2)
+    target = tmp_path / "frame.png"
+    target.write_bytes(b"old")
+    with pytest.raises(ValueError, match="frame.png.*already exists"):
+        save_animation_frame(fig, frames, 0, target, overwrite=False)
+    assert target.read_bytes() == b"old"
+    save_animation_frame(fig, frames, 0, target)  # like savefig: replaces
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _files(tmp_path) == ["frame.png"]
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".html"])
+def test_save_frames_overwrite(tmp_path, suffix):
+    frames = [np.zeros((8, 8, 3), np.uint8), np.full((8, 8, 3), 255, np.uint8)]
+    target = tmp_path / f"frames{suffix}"
+    target.write_bytes(b"old")
+    with pytest.raises(ValueError, match="already exists"):
+        save_frames(frames, target, overwrite=False)
+    assert target.read_bytes() == b"old"
+    save_frames(frames, target)  # default: replaces, atomically
+    assert target.read_bytes() != b"old"
+    assert _files(tmp_path) == [target.name]
 
 
 @_UNRENDERED

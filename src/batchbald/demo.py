@@ -25,9 +25,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .classifier import FallbackWarning
 from .utils import MISSING_LABEL, check_positive_int, check_random_state
 from .visualization import (
     _check_feature_bound,
+    _check_fps,
+    _check_overwrite,
     _draw_decision_boundary,
     _mesh,
     add_utility_colorbar,
@@ -39,6 +42,7 @@ from .visualization import (
 )
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
     from matplotlib.figure import Figure
 
     from .classifier import SklearnClassifier
@@ -148,8 +152,13 @@ def make_demo_data(
     from sklearn.model_selection import train_test_split
 
     n_samples = check_positive_int(n_samples, "n_samples", minimum=8)
-    if not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
-        raise ValueError(f"test_size must be a float in (0, 1); got {test_size!r}.")
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
+        raise TypeError(
+            f"test_size must be a real number in (0, 1); got "
+            f"{type(test_size).__name__} {test_size!r}."
+        )
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be in (0, 1); got {test_size!r}.")
     rng = check_random_state(random_state)
     X, blob = make_blobs(
         n_samples=n_samples,
@@ -223,7 +232,7 @@ def simulate_demo(
     n_samples: int = 400,
     res: int = 25,
     progress: bool = False,
-    log: Callable[[str], object] | None = print,
+    log: Callable[[str], object] | None = None,
 ) -> tuple[dict, list[DemoCycle]]:
     """Run the demo's active-learning loop without drawing anything.
 
@@ -242,8 +251,9 @@ def simulate_demo(
         probabilities are recorded.
     progress : bool, default=False
         Show a tqdm progress bar over the cycles (on stderr).
-    log : callable or None, default=print
-        Called with one line of text per cycle; None for silence.
+    log : callable or None, default=None
+        Called with one line of text per cycle (e.g. ``print``); None, the
+        default, for silence.
 
     Returns
     -------
@@ -281,12 +291,6 @@ def simulate_demo(
     qs = BatchBALD(random_state=rng)
     y = np.full(len(y_pool), MISSING_LABEL, dtype=float)
 
-    from . import classifier as _classifier
-
-    # Fitting on fewer than two classes (the first cycles) falls back to class
-    # frequencies on purpose here; that warning would only be noise.
-    fallback = getattr(_classifier, "FallbackWarning", None)
-
     cycles = []
     bar = tqdm(
         range(n_cycles),
@@ -298,8 +302,9 @@ def simulate_demo(
     for c in bar:
         labeled = ~np.isnan(y)
         with warnings.catch_warnings():
-            if fallback is not None:
-                warnings.simplefilter("ignore", fallback)
+            # Fitting on fewer than two classes (the first cycles) falls back
+            # to class frequencies on purpose here; the warning is only noise.
+            warnings.simplefilter("ignore", FallbackWarning)
             clf.fit(X_pool, y)
             accuracy = float(accuracy_score(y_test, clf.predict(X_test)))
             query_indices, utilities = qs.query(
@@ -341,7 +346,9 @@ def simulate_demo(
     return data, cycles
 
 
-def draw_demo(data: dict, cycles: list[DemoCycle], dpi: float = 80) -> Figure:
+def draw_demo(
+    data: dict, cycles: list[DemoCycle], dpi: float = 80
+) -> tuple[Figure, list[list[Artist]]]:
     """Draw the frames of the demo animation.
 
     Parameters
@@ -542,7 +549,8 @@ def run_demo(
     fps: float = 1.0,
     dpi: float = 80,
     progress: bool = False,
-    log: Callable[[str], object] | None = print,
+    log: Callable[[str], object] | None = None,
+    overwrite: bool = False,
 ) -> DemoResult:
     """Run the BatchBALD demo and save it as an animation.
 
@@ -550,7 +558,8 @@ def run_demo(
     ----------
     out : str or os.PathLike, default="batchbald_demo.gif"
         The animation file: ``.gif`` or ``.html`` (a self-contained page with
-        player controls). An existing file is replaced atomically.
+        player controls), written atomically. An existing file is replaced
+        only with ``overwrite=True``.
     seed : None, int or numpy.random.RandomState, default=0
         The one source of randomness (data, split, classifiers, queries).
     n_cycles, batch_size, n_samples, res, progress, log
@@ -564,6 +573,9 @@ def run_demo(
         Frames per second of the animation.
     dpi : float, default=80
         Resolution of the frames.
+    overwrite : bool, default=False
+        Replace an existing ``out`` or ``frame``. If False and either exists,
+        ``ValueError`` naming it is raised before the run.
 
     Returns
     -------
@@ -573,7 +585,10 @@ def run_demo(
     ------
     ValueError
         If ``out`` does not end in ``.gif`` or ``.html``, ``frame`` has no
-        image suffix, or a count is out of range.
+        image suffix, a count is out of range, or ``out`` or ``frame`` exists
+        and ``overwrite`` is False.
+    TypeError
+        If a parameter has the wrong type (e.g. ``fps`` is not a number).
     FileNotFoundError
         If the directory of ``out`` or ``frame`` does not exist.
     """
@@ -596,8 +611,10 @@ def run_demo(
                 f"frame_index must be in [{-n_cycles}, {n_cycles}) for "
                 f"{n_cycles} cycles; got {frame_index}."
             )
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or fps <= 0:
-        raise ValueError(f"fps must be a positive number; got {fps!r}.")
+    fps = _check_fps(fps)
+    _check_overwrite(out, overwrite, "out")
+    if frame is not None:
+        _check_overwrite(frame, overwrite, "frame")
 
     data, cycles = simulate_demo(
         seed=seed,
@@ -612,9 +629,9 @@ def run_demo(
     try:
         # No blitting: the animation is only saved, and blitting costs redraws.
         anim = ArtistAnimation(fig, frames, interval=1000 / fps, blit=False)
-        save_animation(anim, out, fps=fps, title="batchbald demo")
+        save_animation(anim, out, fps=fps, title="batchbald demo", overwrite=overwrite)
         if frame is not None:
-            save_animation_frame(fig, frames, frame_index, frame)
+            save_animation_frame(fig, frames, frame_index, frame, overwrite=overwrite)
     finally:
         plt.close(fig)
     return DemoResult(out=out, frame=frame, cycles=cycles)

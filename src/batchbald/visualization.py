@@ -645,10 +645,34 @@ def check_animation_path(path, name: str = "out") -> Path:
     return path
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
+def _check_fps(fps) -> float:
+    """``fps`` as a float: a real number (TypeError otherwise), finite and > 0
+    (ValueError otherwise)."""
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
+        raise TypeError(f"fps must be a real number; got {type(fps).__name__} {fps!r}.")
+    if not 0 < fps < np.inf:
+        raise ValueError(f"fps must be a finite number > 0; got {fps!r}.")
+    return float(fps)
+
+
+def _check_overwrite(path: Path, overwrite, name: str = "path") -> None:
+    """Refuse an existing ``path`` unless ``overwrite`` (checked before drawing);
+    ``name`` is the parameter named in the message."""
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be True or False; got {overwrite!r}.")
+    if not overwrite and path.exists():
+        raise ValueError(
+            f"{name} {str(path)!r} already exists and overwrite=False; pass "
+            f"overwrite=True to replace it, or choose another {name}."
+        )
+
+
+def _atomic_write(
+    path: Path, write: Callable[[Path], None], overwrite: bool = True
+) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path`` that keeps its
     suffix, then move it onto ``path`` (see :func:`batchbald.io.atomic_write`)."""
-    return atomic_write(path, write, overwrite=True, keep_suffix=True)
+    return atomic_write(path, write, overwrite=overwrite, keep_suffix=True)
 
 
 def _html_page(body: str, title: str) -> str:
@@ -664,12 +688,15 @@ def save_animation(
     fps: float = 1.0,
     dpi: float | None = None,
     title: str = "batchbald animation",
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Write a matplotlib animation to a ``.gif`` or a self-contained ``.html``.
 
     The file is written to a temporary file in the same directory and moved
     into place, so an existing file at ``path`` is either replaced completely
-    or left untouched.
+    or left untouched. Like matplotlib's ``savefig``, an existing file is
+    replaced by default; pass ``overwrite=False`` to refuse.
 
     Parameters
     ----------
@@ -686,6 +713,10 @@ def save_animation(
         the figure's own dpi.
     title : str, default="batchbald animation"
         Title of the HTML page.
+    overwrite : bool, default=True
+        Replace an existing file at ``path``. If False and ``path`` exists
+        (checked before rendering, and again when moving the file into
+        place), nothing is written and ``ValueError`` is raised.
 
     Returns
     -------
@@ -704,9 +735,9 @@ def save_animation(
         raise TypeError(
             f"anim must be a matplotlib Animation; got {type(anim).__name__}."
         )
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or fps <= 0:
-        raise ValueError(f"fps must be a positive number; got {fps!r}.")
+    fps = _check_fps(fps)
     path = check_animation_path(path, "path")
+    _check_overwrite(path, overwrite)
     if path.suffix.lower() == ".gif":
         from matplotlib.animation import PillowWriter
 
@@ -719,17 +750,24 @@ def save_animation(
             html = anim.to_jshtml(fps=fps, default_mode="once")
             tmp.write_text(_html_page(html, title), encoding="utf-8")
 
-    return _atomic_write(path, write)
+    return _atomic_write(path, write, overwrite)
 
 
 def save_animation_frame(
-    fig: Figure, frames: Sequence[Sequence], index: int, path, dpi: float | None = None
+    fig: Figure,
+    frames: Sequence[Sequence],
+    index: int,
+    path,
+    dpi: float | None = None,
+    *,
+    overwrite: bool = True,
 ) -> Path:
     """Save one frame of an artist animation as a still image.
 
     Shows the artists of ``frames[index]``, hides those of the other frames,
     saves the figure (format from the suffix of ``path``, e.g. ``.png``;
-    written atomically), and restores the artists' state.
+    written atomically), and restores the artists' state. Like ``savefig``,
+    an existing file is replaced unless ``overwrite=False``.
 
     Parameters
     ----------
@@ -743,6 +781,8 @@ def save_animation_frame(
         Output image; its directory must exist.
     dpi : float, default=None
         Resolution; the figure's when None.
+    overwrite : bool, default=True
+        See :func:`save_animation`.
 
     Returns
     -------
@@ -757,6 +797,7 @@ def save_animation_frame(
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"path: directory {str(parent)!r} does not exist.")
+    _check_overwrite(path, overwrite)
     shown = {id(a) for a in frames[index]}
     # A blitting animation marks its artists "animated", which savefig skips.
     saved = [(a, a.get_visible(), a.get_animated()) for frame in frames for a in frame]
@@ -764,7 +805,7 @@ def save_animation_frame(
         for a, _, _ in saved:
             a.set_visible(id(a) in shown)
             a.set_animated(False)
-        _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
+        _atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi), overwrite)
     finally:
         for a, visible, animated in saved:
             a.set_visible(visible)
@@ -772,7 +813,9 @@ def save_animation_frame(
     return path
 
 
-def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
+def save_frames(
+    frames: Sequence, path, fps: float = 1.0, *, overwrite: bool = True
+) -> Path:
     """Write a list of images as an animated ``.gif`` or ``.html``.
 
     Parameters
@@ -784,6 +827,8 @@ def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
         Output ``.gif`` or ``.html`` file (written atomically).
     fps : float, default=1.0
         Frames per second.
+    overwrite : bool, default=True
+        See :func:`save_animation`.
 
     Returns
     -------
@@ -791,8 +836,7 @@ def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
     """
     from PIL import Image
 
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or fps <= 0:
-        raise ValueError(f"fps must be a positive number; got {fps!r}.")
+    fps = _check_fps(fps)
     if len(frames) == 0:
         raise ValueError("frames must contain at least one frame; got none.")
     images = []
@@ -816,6 +860,7 @@ def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
     if len({im.size for im in images}) != 1:
         raise ValueError("frames must all have the same size.")
     path = check_animation_path(path, "path")
+    _check_overwrite(path, overwrite)
     if path.suffix.lower() == ".gif":
         duration = int(round(1000 / fps))
 
@@ -829,7 +874,7 @@ def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
                 loop=0,
             )
 
-        return _atomic_write(path, write)
+        return _atomic_write(path, write, overwrite)
 
     width, height = images[0].size
     fig = plt.figure(figsize=(width / 100, height / 100), dpi=100)
@@ -840,6 +885,6 @@ def save_frames(frames: Sequence, path, fps: float = 1.0) -> Path:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             anim = ArtistAnimation(fig, artists, interval=1000 / fps, blit=True)
-        return save_animation(anim, path, fps=fps)
+        return save_animation(anim, path, fps=fps, overwrite=overwrite)
     finally:
         plt.close(fig)

@@ -13,7 +13,9 @@ out as a test set), with a bagged ensemble of Gaussian-process classifiers
 that starts without labels. Each cycle selects a batch, reveals its labels and
 refits. Prints each cycle's selected pool indices and test accuracy, and saves
 an animation with one frame per cycle: the utilities behind each pick, the
-decision boundary and the labelled samples.
+decision boundary and the labelled samples. Existing files are not replaced
+unless --force is given (checked before the run); files are written
+atomically.
 """
 
 _EPILOG = """\
@@ -22,6 +24,8 @@ examples:
   batchbald demo --out demo.html --cycles 8
   batchbald demo --seed 1 --batch-size 2 --no-progress
   batchbald demo --frame docs/demo_frame.png      also save the last frame
+  batchbald demo --out docs/demo.gif --frame docs/demo_frame.png --force
+                                                  regenerate existing files
 """
 
 
@@ -105,6 +109,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="also save the last frame as an image, e.g. docs/demo_frame.png",
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out and --frame if they exist",
+    )
+    parser.add_argument(
         "--no-progress",
         dest="progress",
         action="store_false",
@@ -113,8 +122,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+def _check_output(path: Path, force: bool, option: str) -> None:
+    """``io.check_new_file`` with a hint naming ``option``."""
+    from ..io import check_new_file
+
+    try:
+        check_new_file(path, force, option)
+    except ValueError:
+        if path.exists() and not path.is_dir():
+            raise ValueError(
+                f"{option} file {str(path)!r} already exists; refusing to "
+                f"overwrite it. Pass --force to replace it, or choose another "
+                f"{option}."
+            ) from None
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the demo with the parsed options; returns the exit status."""
+    # Before any work: never replace a file without --force.
+    _check_output(args.out, args.force, "--out")
+    if args.frame is not None:
+        _check_output(args.frame, args.force, "--frame")
+
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -134,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         dpi=args.dpi,
         progress=args.progress,
         log=tqdm.write if args.progress else print,
+        overwrite=args.force,
     )
     print(f"wrote {result.out}")
     if result.frame is not None:

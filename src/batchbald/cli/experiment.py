@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sys
 
 NAME = "experiment"
 HELP = "run active-learning loops and write learning curves and tables"
@@ -39,6 +40,9 @@ outputs (in --out-dir, NAME defaults to the data set):
   experiment_NAME.md     labels needed to reach each target accuracy (median
                          over seeds), accuracy by number of labels, timings
   learning_curve_NAME.png
+
+Existing files are never replaced unless --force is given; this is checked
+before the run starts, and every file is written atomically.
 """
 
 
@@ -268,6 +272,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="spread over seeds in the plot (default: %(default)s)",
     )
     g.add_argument(
+        "--force",
+        action="store_true",
+        help="replace output files that already exist",
+    )
+    g.add_argument(
         "--no-progress",
         dest="progress",
         action="store_false",
@@ -385,17 +394,78 @@ def _build(args):
     return dataset, strategies, model_params, strategy_params
 
 
+def _check_outputs(args, name: str) -> None:
+    """Check every output path before the run (see ``io.check_new_file``)."""
+    from pathlib import Path
+
+    from ..experiments._result import output_paths
+    from ..io import check_new_file
+
+    paths = output_paths(args.out_dir, name, args.figure)
+    if paths["figure"].resolve() in {
+        p.resolve() for k, p in paths.items() if k != "figure"
+    }:
+        raise _UsageError(
+            f"--figure {str(paths['figure'])!r} is also the path of another "
+            "output; choose another --figure."
+        )
+    for kind, path in paths.items():
+        # The first existing folder above the file: save() creates the rest.
+        parent = path.parent if str(path.parent) else Path(".")
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise _UsageError(
+                f"cannot write {kind} file {str(path)!r}: {str(parent)!r} is not "
+                "a folder."
+            )
+        if parent != (path.parent if str(path.parent) else Path(".")):
+            continue  # its folder does not exist yet, so neither does the file
+        try:
+            check_new_file(path, args.force, kind)
+        except ValueError as exc:
+            if path.exists() and not path.is_dir():
+                raise _UsageError(
+                    f"{kind} file {str(path)!r} already exists; refusing to "
+                    "overwrite it. Pass --force to replace it, or choose another "
+                    "--name or --out-dir."
+                ) from None
+            raise _UsageError(str(exc)) from None
+
+
+def _free_name(out_dir, name: str, figure):
+    """The first ``NAME-N`` (and ``--figure`` stem ``-N``) whose files are all
+    free."""
+    from pathlib import Path
+
+    from ..experiments._result import output_paths
+
+    n = 1
+    while True:
+        fig = None
+        if figure is not None:
+            fig = Path(figure)
+            fig = fig.with_name(f"{fig.stem}-{n}{fig.suffix}")
+        paths = output_paths(out_dir, f"{name}-{n}", fig)
+        if not any(p.exists() for p in paths.values()):
+            return f"{name}-{n}", fig
+        n += 1
+
+
 def run(args) -> int:
     """Run the experiment described by ``args`` and write its files.
 
-    Returns 0; bad usage raises ``ValueError`` (printed by
-    :func:`batchbald.cli.main`, exit status 2).
+    Returns 0; bad usage, and output files that exist without ``--force``,
+    raise ``ValueError`` before the run (printed by :func:`batchbald.cli.main`,
+    exit status 2).
     """
     from ..experiments import labels_to_reach_markdown, run_experiment
 
     targets = _floats(args.targets, "--targets")
     seeds = _seeds(args.seeds)
     dataset, strategies, model_params, strategy_params = _build(args)
+    name = args.name or dataset.name
+    _check_outputs(args, name)
     result = run_experiment(
         dataset,
         strategies,
@@ -412,13 +482,25 @@ def run(args) -> int:
         strategy_params=strategy_params,
         progress=args.progress,
     )
-    paths = result.save(
-        args.out_dir,
-        args.name,
-        figure=args.figure,
+    save = dict(
         targets=targets,
         band=None if args.band == "none" else args.band,
+        overwrite=args.force,
     )
+    try:
+        paths = result.save(args.out_dir, name, figure=args.figure, **save)
+    except ValueError:
+        if args.force:
+            raise
+        # An output appeared during the run: keep the results under a free name
+        # rather than lose them or replace that file.
+        free, figure = _free_name(args.out_dir, name, args.figure)
+        print(
+            "batchbald experiment: warning: an output file was created during "
+            f"the run; writing the results under the name {free!r} instead.",
+            file=sys.stderr,
+        )
+        paths = result.save(args.out_dir, free, figure=figure, **save)
     print(f"{dataset!r}, {args.model}, wall time {result.config['wall_time_s']:.0f} s")
     print(labels_to_reach_markdown(result.records, targets), end="")
     for kind, path in paths.items():

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import atomic_write
 from ._reporting import (
     _by_cycle,
     _fmt_labels,
@@ -32,6 +34,46 @@ RECORD_FIELDS: tuple[str, ...] = (
     "fit_time_s",
     "n_distinct",
 )
+
+
+def output_paths(out_dir, name: str, figure=None) -> dict[str, Path]:
+    """The files :meth:`ExperimentResult.save` writes for ``out_dir`` and ``name``.
+
+    Parameters
+    ----------
+    out_dir : str or pathlib.Path
+        The output folder.
+    name : str
+        The file name stem.
+    figure : str or pathlib.Path, optional
+        The PNG's path; ``out_dir/learning_curve_<name>.png`` when None.
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "csv": path, "markdown": path, "figure": path}``.
+    """
+    out_dir = Path(out_dir)
+    return {
+        "json": out_dir / f"experiment_{name}.json",
+        "csv": out_dir / f"experiment_{name}.csv",
+        "markdown": out_dir / f"experiment_{name}.md",
+        "figure": (
+            Path(figure)
+            if figure is not None
+            else out_dir / f"learning_curve_{name}.png"
+        ),
+    }
+
+
+def _check_overwrite(path: Path, overwrite: bool) -> None:
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite must be True or False; got {overwrite!r}.")
+    if not overwrite and path.exists():
+        raise ValueError(
+            f"file {str(path)!r} already exists; refusing to overwrite it. Pass "
+            "overwrite=True to replace it, or choose another name or folder."
+        )
 
 
 def _json_value(v):
@@ -201,36 +243,55 @@ class ExperimentResult:
                 lines.append(f"| {s} | {_fmt_labels(n_lab)} | {_fmt_labels(n_dis)} |")
         return "\n".join(lines) + "\n"
 
-    def to_json(self, path) -> Path:
-        """Write the config, records, labels to reach and queries as JSON."""
+    def to_json(self, path, *, overwrite: bool = False) -> Path:
+        """Write the config, records, labels to reach and queries as JSON.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            The file to write (atomically: a temporary file moved into place).
+        overwrite : bool, default=False
+            Replace an existing file; if False and ``path`` exists, nothing is
+            written and ``ValueError`` is raised.
+
+        Returns
+        -------
+        pathlib.Path
+        """
         path = Path(path)
+        _check_overwrite(path, overwrite)
         payload = {
             "config": _json_value(self.config),
             "records": [_json_value(r) for r in self.records],
             "labels_to_reach": _json_value(self.labels_to_reach()),
             "queries": _json_value(self.queries),
         }
-        path.write_text(json.dumps(payload, indent=1) + "\n")
-        return path
+        data = (json.dumps(payload, indent=1) + "\n").encode("utf-8")
+        return atomic_write(path, data, overwrite=overwrite)
 
-    def to_csv(self, path) -> Path:
-        """Write the records as CSV with the columns of :data:`RECORD_FIELDS`."""
+    def to_csv(self, path, *, overwrite: bool = False) -> Path:
+        """Write the records as CSV with the columns of :data:`RECORD_FIELDS`.
+
+        ``path`` and ``overwrite`` are as in :meth:`to_json`.
+        """
         path = Path(path)
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=RECORD_FIELDS, extrasaction="ignore")
-            writer.writeheader()
-            for r in self.records:
-                writer.writerow(
-                    {
-                        k: (
-                            ""
-                            if v is None or (isinstance(v, float) and math.isnan(v))
-                            else v
-                        )
-                        for k, v in r.items()
-                    }
-                )
-        return path
+        _check_overwrite(path, overwrite)
+        buffer = io.StringIO(newline="")
+        writer = csv.DictWriter(buffer, fieldnames=RECORD_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for r in self.records:
+            writer.writerow(
+                {
+                    k: (
+                        ""
+                        if v is None or (isinstance(v, float) and math.isnan(v))
+                        else v
+                    )
+                    for k, v in r.items()
+                }
+            )
+        data = buffer.getvalue().encode("utf-8")
+        return atomic_write(path, data, overwrite=overwrite)
 
     def plot(
         self,
@@ -241,13 +302,14 @@ class ExperimentResult:
         targets=(0.8, 0.85, 0.9),
         show_distinct: bool | None = None,
         dpi: int = 120,
+        overwrite: bool = False,
     ):
         """Draw the learning curves (and, for repeated data, the duplicates).
 
         Parameters
         ----------
         path : str or Path, optional
-            Save the figure there (PNG by extension) and close it.
+            Save the figure there (PNG by extension, written atomically).
         center, band, targets
             See :func:`plot_learning_curves`.
         show_distinct : bool, optional
@@ -255,11 +317,17 @@ class ExperimentResult:
             originals; by default when the records have ``n_distinct``.
         dpi : int, default=120
             Resolution of the saved figure.
+        overwrite : bool, default=False
+            Replace an existing file at ``path``; if False and it exists,
+            ``ValueError`` is raised before drawing.
 
         Returns
         -------
         matplotlib.figure.Figure
         """
+        if path is not None:
+            path = Path(path)
+            _check_overwrite(path, overwrite)
         if show_distinct is None:
             show_distinct = any(r.get("n_distinct") is not None for r in self.records)
         ncols = 2 if show_distinct else 1
@@ -292,7 +360,12 @@ class ExperimentResult:
         if show_distinct:
             _plot_duplicates(self.records, axes[0, 1], center=center)
         if path is not None:
-            fig.savefig(path, dpi=dpi)
+            atomic_write(
+                path,
+                lambda tmp: fig.savefig(tmp, dpi=dpi),
+                overwrite=overwrite,
+                keep_suffix=True,
+            )
         return fig
 
     def save(
@@ -304,38 +377,52 @@ class ExperimentResult:
         targets=(0.8, 0.85, 0.9),
         center: str = "mean",
         band: str | None = "iqr",
+        overwrite: bool = False,
     ) -> dict[str, Path]:
         """Write JSON, CSV, Markdown and PNG into ``out_dir``.
 
         Files are ``experiment_<name>.json``, ``.csv``, ``.md`` and
         ``learning_curve_<name>.png`` (``name`` defaults to the data set's
-        name); ``figure`` overrides the PNG's path. ``targets`` go to
-        :meth:`to_markdown` and :meth:`plot`, ``center`` and ``band`` to
-        :meth:`plot`.
+        name; see :func:`output_paths`); ``figure`` overrides the PNG's path.
+        ``targets`` go to :meth:`to_markdown` and :meth:`plot`, ``center`` and
+        ``band`` to :meth:`plot`. Missing folders are created. Every file is
+        written atomically.
+
+        Parameters
+        ----------
+        overwrite : bool, default=False
+            Replace existing files. If False and any of the four files exists,
+            ``ValueError`` naming it is raised before anything is written.
 
         Returns
         -------
         dict
             ``{"json": path, "csv": path, "markdown": path, "figure": path}``.
         """
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
         name = name or self.config.get("dataset") or "result"
-        paths = {
-            "json": self.to_json(out_dir / f"experiment_{name}.json"),
-            "csv": self.to_csv(out_dir / f"experiment_{name}.csv"),
-        }
-        md = out_dir / f"experiment_{name}.md"
-        md.write_text(self.to_markdown(targets))
-        paths["markdown"] = md
-        fig_path = (
-            Path(figure)
-            if figure is not None
-            else out_dir / f"learning_curve_{name}.png"
+        paths = output_paths(out_dir, name, figure)
+        if paths["figure"].resolve() in {
+            p.resolve() for k, p in paths.items() if k != "figure"
+        }:
+            raise ValueError(
+                f"figure {str(paths['figure'])!r} is also the path of another "
+                "output; choose another figure path."
+            )
+        for path in paths.values():
+            _check_overwrite(path, overwrite)
+        for path in paths.values():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_json(paths["json"], overwrite=overwrite)
+        self.to_csv(paths["csv"], overwrite=overwrite)
+        markdown = self.to_markdown(targets).encode("utf-8")
+        atomic_write(paths["markdown"], markdown, overwrite=overwrite)
+        self.plot(
+            paths["figure"],
+            targets=targets,
+            center=center,
+            band=band,
+            overwrite=overwrite,
         )
-        fig_path.parent.mkdir(parents=True, exist_ok=True)
-        self.plot(fig_path, targets=targets, center=center, band=band)
-        paths["figure"] = fig_path
         return paths
 
 
