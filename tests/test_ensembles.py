@@ -470,3 +470,18 @@ def test_missing_label_mismatch_is_named_before_the_labels_are_read():
     )
     with pytest.raises(ValueError, match="missing_label=nan differs"):
         ensemble_probas(wrapper, X, X=X, y=y, fit=True)
+
+
+def test_bagging_ensemble_tolerates_single_class_bootstraps():
+    """The seed's nested construction: members fall back instead of failing
+    on a bootstrap sample with one class."""
+    from batchbald.ensembles import bagging_ensemble
+
+    X = np.random.RandomState(0).rand(30, 2)
+    y = np.full(30, np.nan)
+    y[[0, 1, 2]] = [0, 0, 1]  # tiny label set: single-class bootstraps are likely
+    ens = bagging_ensemble(LogisticRegression(), 8, classes=[0, 1], random_state=0)
+    probs, fitted = ensemble_probas(ens, X, X=X, y=y, fit=True)
+    assert probs.shape == (8, 30, 2)
+    assert fitted.n_member_fallbacks_ > 0
+    assert ens.get_params()["classes"] == [0, 1] and not hasattr(ens, "classes_")

@@ -193,17 +193,17 @@ def make_demo_classifier(
     -------
     batchbald.classifier.SklearnClassifier
     """
-    from sklearn.ensemble import BaggingClassifier
     from sklearn.gaussian_process import GaussianProcessClassifier
 
-    from .classifier import SklearnClassifier
+    from .ensembles import bagging_ensemble
 
     n_estimators = check_positive_int(n_estimators, "n_estimators", minimum=2)
-    member = SklearnClassifier(GaussianProcessClassifier(), random_state=random_state)
-    bag = BaggingClassifier(
-        member, n_estimators=n_estimators, random_state=random_state
+    return bagging_ensemble(
+        GaussianProcessClassifier(),
+        n_estimators,
+        classes=classes,
+        random_state=random_state,
     )
-    return SklearnClassifier(bag, classes=classes, random_state=random_state)
 
 
 def _check_log(log):

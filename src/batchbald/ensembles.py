@@ -37,9 +37,9 @@ from .classifier import (
     _same_missing_label,
 )
 from .information import check_probabilities
-from .utils import MISSING_LABEL
+from .utils import MISSING_LABEL, check_positive_int
 
-__all__ = ["ENSEMBLE_TYPES", "ensemble_probas"]
+__all__ = ["ENSEMBLE_TYPES", "bagging_ensemble", "ensemble_probas"]
 
 #: scikit-learn ensembles whose fitted members :func:`ensemble_probas` reads.
 ENSEMBLE_TYPES = (BaggingClassifier, RandomForestClassifier, ExtraTreesClassifier)
@@ -225,6 +225,41 @@ def ensemble_probas(
     probs = np.ascontiguousarray(probs, dtype=np.float64)
     check_probabilities(probs, name="probs_K_N_C")
     return probs, fitted
+
+
+def bagging_ensemble(
+    estimator, n_estimators: int = 10, *, classes=None, random_state=None
+) -> SklearnClassifier:
+    """A bagging ensemble that tolerates missing labels, as in the seed example.
+
+    ``SklearnClassifier(BaggingClassifier(SklearnClassifier(estimator)))``: the
+    outer wrapper fits on the labeled samples only (predicting class
+    frequencies while fewer than two classes are labeled), and the wrapped
+    members do the same for bootstrap samples that hold a single class.
+
+    Parameters
+    ----------
+    estimator : scikit-learn classifier
+        The member model (cloned for every member).
+    n_estimators : int, default=10
+        Number of members ``K``.
+    classes : array-like of shape (n_classes,), default=None
+        All classes, so that predictions have a column for each from the
+        start (see :class:`~batchbald.classifier.SklearnClassifier`).
+    random_state : None, int or numpy.random.RandomState, default=None
+        Passed to the two wrappers and to the bagging classifier.
+
+    Returns
+    -------
+    batchbald.classifier.SklearnClassifier
+        Unfitted; its members are what :func:`ensemble_probas` reads.
+    """
+    n_estimators = check_positive_int(n_estimators, "n_estimators")
+    member = SklearnClassifier(estimator, random_state=random_state)
+    bagging = BaggingClassifier(
+        member, n_estimators=n_estimators, random_state=random_state
+    )
+    return SklearnClassifier(bagging, classes=classes, random_state=random_state)
 
 
 # ---------------------------------------------------------------------------

@@ -303,9 +303,10 @@ def make_model(
 ) -> SklearnClassifier:
     """The ensemble called ``name`` for classes ``0 .. n_classes - 1``."""
     import numpy as np
-    from sklearn.ensemble import BaggingClassifier, RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier
 
     from ..classifier import SklearnClassifier
+    from ..ensembles import bagging_ensemble
 
     classes = np.arange(n_classes)
     rng = np.random.RandomState(seed)
@@ -326,9 +327,7 @@ def make_model(
         base = MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000)
     else:
         raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {name!r}.")
-    member = SklearnClassifier(base, random_state=rng)
-    bag = BaggingClassifier(member, n_estimators=n_members, random_state=rng)
-    return SklearnClassifier(bag, classes=classes, random_state=rng)
+    return bagging_ensemble(base, n_members, classes=classes, random_state=rng)
 
 
 def diverse_batch(Z, candidates, labeled, batch_size: int, rng) -> np.ndarray:

@@ -176,9 +176,7 @@ def make_model(
             f"unknown model {model!r}; choose from {', '.join(MODELS)} "
             "(or pass a callable seed -> estimator)."
         )
-    from sklearn.ensemble import BaggingClassifier
-
-    from ..classifier import SklearnClassifier
+    from ..ensembles import bagging_ensemble
 
     if model == "bagging-logreg":
         from sklearn.linear_model import LogisticRegression
@@ -196,9 +194,8 @@ def make_model(
         base = base_cls(**params)
         if "random_state" in base.get_params():
             base.set_params(random_state=seed)
-        bagging = BaggingClassifier(base, n_estimators=n_samples_K, random_state=seed)
-        return SklearnClassifier(
-            bagging, classes=np.arange(n_classes), random_state=seed
+        return bagging_ensemble(
+            base, n_samples_K, classes=np.arange(n_classes), random_state=seed
         )
 
     return _ModelSpec(factory, {})
