@@ -481,7 +481,8 @@ def test_bagging_ensemble_tolerates_single_class_bootstraps():
     y = np.full(30, np.nan)
     y[[0, 1, 2]] = [0, 0, 1]  # tiny label set: single-class bootstraps are likely
     ens = bagging_ensemble(LogisticRegression(), 8, classes=[0, 1], random_state=0)
-    probs, fitted = ensemble_probas(ens, X, X=X, y=y, fit=True)
+    with pytest.warns(FallbackWarning, match="some members"):
+        probs, fitted = ensemble_probas(ens, X, X=X, y=y, fit=True)
     assert probs.shape == (8, 30, 2)
     assert fitted.n_member_fallbacks_ > 0
     assert ens.get_params()["classes"] == [0, 1] and not hasattr(ens, "classes_")

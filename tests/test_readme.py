@@ -17,6 +17,7 @@ def test_readme_has_python_examples():
     assert len(python_blocks()) >= 3
 
 
+@pytest.mark.filterwarnings("ignore::batchbald.classifier.FallbackWarning")
 def test_readme_python_examples_run():
     blocks = python_blocks()
     namespace = {}
