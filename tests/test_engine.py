@@ -305,3 +305,17 @@ def test_pool_entropies_match_the_reference_functions(max_memory):
     pred, expected = pool_entropies(probs, eps=0.0, max_memory=max_memory)
     np.testing.assert_allclose(pred, predictive_entropy(probs), atol=1e-12)
     np.testing.assert_allclose(expected, expected_entropy(probs), atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(pools(), st.integers(1, 5), st.integers(0, 3), st.integers(0, 10_000))
+def test_lazy_equals_full_greedy_property(probs, batch_size, n_dups, seed):
+    """Exact regime: lazy greedy makes the full scan's choices, ties included
+    (duplicated samples make exact ties, broken by the same random_state)."""
+    probs = np.concatenate([probs, probs[:, :n_dups]], axis=1)
+    batch_size = min(batch_size, probs.shape[1])
+    kwargs = {"n_samples": 10**6, "random_state": seed}
+    lazy = select_batch(probs, batch_size, lazy=True, **kwargs)
+    full = select_batch(probs, batch_size, lazy=False, **kwargs)
+    np.testing.assert_array_equal(lazy.indices, full.indices)
+    np.testing.assert_allclose(lazy.gains, full.gains, atol=1e-12)
