@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._args import positive_int
+
 NAME = "demo"
 
 _DESCRIPTION = """\
@@ -27,16 +29,6 @@ examples:
   batchbald demo --out docs/demo.gif --frame docs/demo_frame.png --force
                                                   regenerate existing files
 """
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
 
 
 def _animation_path(text: str) -> Path:
@@ -65,28 +57,28 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--cycles",
-        type=_positive_int,
+        type=positive_int,
         default=5,
         metavar="N",
         help="active-learning cycles, one frame each (default: 5)",
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=4,
         metavar="N",
         help="samples selected per cycle (default: 4)",
     )
     parser.add_argument(
         "--samples",
-        type=_positive_int,
+        type=positive_int,
         default=400,
         metavar="N",
         help="samples before the 75/25 pool/test split (default: 400)",
     )
     parser.add_argument(
         "--res",
-        type=_positive_int,
+        type=positive_int,
         default=25,
         metavar="N",
         help="grid points per feature of the plots (default: 25)",
@@ -96,7 +88,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--dpi",
-        type=_positive_int,
+        type=positive_int,
         default=80,
         metavar="N",
         help="resolution of the frames (default: 80)",
