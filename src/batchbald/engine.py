@@ -62,8 +62,8 @@ from scipy.special import softmax
 from ._scoring import make_scorer
 from .information import (
     DEFAULT_EPS,
-    _exact_weights,
     check_eps,
+    configuration_weights,
     entropy,
     extend_configurations,
     sample_configurations,
@@ -196,7 +196,7 @@ class _SelectedSet:
             self.log_joint_K_M, _ = extend_configurations(
                 self.log_joint_K_M, probs_K_C, exact=True, eps=self.eps
             )
-            self.weights_M = _exact_weights(self.log_joint_K_M)
+            self.weights_M = configuration_weights(self.log_joint_K_M)
             return
         to_add = [probs_K_C]
         if self.exact:  # switch to sampling: draw every label of the set anew

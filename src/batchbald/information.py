@@ -42,6 +42,7 @@ __all__ = [
     "check_probabilities",
     "conditional_entropy",
     "conditional_mutual_information",
+    "configuration_weights",
     "entropy",
     "enumerate_configurations",
     "expected_entropy",
@@ -259,10 +260,15 @@ def enumerate_configurations(
         log_joint_K_M, _ = extend_configurations(
             log_joint_K_M, probs[:, i, :], exact=True, eps=eps
         )
-    return log_joint_K_M, _exact_weights(log_joint_K_M)
+    return log_joint_K_M, configuration_weights(log_joint_K_M)
 
 
-def _exact_weights(log_joint_K_M: np.ndarray) -> np.ndarray:
+def configuration_weights(log_joint_K_M: np.ndarray) -> np.ndarray:
+    """Probability of each configuration under the ensemble, shape (M,).
+
+    ``mean_k exp(log_joint_K_M[k, m])``, computed stably; for enumerated
+    configurations the weights sum to 1.
+    """
     K = log_joint_K_M.shape[0]
     return np.exp(logsumexp(log_joint_K_M, axis=0) - math.log(K))
 
