@@ -53,9 +53,9 @@ def test_matches_brute_force_greedy_in_exact_regime(probs, batch_size):
     finite = [r[np.isfinite(r)] for r in gaps]
     if any(len(r) > 1 and r[-1] - r[-2] < 1e-9 for r in finite):
         return
-    result = select_batch(probs, batch_size, n_samples=10**6, random_state=0)
+    result = select_batch(probs, batch_size, n_configurations=10**6, random_state=0)
     full = select_batch(
-        probs, batch_size, n_samples=10**6, random_state=0, return_utilities=True
+        probs, batch_size, n_configurations=10**6, random_state=0, return_utilities=True
     )
     np.testing.assert_array_equal(result.indices, expected_idx)
     np.testing.assert_array_equal(full.indices, expected_idx)
@@ -75,7 +75,7 @@ def test_batch_size_one_is_bald(probs):
 @given(pools(), st.integers(2, 5))
 def test_gains_are_nonnegative_and_never_increase_in_exact_regime(probs, batch_size):
     batch_size = min(batch_size, probs.shape[1])
-    result = select_batch(probs, batch_size, n_samples=10**6, random_state=0)
+    result = select_batch(probs, batch_size, n_configurations=10**6, random_state=0)
     assert np.all(result.gains >= -1e-9)
     assert np.all(np.diff(result.gains) <= 1e-9)
 
@@ -90,7 +90,7 @@ def test_same_indices_as_scikit_activeml_in_exact_regime(seed, K, N, C, b, M):
     utilities = skal.batch_bald(probs.copy(), b, n_MC_samples=M, random_state=0)
     expected = [int(np.nanargmax(row)) for row in utilities]
     result = select_batch(
-        probs, b, n_samples=M, random_state=seed, return_utilities=True
+        probs, b, n_configurations=M, random_state=seed, return_utilities=True
     )
     np.testing.assert_array_equal(result.indices, expected)
     np.testing.assert_allclose(
@@ -105,8 +105,8 @@ def test_lazy_equals_full_greedy_with_ties(seed):
     rng = np.random.RandomState(seed)
     base = random_probs(rng, 6, 30, 3)
     probs = np.concatenate([base, base[:, :10]], axis=1)  # ten exact duplicates
-    lazy = select_batch(probs, 5, n_samples=10**4, random_state=seed, lazy=True)
-    full = select_batch(probs, 5, n_samples=10**4, random_state=seed, lazy=False)
+    lazy = select_batch(probs, 5, n_configurations=10**4, random_state=seed, lazy=True)
+    full = select_batch(probs, 5, n_configurations=10**4, random_state=seed, lazy=False)
     np.testing.assert_array_equal(lazy.indices, full.indices)
     np.testing.assert_allclose(lazy.gains, full.gains, atol=1e-12)
     assert lazy.n_scored <= full.n_scored
@@ -138,8 +138,10 @@ def test_returned_index_is_the_one_conditioned_on():
 @pytest.mark.parametrize("max_memory", [2**20, 3 * 2**20, 2**28])
 def test_results_do_not_depend_on_the_memory_budget(max_memory):
     probs = random_probs(np.random.RandomState(1), 20, 3000, 10)
-    ref = select_batch(probs, 6, n_samples=2000, random_state=0)
-    res = select_batch(probs, 6, n_samples=2000, random_state=0, max_memory=max_memory)
+    ref = select_batch(probs, 6, n_configurations=2000, random_state=0)
+    res = select_batch(
+        probs, 6, n_configurations=2000, random_state=0, max_memory=max_memory
+    )
     np.testing.assert_array_equal(res.indices, ref.indices)
     # Sampled-regime gains are float32 screening values: chunking changes the
     # rounding, not the estimate.
@@ -150,10 +152,10 @@ def test_sampled_gains_track_exact_gains():
     """Past C**|A| > M the gains are estimates; with many samples they stay
     close to the exact (enumerated) gains of the same indices."""
     probs = random_probs(np.random.RandomState(4), 10, 40, 3)
-    exact = select_batch(probs, 5, n_samples=10**4, random_state=0)
+    exact = select_batch(probs, 5, n_configurations=10**4, random_state=0)
     sampled_gains = []
     for seed in range(10):
-        res = select_batch(probs, 5, n_samples=200, random_state=seed)
+        res = select_batch(probs, 5, n_configurations=200, random_state=seed)
         if np.array_equal(res.indices, exact.indices):
             sampled_gains.append(res.gains)
     assert sampled_gains, "sampling never reproduced the exact choices"
@@ -165,7 +167,7 @@ def test_input_is_not_modified(dtype):
     probs = random_probs(np.random.RandomState(0), 5, 40, 3).astype(dtype)
     probs[:, 0] = [1.0, 0.0, 0.0]
     before = probs.copy()
-    select_batch(probs, 4, n_samples=5, random_state=0, return_utilities=True)
+    select_batch(probs, 4, n_configurations=5, random_state=0, return_utilities=True)
     np.testing.assert_array_equal(probs, before)
 
 
@@ -215,7 +217,7 @@ def test_bad_arguments(kwargs, error, match):
 def test_numpy_integers_are_accepted():
     probs = random_probs(np.random.RandomState(0), 3, 5, 2)
     result = select_batch(
-        probs, np.int64(2), n_samples=np.int32(50), random_state=np.int64(1)
+        probs, np.int64(2), n_configurations=np.int32(50), random_state=np.int64(1)
     )
     assert len(result.indices) == 2
 
@@ -229,9 +231,9 @@ def test_bad_probabilities_are_rejected(probs):
 def test_torch_backend_agrees_with_numpy():
     torch = pytest.importorskip("torch")
     probs = random_probs(np.random.RandomState(5), 10, 300, 4)
-    ref = select_batch(probs, 6, n_samples=100, random_state=0)
+    ref = select_batch(probs, 6, n_configurations=100, random_state=0)
     for inp, device in [(torch.from_numpy(probs), None), (probs, "cpu")]:
-        res = select_batch(inp, 6, n_samples=100, random_state=0, device=device)
+        res = select_batch(inp, 6, n_configurations=100, random_state=0, device=device)
         np.testing.assert_array_equal(res.indices, ref.indices)
         np.testing.assert_allclose(res.gains, ref.gains, atol=1e-6)
 
@@ -293,7 +295,7 @@ def test_no_warnings_on_regular_input():
     probs = random_probs(np.random.RandomState(0), 5, 50, 3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        select_batch(probs, 5, n_samples=20, random_state=0)
+        select_batch(probs, 5, n_configurations=20, random_state=0)
 
 
 @pytest.mark.parametrize("max_memory", [2**20, None])
@@ -314,7 +316,7 @@ def test_lazy_equals_full_greedy_property(probs, batch_size, n_dups, seed):
     (duplicated samples make exact ties, broken by the same random_state)."""
     probs = np.concatenate([probs, probs[:, :n_dups]], axis=1)
     batch_size = min(batch_size, probs.shape[1])
-    kwargs = {"n_samples": 10**6, "random_state": seed}
+    kwargs = {"n_configurations": 10**6, "random_state": seed}
     lazy = select_batch(probs, batch_size, lazy=True, **kwargs)
     full = select_batch(probs, batch_size, lazy=False, **kwargs)
     np.testing.assert_array_equal(lazy.indices, full.indices)

@@ -197,7 +197,7 @@ def test_strategies_are_sklearn_estimators(strategy):
         (
             lambda X, y: BatchBALD(n_MC_samples=0).query(X, y, forest(), batch_size=2),
             ValueError,
-            "n_samples",
+            "n_MC_samples",
         ),
     ],
 )
