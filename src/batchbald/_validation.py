@@ -111,10 +111,10 @@ class Interval(Constraint):
 
     def is_satisfied_by(self, value) -> bool:
         if self.type is numbers.Integral:
-            return _is_int(value) and self._in_bounds(value)
+            return _is_int(value) and bool(self._in_bounds(value))
         if not _is_real(value) or not math.isfinite(value):
             return False
-        return self._in_bounds(value)
+        return bool(self._in_bounds(value))
 
     def __str__(self) -> str:
         kind = "an integer" if self.type is numbers.Integral else "a finite real number"
@@ -154,7 +154,7 @@ class Options(Constraint):
         self.type, self.options = type, frozenset(options)
 
     def is_satisfied_by(self, value) -> bool:
-        return isinstance(value, self.type) and value in self.options
+        return isinstance(value, self.type) and bool(value in self.options)
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(o) for o in sorted(self.options, key=str))
@@ -211,7 +211,7 @@ class _RandomState(Constraint):
     def is_satisfied_by(self, value) -> bool:
         if value is None or isinstance(value, np.random.RandomState):
             return True
-        return _is_int(value) and 0 <= value < 2**32
+        return _is_int(value) and bool(0 <= value < 2**32)
 
     def __str__(self) -> str:
         return "None, an integer in [0, 2**32) or a numpy.random.RandomState"
