@@ -91,60 +91,56 @@ class Interval(Constraint):
     and a Real interval holds only finite values (never NaN or inf); Integral
     intervals refuse floats, even integral ones (no silent coercion)."""
 
-    def __init__(self, type, left, right, *, closed: str = "both"):
+    def __init__(self, type, left, right, *, closed: str = "both", text: str = ""):
         if type not in (numbers.Integral, numbers.Real):
             raise ValueError("Interval type must be numbers.Integral or numbers.Real")
         if closed not in ("left", "right", "both", "neither"):
             raise ValueError(f"closed must be left, right, both or neither: {closed}")
-        self.type, self.left, self.right, self.closed = type, left, right, closed
-
-    def _in_bounds(self, value) -> bool:
-        lo_closed = self.closed in ("left", "both")
-        hi_closed = self.closed in ("right", "both")
-        if self.left is not None and not (
-            value >= self.left if lo_closed else value > self.left
-        ):
-            return False
-        return self.right is None or (
-            value <= self.right if hi_closed else value < self.right
-        )
+        self.type, self.left, self.right, self.text = type, left, right, text
+        self.lo_closed = closed in ("left", "both")
+        self.hi_closed = closed in ("right", "both")
 
     def is_satisfied_by(self, value) -> bool:
         if self.type is numbers.Integral:
-            return _is_int(value) and bool(self._in_bounds(value))
-        if not _is_real(value) or not math.isfinite(value):
+            if not _is_int(value):
+                return False
+        elif not (_is_real(value) and math.isfinite(value)):
             return False
-        return bool(self._in_bounds(value))
+        lo, hi, lo_closed, hi_closed = (
+            self.left,
+            self.right,
+            self.lo_closed,
+            self.hi_closed,
+        )
+        return bool(
+            (lo is None or (value >= lo if lo_closed else value > lo))
+            and (hi is None or (value <= hi if hi_closed else value < hi))
+        )
 
     def __str__(self) -> str:
+        if self.text:
+            return self.text
         kind = "an integer" if self.type is numbers.Integral else "a finite real number"
-        lo_closed = self.closed in ("left", "both")
-        hi_closed = self.closed in ("right", "both")
-        if self.left is not None and self.right is not None:
-            return (
-                f"{kind} in {'[' if lo_closed else '('}{self.left}, "
-                f"{self.right}{']' if hi_closed else ')'}"
-            )
-        if self.left is not None:
-            return f"{kind} {'>=' if lo_closed else '>'} {self.left}"
-        if self.right is not None:
-            return f"{kind} {'<=' if hi_closed else '<'} {self.right}"
+        lo, hi = self.left, self.right
+        if lo is not None and hi is not None:
+            opening, closing = "[("[not self.lo_closed], "])"[not self.hi_closed]
+            return f"{kind} in {opening}{lo}, {hi}{closing}"
+        if lo is not None:
+            return f"{kind} {'>=' if self.lo_closed else '>'} {lo}"
+        if hi is not None:
+            return f"{kind} {'<=' if self.hi_closed else '<'} {hi}"
         return kind
 
     def invalid_values(self) -> list:
         out: list = [True, "1", math.nan, math.inf, -math.inf]
         step = 1 if self.type is numbers.Integral else 0.5
         if self.left is not None:
-            out.append(self.left - step)
-            if self.closed in ("right", "neither"):
-                out.append(self.left)
+            out += [self.left - step, self.left]
         if self.right is not None:
-            out.append(self.right + step)
-            if self.closed in ("left", "neither"):
-                out.append(self.right)
+            out += [self.right + step, self.right]
         if self.type is numbers.Integral:
             out += [1.5, float(self.left if self.left is not None else 1)]
-        return out
+        return out  # invalid_values() drops the ones that are valid after all
 
 
 class Options(Constraint):
@@ -163,72 +159,26 @@ class Options(Constraint):
         return ["not-an-option", 1, *(str(o).upper() + "!" for o in self.options)]
 
 
-class _NoneConstraint(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return value is None
+class _Predicate(Constraint):
+    """The values for which ``test`` is true, described by ``text``."""
 
-    def __str__(self) -> str:
-        return "None"
-
-
-class _InstanceOf(Constraint):
-    def __init__(self, type):
-        self.type = type
+    def __init__(self, test: Callable[[Any], Any], text: str, invalid=()):
+        self.test, self.text, self.invalid = test, text, list(invalid)
 
     def is_satisfied_by(self, value) -> bool:
-        return isinstance(value, self.type)
+        return bool(self.test(value))
 
     def __str__(self) -> str:
-        return f"an instance of {self.type.__name__}"
+        return self.text
 
     def invalid_values(self) -> list:
-        return [object()]
+        return list(self.invalid)
 
 
-class _Callable(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return callable(value)
-
-    def __str__(self) -> str:
-        return "a callable"
-
-    def invalid_values(self) -> list:
-        return ["print", 1]
-
-
-class _Boolean(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return isinstance(value, (bool, np.bool_))
-
-    def __str__(self) -> str:
-        return "True or False"
-
-    def invalid_values(self) -> list:
-        return [1, 0, "yes", "False"]
-
-
-class _RandomState(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        if value is None or isinstance(value, np.random.RandomState):
-            return True
-        return _is_int(value) and bool(0 <= value < 2**32)
-
-    def __str__(self) -> str:
-        return "None, an integer in [0, 2**32) or a numpy.random.RandomState"
-
-    def invalid_values(self) -> list:
-        return [-1, 2**32, 1.5, True, "seed", np.random.default_rng(0)]
-
-
-class _ArrayLike(Constraint):
-    def is_satisfied_by(self, value) -> bool:
-        return hasattr(value, "__array__") or isinstance(value, (list, tuple))
-
-    def __str__(self) -> str:
-        return "an array-like"
-
-    def invalid_values(self) -> list:
-        return ["abc", 1.0]
+def _is_random_state(value) -> bool:
+    if value is None or isinstance(value, np.random.RandomState):
+        return True
+    return _is_int(value) and 0 <= value < 2**32
 
 
 class _Device(Constraint):
@@ -282,21 +232,31 @@ def _device_unavailable(torch, dev) -> str:
     return ""
 
 
-class _MemoryBytes(Interval):
-    def __init__(self):
-        super().__init__(numbers.Real, MIN_MEMORY_BYTES, None, closed="left")
-
-    def __str__(self) -> str:
-        return f"a finite number of bytes >= 1 MiB ({MIN_MEMORY_BYTES})"
-
-
-_NAMED = {
-    "boolean": _Boolean,
-    "random_state": _RandomState,
-    "device": _Device,
-    "memory_bytes": _MemoryBytes,
-    "array-like": _ArrayLike,
+_NAMED: dict[str, Constraint] = {
+    "boolean": _Predicate(
+        lambda v: isinstance(v, (bool, np.bool_)), "True or False", [1, 0, "yes"]
+    ),
+    "random_state": _Predicate(
+        _is_random_state,
+        "None, an integer in [0, 2**32) or a numpy.random.RandomState",
+        [-1, 2**32, 1.5, True, "seed", np.random.default_rng(0)],
+    ),
+    "array-like": _Predicate(
+        lambda v: hasattr(v, "__array__") or isinstance(v, (list, tuple)),
+        "an array-like",
+        ["abc", 1.0],
+    ),
+    "device": _Device(),
+    "memory_bytes": Interval(
+        numbers.Real,
+        MIN_MEMORY_BYTES,
+        None,
+        closed="left",
+        text=f"a finite number of bytes >= 1 MiB ({MIN_MEMORY_BYTES})",
+    ),
 }
+_NONE = _Predicate(lambda v: v is None, "None")
+_CALLABLE = _Predicate(callable, "a callable", ["print", 1])
 
 
 def make_constraint(spec) -> Constraint:
@@ -304,13 +264,15 @@ def make_constraint(spec) -> Constraint:
     if isinstance(spec, Constraint):
         return spec
     if spec is None:
-        return _NoneConstraint()
+        return _NONE
     if spec is callable:
-        return _Callable()
+        return _CALLABLE
     if isinstance(spec, str) and spec in _NAMED:
-        return _NAMED[spec]()
+        return _NAMED[spec]
     if isinstance(spec, type):
-        return _InstanceOf(spec)
+        return _Predicate(
+            lambda v: isinstance(v, spec), f"an instance of {spec.__name__}", [object()]
+        )
     raise ValueError(f"unknown constraint {spec!r}")
 
 
