@@ -116,9 +116,9 @@ def check_probabilities(
     Returns
     -------
     numpy.ndarray or torch.Tensor
-        ``probs`` as a floating-point array (a view when it already was one;
-        memory-mapped arrays stay memory-mapped; integers become float64), or
-        the tensor itself.
+        ``probs`` as a floating-point array (a view, of the mapped file too,
+        when it already was one; integers become float64), or the tensor
+        itself.
 
     Raises
     ------
@@ -141,10 +141,10 @@ def check_probabilities(
     _check_shape(arr.shape, name, ndim)
     for start, stop in _chunks(arr.shape, ndim, arr.dtype.itemsize):
         part = arr[:, start:stop] if ndim == 3 else arr[start:stop]
+        sums = part.sum(axis=-1, dtype=np.float64)
         _check_values(
-            part, float(part.min()), float(part.max()),
-            part.sum(axis=-1, dtype=np.float64), name, start, stop, atol,
-        )  # fmt: skip
+            float(part.min()), float(part.max()), sums, name, start, stop, atol
+        )
     return arr
 
 
@@ -165,7 +165,7 @@ def _check_tensor(probs, name: str, ndim: int, atol: float):
         part = probs[:, start:stop] if ndim == 3 else probs[start:stop]
         sums = part.sum(dim=-1, dtype=torch.float64).cpu().numpy()
         _check_values(
-            part, float(part.min()), float(part.max()), sums, name, start, stop, atol
+            float(part.min()), float(part.max()), sums, name, start, stop, atol
         )
     return probs
 
@@ -193,7 +193,7 @@ def _chunks(shape: tuple, ndim: int, itemsize: int):
         yield start, min(n, start + step)
 
 
-def _check_values(part, lo, hi, sums, name, start, stop, atol) -> None:
+def _check_values(lo, hi, sums, name, start, stop, atol) -> None:
     """Raise on non-finite or negative entries or rows not summing to 1."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(

@@ -232,13 +232,7 @@ class _EnsembleStrategy(BaseEstimator):
             sample_predictions_method_name=self.sample_predictions_method_name,
             sample_predictions_dict=self.sample_predictions_dict,
         )
-        selection = self._select(
-            probs_K_N_C,
-            batch_size,
-            bool(return_utilities),
-            float(self.eps),
-            check_random_state(self.random_state),
-        )
+        selection = self._run(probs_K_N_C, batch_size, return_utilities)
         return _result(selection, mapping, len(X), return_utilities)
 
     query.__doc__ = "Choose the samples to label next.\n" + _QUERY_DOC.format(
@@ -265,6 +259,10 @@ class _EnsembleStrategy(BaseEstimator):
             Indices into the N candidates, per-step gains and utilities.
         """
         _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
+        return self._run(probs_K_N_C, batch_size, return_utilities)
+
+    def _run(self, probs_K_N_C, batch_size, return_utilities):
+        """Select with validated parameters and arguments."""
         rng = check_random_state(self.random_state)
         return self._select(
             probs_K_N_C, batch_size, bool(return_utilities), float(self.eps), rng
