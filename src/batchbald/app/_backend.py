@@ -295,6 +295,7 @@ class SafeFile:
         self.path = Path(path)
         self.expected = expected
         self.backup: Path | None = None
+        self._backed_up = False
         self._lock_fd: int | None = None
 
     def lock(self) -> None:
@@ -341,12 +342,10 @@ class SafeFile:
         from ..io import atomic_write, backup_path
 
         self.check_unchanged()
-        if self.backup is None and self.expected is not None:
+        if not self._backed_up and self.expected is not None:
             self.backup = atomic_write(
                 backup_path(self.path), self.expected, overwrite=False
             )
-        if self.expected is None:
-            atomic_write(self.path, data, overwrite=False)
-        else:
-            atomic_write(self.path, data, overwrite=True)
+        atomic_write(self.path, data, overwrite=self.expected is not None)
+        self._backed_up = True  # a file this session created needs no backup
         self.expected = data

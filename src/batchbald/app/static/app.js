@@ -1,6 +1,6 @@
 // batchbald label: the page. Plain JavaScript, no library, no network but
-// this server. Every text from the data is set with textContent (never
-// innerHTML), so cells such as "=HYPERLINK(...)" or "<b>" show as typed.
+// this server. Every text from the data is set with textContent (it is
+// never parsed as HTML), so cells such as "=HYPERLINK(...)" show as typed.
 "use strict";
 
 (function () {
@@ -183,9 +183,10 @@
       pred.append(el("span", "muted", " · " + fmt(100 * it.probability, 0) + "%"));
       model.append(pred);
     } else {
-      model.append(el("span", "muted", "no prediction yet"));
+      model.append(el("span", "muted", "no model yet"));
     }
-    model.append(el("span", "gain", "gain " + fmt(it.gain, 3) + " nats"));
+    if (it.gain !== null) model.append(el("span", "gain", "gain " + fmt(it.gain, 3) + " nats"));
+    else model.append(el("span", "gain", "diverse pick"));
     card.append(model);
     const status = el("div", "status");
     card.append(status);
@@ -284,7 +285,7 @@
     const s = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "chart-svg" });
     s.append(svg("title", {}, "cross-validated accuracy and information per batch"));
     const n = Math.max(hist.length, 1);
-    const x = (k) => L + (W - L - R) * (n === 1 ? 0.5 : k / (n - 1));
+    const x = (k) => L + (W - L - R) * (k + 0.5) / n;
     const yA = (a) => T + (H - T - B) * (1 - a);
     const info = hist.map((h) => (h.information !== null ? h.information : h.score || 0));
     const maxI = Math.max(1e-9, ...info);
@@ -323,6 +324,7 @@
 
   function render(next) {
     state = next;
+    $("items").classList.toggle("images", state.kind === "images");
     $("source").textContent = state.name + (state.kind === "table" ? " · table" : " · images");
     const open = state.batch.filter((it) => it.status === "open").length;
     $("batch-title").textContent = state.batch_number
