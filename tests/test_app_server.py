@@ -37,10 +37,10 @@ SECRET = b"TOP-SECRET-CONTENT"
 
 def make_table(path, n=24, seed=0, newline="\r\n"):
     rng = np.random.RandomState(seed)
-    lines = ['x1,x2,note,label']
+    lines = ["x1,x2,note,label"]
     for i in range(n):
         c = i % 2
-        note = "=HYPERLINK(\"http://x\")" if i % 5 == 0 else f'"a, {i}"'
+        note = '=HYPERLINK("http://x")' if i % 5 == 0 else f'"a, {i}"'
         lines.append(f"{rng.randn() + 3 * c:.3f},{rng.randn():.3f},{note},")
     data = (newline.join(lines) + newline).encode()
     path.write_bytes(data)
@@ -158,7 +158,9 @@ ROUTES = [
 )
 def test_every_request_needs_the_token(shared_table, method, path, credentials):
     _, client, data_path, data = shared_table
-    response = client.request(method, path, json={"item": 0, "label": "a"}, **credentials)
+    response = client.request(
+        method, path, json={"item": 0, "label": "a"}, **credentials
+    )
     assert response.status_code == 403
     assert data_path.read_bytes() == data
 
@@ -172,7 +174,9 @@ def test_token_in_url_sets_a_cookie_that_only_admits_reads(table):
     assert "SameSite=Strict" in first.headers["set-cookie"]
     assert client.get("/api/state").status_code == 200  # the cookie
     item = _open_items(client)[0]
-    assert client.post("/api/label", json={"item": item, "label": "a"}).status_code == 403
+    assert (
+        client.post("/api/label", json={"item": item, "label": "a"}).status_code == 403
+    )
     assert path.read_bytes() == data
     assert _post(client, "/api/label", {"item": item, "label": "a"}).status_code == 200
 
@@ -263,8 +267,16 @@ def test_images_are_listed_without_links_out(images):
     session, client, folder, _ = images
     files = list_images(folder)
     assert files == sorted(
-        ["img0.png", "img1.png", "img2.png", "img3.png", "img4.png", "img5.png",
-         "link_in.png", "sub/deep.jpg"]
+        [
+            "img0.png",
+            "img1.png",
+            "img2.png",
+            "img3.png",
+            "img4.png",
+            "img5.png",
+            "link_in.png",
+            "sub/deep.jpg",
+        ]
     )
     k = session.source.files.index("img3.png")
     response = client.get(f"/image/{k}", headers=_auth())
@@ -317,7 +329,9 @@ def test_each_answer_changes_only_its_label_cell(table):
 def test_a_file_changed_on_disk_is_never_overwritten(table):
     session, client, path, data = table
     items = _open_items(client)
-    assert _post(client, "/api/label", {"item": items[0], "label": "a"}).status_code == 200
+    assert (
+        _post(client, "/api/label", {"item": items[0], "label": "a"}).status_code == 200
+    )
     edited = path.read_bytes().replace(b"x1,x2", b"X1,X2")
     path.write_bytes(edited)
     reply = _post(client, "/api/label", {"item": items[1], "label": "b"})
@@ -327,7 +341,9 @@ def test_a_file_changed_on_disk_is_never_overwritten(table):
     assert _post(client, "/api/undo", {}).status_code == 409
     assert path.read_bytes() == edited
     state = client.get("/api/state", headers=_auth()).json()
-    assert [it["status"] for it in state["batch"] if it["index"] == items[1]] == ["open"]
+    assert [it["status"] for it in state["batch"] if it["index"] == items[1]] == [
+        "open"
+    ]
 
 
 def test_undo_restores_the_file(table):
@@ -381,7 +397,9 @@ def test_bad_answers_are_refused(shared_table, body, status):
 def test_bad_labels_are_refused(shared_table, label):
     _, client, path, data = shared_table
     item = _open_items(client)[0]
-    assert _post(client, "/api/label", {"item": item, "label": label}).status_code == 400
+    assert (
+        _post(client, "/api/label", {"item": item, "label": label}).status_code == 400
+    )
     assert path.read_bytes() == data
 
 
@@ -446,14 +464,18 @@ def test_image_labels_go_to_a_new_csv(images):
     _post(client, "/api/label", {"item": items[0], "label": "dark"})
     _post(client, "/api/label", {"item": items[1], "label": "light"})
     assert _read_rows(labels) == [
-        ["file", "label"], [files[items[0]], "dark"], [files[items[1]], "light"]
+        ["file", "label"],
+        [files[items[0]], "dark"],
+        [files[items[1]], "light"],
     ]
     assert not tmp_path.joinpath("labels.csv.bak").exists()
     _post(client, "/api/label", {"item": items[0], "label": "light"})
     _post(client, "/api/undo", {})
     _post(client, "/api/undo", {})
     assert _read_rows(labels) == [
-        ["file", "label"], [files[items[0]], "dark"], [files[items[1]], ""]
+        ["file", "label"],
+        [files[items[0]], "dark"],
+        [files[items[1]], ""],
     ]
 
 
@@ -471,8 +493,7 @@ def test_an_existing_labels_csv_keeps_its_rows(tmp_path):
     source.set_label(k0, "dark")
     source.set_label(source.files.index("p4.png"), "dark")
     assert labels.read_bytes() == (
-        b"label,file,extra\r\ndark,p4.png,keep me\r\nx,gone.png,\r\n"
-        b"dark,'=p0.png,\r\n"
+        b"label,file,extra\r\ndark,p4.png,keep me\r\nx,gone.png,\r\ndark,'=p0.png,\r\n"
     )
     assert tmp_path.joinpath("labels.csv.bak").read_bytes() == original
     again = ImageSource(folder, labels, image_size=4)
@@ -506,7 +527,9 @@ def test_a_finished_batch_brings_a_model_chosen_one(table):
     assert session.wait_ready(60)
     state = client.get("/api/state", headers=_auth()).json()
     assert state["batch_number"] == 2 and state["error"] is None
-    assert not {it["index"] for it in state["batch"]} & {it["index"] for it in first["batch"]}
+    assert not {it["index"] for it in state["batch"]} & {
+        it["index"] for it in first["batch"]
+    }
     for it in state["batch"]:
         assert it["gain"] is not None and it["gain"] >= 0
         assert it["predicted"] in ("a", "b") and 0.5 <= it["probability"] <= 1
@@ -581,6 +604,46 @@ def test_static_files_ship_with_the_package():
     static = resources.files("batchbald.app").joinpath("static")
     for name in ("index.html", "app.js", "app.css"):
         assert static.joinpath(name).is_file()
-    assert Path(__file__).parents[1].joinpath("pyproject.toml").read_text().count(
-        '"batchbald.app" = ["static/*.html", "static/*.js", "static/*.css"]'
-    ) == 1
+    assert (
+        Path(__file__)
+        .parents[1]
+        .joinpath("pyproject.toml")
+        .read_text()
+        .count('"batchbald.app" = ["static/*.html", "static/*.js", "static/*.css"]')
+        == 1
+    )
+
+
+def test_the_page_stays_usable_while_the_worker_runs(table, monkeypatch):
+    """With the model fit held up, the state shows the worker's stage and
+    undo works; the result of the stale labels is thrown away."""
+    import threading
+
+    session, client, path, data = table
+    release, calls = threading.Event(), []
+    real = _backend.member_probas
+
+    def held(*args, **kw):
+        calls.append(args[3].shape[0])  # candidates
+        assert release.wait(30)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_backend, "member_probas", held)
+    first = client.get("/api/state", headers=_auth()).json()["batch"]
+    for k, it in enumerate(first):
+        _post(client, "/api/label", {"item": it["index"], "label": "ab"[k % 2]})
+    state = client.get("/api/state", headers=_auth()).json()
+    assert state["worker"] is not None and "fitting" in state["worker"]["stage"]
+    assert state["batch_number"] == 1
+    reply = _post(client, "/api/undo", {})  # review and undo meanwhile
+    assert reply.status_code == 200
+    assert [it["status"] for it in reply.json()["batch"]][-1] == "open"
+    last = first[-1]["index"]
+    _post(client, "/api/label", {"item": last, "label": "b"})
+    release.set()
+    assert session.wait_ready(60)
+    state = client.get("/api/state", headers=_auth()).json()
+    assert state["batch_number"] == 2
+    assert _backend_label(path, last) == "b"
+    # Two fits over the candidates: the stale one (thrown away) and the new one.
+    assert calls.count(session.source.n_items - len(first)) == 2

@@ -19,6 +19,7 @@ import csv
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,13 +66,14 @@ def pixel_features(
     """Pixels of each image, resized, as rows of an (N, D) array in [0, 1]."""
     from PIL import Image, UnidentifiedImageError
 
+    _BILINEAR = getattr(Image, "Resampling", Image).BILINEAR  # Pillow < 9.1
     root = Path(folder)
     rows = []
     for rel in files:
         try:
             with Image.open(root / rel) as img:
                 img = img.convert("RGB" if rgb else "L")
-                img = img.resize((image_size, image_size), Image.BILINEAR)
+                img = img.resize((image_size, image_size), _BILINEAR)
                 rows.append(np.asarray(img, dtype=np.float64).ravel() / 255.0)
         except (UnidentifiedImageError, OSError) as exc:
             raise ValueError(f"cannot read the image {rel!r} ({exc}).") from None
@@ -86,7 +88,9 @@ def load_embeddings(path, n_images: int) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
     except ValueError as exc:
-        raise ValueError(f"cannot read {str(path)!r} as a .npy array ({exc}).") from None
+        raise ValueError(
+            f"cannot read {str(path)!r} as a .npy array ({exc})."
+        ) from None
     if arr.ndim != 2 or arr.shape[0] != n_images:
         raise ValueError(
             f"--embeddings {path.name} has shape {arr.shape}; expected "
@@ -138,8 +142,7 @@ class ImageSource:
         self.files = list_images(self.root)
         if not self.files:
             raise ValueError(
-                f"{folder} holds no images (.png, .jpg, .jpeg files); nothing to "
-                "label."
+                f"{folder} holds no images (.png, .jpg, .jpeg files); nothing to label."
             )
         self.path = Path(labels_path)
         self.name = self.root.name
@@ -156,6 +159,7 @@ class ImageSource:
         index = {f: k for k, f in enumerate(self.files)}
         self.labels = [""] * len(self.files)
         self.row_of: dict[int, int] = {}
+        self.table: Any = None  # a CsvTable once the labels file exists
         if not self.path.exists():
             self.table = None
             self.file = _backend.SafeFile(self.path, None)
@@ -226,7 +230,9 @@ class ImageSource:
             if old is not None:
                 self.table.set_cell(self.row_of[i], "label", old)
             elif old_table_text is not None:
-                self.table = _backend.table_from_text(old_table_text, name=self.path.name)
+                self.table = _backend.table_from_text(
+                    old_table_text, name=self.path.name
+                )
             raise
         if new_row is not None:
             self.table = _backend.table_from_text(text, name=self.path.name)

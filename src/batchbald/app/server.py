@@ -78,9 +78,7 @@ class TokenMiddleware:
         by_url = _matches(request.query_params.get("token"), self.token)
         by_header = _matches(request.headers.get(HEADER), self.token)
         by_cookie = _matches(request.cookies.get(COOKIE), self.token)
-        if not (
-            by_url or by_header or (by_cookie and request.method in _SAFE_METHODS)
-        ):
+        if not (by_url or by_header or (by_cookie and request.method in _SAFE_METHODS)):
             response = PlainTextResponse(
                 "403 Forbidden: open the URL that batchbald label printed (it "
                 "carries the session's token).",
@@ -103,7 +101,8 @@ class TokenMiddleware:
 
 
 def _static_text(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text("utf-8")
+    static = resources.files(__package__).joinpath("static")
+    return static.joinpath(name).read_text("utf-8")
 
 
 async def _body(request: Request) -> dict:
@@ -116,36 +115,41 @@ async def _body(request: Request) -> dict:
     return body
 
 
-def create_app(session, token: str) -> Starlette:
-    """The application serving ``session`` (a :class:`LabelingSession`),
-    guarded by ``token``."""
-    page = _static_text("index.html").replace("__BATCHBALD_TOKEN__", token)
-    static = {name: _static_text(name) for name in _STATIC}
+class _Endpoints:
+    """The routes' handlers, bound to one session."""
 
-    async def index(request: Request) -> Response:
-        return HTMLResponse(page, headers=_SECURITY_HEADERS)
+    def __init__(self, session, token: str):
+        self.session = session
+        self.page = _static_text("index.html").replace("__BATCHBALD_TOKEN__", token)
+        self.static = {name: _static_text(name) for name in _STATIC}
 
-    async def asset(request: Request) -> Response:
+    async def index(self, request: Request) -> Response:
+        return HTMLResponse(self.page, headers=_SECURITY_HEADERS)
+
+    async def asset(self, request: Request) -> Response:
         name = request.path_params["name"]
+        if name not in self.static:
+            return PlainTextResponse("404 Not Found", 404)
         return Response(
-            static[name], media_type=_STATIC[name], headers=_SECURITY_HEADERS
+            self.static[name], media_type=_STATIC[name], headers=_SECURITY_HEADERS
         )
 
-    async def state(request: Request) -> Response:
-        return JSONResponse(
-            await run_in_threadpool(session.state), headers=_SECURITY_HEADERS
-        )
+    async def state(self, request: Request) -> Response:
+        state = await run_in_threadpool(self.session.state)
+        return JSONResponse(state, headers=_SECURITY_HEADERS)
 
-    async def act(request: Request, what: str) -> Response:
+    async def _act(self, request: Request, what: str) -> Response:
+        session = self.session
         try:
             body = await _body(request)
             if what == "label":
-                call = (session.label, body.get("item"), body.get("label"))
+                result = await run_in_threadpool(
+                    session.label, body.get("item"), body.get("label")
+                )
             elif what == "skip":
-                call = (session.skip, body.get("item"))
+                result = await run_in_threadpool(session.skip, body.get("item"))
             else:
-                call = (session.undo,)
-            result = await run_in_threadpool(*call)
+                result = await run_in_threadpool(session.undo)
         except FileChangedError as exc:
             return JSONResponse({"error": str(exc)}, 409, headers=_SECURITY_HEADERS)
         except (ValueError, TypeError) as exc:
@@ -156,17 +160,17 @@ def create_app(session, token: str) -> Starlette:
             )
         return JSONResponse({"saved": True, **result}, headers=_SECURITY_HEADERS)
 
-    async def label(request: Request) -> Response:
-        return await act(request, "label")
+    async def label(self, request: Request) -> Response:
+        return await self._act(request, "label")
 
-    async def skip(request: Request) -> Response:
-        return await act(request, "skip")
+    async def skip(self, request: Request) -> Response:
+        return await self._act(request, "skip")
 
-    async def undo(request: Request) -> Response:
-        return await act(request, "undo")
+    async def undo(self, request: Request) -> Response:
+        return await self._act(request, "undo")
 
-    async def image(request: Request) -> Response:
-        source = session.source
+    async def image(self, request: Request) -> Response:
+        source = self.session.source
         index = request.path_params["index"]
         path = source.image_path(index) if source.kind == "images" else None
         if path is None:
@@ -174,26 +178,20 @@ def create_app(session, token: str) -> Starlette:
         headers = {**_SECURITY_HEADERS, "Cache-Control": "private, max-age=600"}
         return FileResponse(path, media_type=source.media_type(index), headers=headers)
 
+
+def create_app(session, token: str) -> Starlette:
+    """The application serving ``session`` (a :class:`LabelingSession`),
+    guarded by ``token``."""
+    ep = _Endpoints(session, token)
     routes = [
-        Route("/", index, methods=["GET"]),
-        Route("/static/{name:str}", _only(asset, _STATIC), methods=["GET"]),
-        Route("/api/state", state, methods=["GET"]),
-        Route("/api/label", label, methods=["POST"]),
-        Route("/api/skip", skip, methods=["POST"]),
-        Route("/api/undo", undo, methods=["POST"]),
-        Route("/image/{index:int}", image, methods=["GET"]),
+        Route("/", ep.index, methods=["GET"]),
+        Route("/static/{name:str}", ep.asset, methods=["GET"]),
+        Route("/api/state", ep.state, methods=["GET"]),
+        Route("/api/label", ep.label, methods=["POST"]),
+        Route("/api/skip", ep.skip, methods=["POST"]),
+        Route("/api/undo", ep.undo, methods=["POST"]),
+        Route("/image/{index:int}", ep.image, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.add_middleware(TokenMiddleware, token=token)
     return app
-
-
-def _only(endpoint, names):
-    """``endpoint`` for the path parameter ``name`` in ``names``; 404 else."""
-
-    async def guarded(request: Request) -> Response:
-        if request.path_params["name"] not in names:
-            return PlainTextResponse("404 Not Found", 404)
-        return await endpoint(request)
-
-    return guarded

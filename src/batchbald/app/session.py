@@ -104,8 +104,10 @@ class LabelingSession:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             with self._lock:
-                if self.error or self.finished or any(
-                    it["status"] == _OPEN for it in self.batch
+                if (
+                    self.error
+                    or self.finished
+                    or any(it["status"] == _OPEN for it in self.batch)
                 ):
                     return True
             time.sleep(0.02)
@@ -250,7 +252,9 @@ class LabelingSession:
         if job is not None:
             job.cancelled = True
         exclude = {it["index"] for it in self.batch} | set(self.skipped)
-        self._job = _Job(self.version, list(self.source.labels), list(self.classes), exclude)
+        self._job = _Job(
+            self.version, list(self.source.labels), list(self.classes), exclude
+        )
         threading.Thread(
             target=self._work, args=(self._job,), name="batchbald-label", daemon=True
         ).start()
@@ -293,7 +297,7 @@ class LabelingSession:
             dtype=np.intp,
         )
         labeled = np.asarray([i for i, v in enumerate(labels) if v], dtype=np.intp)
-        stats = {"n_labels": int(len(labeled)), "accuracy": None, "information": None}
+        stats: dict = {"n_labels": len(labeled), "accuracy": None, "information": None}
         if len(candidates) == 0:
             return {"version": job.version, "items": [], "note": "", "stats": stats}
         b = min(self.batch_size, len(candidates))
@@ -304,7 +308,12 @@ class LabelingSession:
         job.stage, job.fraction = f"fitting {self.model} on {len(labeled)} labels", 0.05
         Z = self.source.Z
         probs = _backend.member_probas(
-            self.model, Z[labeled], y, Z[candidates], len(classes), self.n_members,
+            self.model,
+            Z[labeled],
+            y,
+            Z[candidates],
+            len(classes),
+            self.n_members,
             self.seed,
         )
         if job.cancelled:
@@ -320,9 +329,13 @@ class LabelingSession:
         for rank, (p, g) in enumerate(zip(positions, gains, strict=True), 1):
             k = int(mean[p].argmax())
             items.append(
-                _new_item(int(candidates[p]), rank, float(g), classes[k], float(mean[p, k]))
+                _new_item(
+                    int(candidates[p]), rank, float(g), classes[k], float(mean[p, k])
+                )
             )
-        stats["information"] = float(np.sum(gains)) if self.method == "batchbald" else None
+        stats["information"] = (
+            float(np.sum(gains)) if self.method == "batchbald" else None
+        )
         stats["score"] = float(np.sum(gains))
         stats["accuracy_pending"] = True
         note = {
@@ -341,11 +354,14 @@ class LabelingSession:
             rows = candidates[rng.permutation(len(candidates))[:b]]
             note = "chosen at random (no model until two classes are labeled)"
         else:
-            rows = _backend.diverse_batch(self.source.Z, candidates, labeled, b, self.seed)
+            rows = _backend.diverse_batch(
+                self.source.Z, candidates, labeled, b, self.seed
+            )
             note = (
                 "cold start: fewer than two classes are labeled, so no model can "
                 "rank the items yet; this is a diverse batch (k-means++ seeding "
-                "over the features" + (", away from the labeled items)" if len(labeled) else ")")
+                "over the features"
+                + (", away from the labeled items)" if len(labeled) else ")")
             )
         items = [_new_item(int(r), k, None, None, None) for k, r in enumerate(rows, 1)]
         return {"version": job.version, "items": items, "note": note, "stats": stats}
@@ -360,7 +376,11 @@ class LabelingSession:
         y = np.asarray([code[labels[i]] for i in labeled], dtype=np.int64)
         try:
             acc = _backend.cross_val_accuracy(
-                self.model, self.source.Z[labeled], y, len(classes), self.n_members,
+                self.model,
+                self.source.Z[labeled],
+                y,
+                len(classes),
+                self.n_members,
                 self.seed,
             )
         except Exception:  # the chart goes without this point

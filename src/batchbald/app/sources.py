@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from . import _backend
 
 __all__ = ["TableSource", "check_label"]
@@ -141,7 +139,3 @@ class TableSource:
     def stray_temporary_files(self) -> list[Path]:
         """Leftovers of a save interrupted by ``kill -9`` (the file is intact)."""
         return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))
-
-
-def features_summary(Z: np.ndarray) -> str:
-    return f"{Z.shape[0]} items, {Z.shape[1]} features"

@@ -60,10 +60,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("data", type=Path, metavar="DATA", help="a CSV file or an image folder")
-    p.add_argument("--label-column", "-y", metavar="COL", help="tables: the label column")
     p.add_argument(
-        "--labels", type=Path, metavar="FILE", help="images: the labels CSV (file,label)"
+        "data", type=Path, metavar="DATA", help="a CSV file or an image folder"
+    )
+    p.add_argument(
+        "--label-column", "-y", metavar="COL", help="tables: the label column"
+    )
+    p.add_argument(
+        "--labels",
+        type=Path,
+        metavar="FILE",
+        help="images: the labels CSV (file,label)",
     )
     p.add_argument(
         "--classes", metavar="A,B,C", help="comma-separated classes offered first"
@@ -78,40 +85,57 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="tables: reject non-numeric feature columns instead of one-hot encoding",
     )
     p.add_argument(
-        "--embeddings", type=Path, metavar="EMB.npy",
+        "--embeddings",
+        type=Path,
+        metavar="EMB.npy",
         help="images: features, one row per image in path order (default: pixels)",
     )
     p.add_argument(
-        "--image-size", type=positive_int, default=16, metavar="S",
+        "--image-size",
+        type=positive_int,
+        default=16,
+        metavar="S",
         help="images: pixel features from S x S thumbnails (default: 16)",
     )
     p.add_argument("--rgb", action="store_true", help="images: colour pixel features")
     p.add_argument(
-        "--model", choices=tuple(MODELS), default="gp-bagging",
+        "--model",
+        choices=tuple(MODELS),
+        default="gp-bagging",
         help="model retrained after each batch (default: gp-bagging)",
     )
     p.add_argument(
-        "--members", type=positive_int, default=10, metavar="K",
+        "--members",
+        type=positive_int,
+        default=10,
+        metavar="K",
         help="ensemble members or MC-dropout samples (default: 10)",
     )
     p.add_argument(
-        "--method", choices=METHODS, default="batchbald",
+        "--method",
+        choices=METHODS,
+        default="batchbald",
         help="selection rule (default: batchbald)",
     )
     p.add_argument(
-        "--batch-size", "-b", type=positive_int, default=5, metavar="B",
+        "--batch-size",
+        "-b",
+        type=positive_int,
+        default=5,
+        metavar="B",
         help="items per batch (default: 5)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--delimiter", default=None, metavar="CHAR", help="tables: separator")
+    p.add_argument(
+        "--delimiter", default=None, metavar="CHAR", help="tables: separator"
+    )
     p.add_argument("--encoding", default="utf-8", help="tables: text encoding")
     p.add_argument(
-        "--host", default="127.0.0.1",
+        "--host",
+        default="127.0.0.1",
         help="interface to listen on (default: 127.0.0.1; the token is always needed)",
     )
-    p.add_argument(
-        "--port", type=int, default=0, help="port (default: 0, a free one)"
-    )
+    p.add_argument("--port", type=int, default=0, help="port (default: 0, a free one)")
     p.add_argument("--open", action="store_true", help="open the page in a browser")
     return p
 
@@ -122,22 +146,24 @@ def _note(message: str) -> None:
 
 def build_session(args: argparse.Namespace):
     """The :class:`~batchbald.app.session.LabelingSession` that ``args`` ask for."""
+    from ..app.images import ImageSource
     from ..app.session import LabelingSession
+    from ..app.sources import TableSource
 
     if not 0 <= args.seed < 2**32:
         raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
+    source: ImageSource | TableSource
     if args.data.is_dir():
-        from ..app.images import ImageSource
-
         if args.labels is None:
             raise ValueError("an image folder needs --labels FILE.csv for the answers.")
         if args.label_column is not None or args.features is not None:
-            raise ValueError("--label-column and --features are for tables, not images.")
+            raise ValueError(
+                "--label-column and --features are for tables, not images."
+            )
         source = ImageSource(
             args.data, args.labels, args.embeddings, args.image_size, args.rgb
         )
     else:
-        from ..app.sources import TableSource
         from .query import _delimiter
 
         if args.label_column is None:
@@ -146,13 +172,24 @@ def build_session(args: argparse.Namespace):
             raise ValueError("--labels and --embeddings are for image folders.")
         delimiter = None if args.delimiter is None else _delimiter(args.delimiter)
         source = TableSource(
-            args.data, args.label_column, args.features, args.one_hot, delimiter,
+            args.data,
+            args.label_column,
+            args.features,
+            args.one_hot,
+            delimiter,
             args.encoding,
         )
-    classes = [] if not args.classes else [c for c in args.classes.split(",") if c.strip()]
+    classes = (
+        [] if not args.classes else [c for c in args.classes.split(",") if c.strip()]
+    )
     return LabelingSession(
-        source, classes, model=args.model, method=args.method,
-        batch_size=args.batch_size, n_members=args.members, seed=args.seed,
+        source,
+        classes,
+        model=args.model,
+        method=args.method,
+        batch_size=args.batch_size,
+        n_members=args.members,
+        seed=args.seed,
     )
 
 
