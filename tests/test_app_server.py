@@ -647,3 +647,44 @@ def test_the_page_stays_usable_while_the_worker_runs(table, monkeypatch):
     assert _backend_label(path, last) == "b"
     # Two fits over the candidates: the stale one (thrown away) and the new one.
     assert calls.count(session.source.n_items - len(first)) == 2
+
+
+@pytest.mark.parametrize(("rgb", "width"), [(False, 4 * 4), (True, 4 * 4 * 3)])
+def test_pixel_features(tmp_path, rgb, width):
+    from batchbald.app.images import pixel_features
+
+    for k, value in enumerate((0, 51, 255)):
+        _png(tmp_path / f"p{k}.png", value)
+    X = pixel_features(tmp_path, ["p0.png", "p1.png", "p2.png"], 4, rgb)
+    assert X.shape == (3, width)
+    np.testing.assert_allclose(X, np.repeat([[0.0], [0.2], [1.0]], width, axis=1))
+
+
+def test_unreadable_image_is_named(tmp_path):
+    from batchbald.app.images import pixel_features
+
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="bad.png"):
+        pixel_features(tmp_path, ["bad.png"])
+
+
+@pytest.mark.parametrize(
+    ("y", "expected_none"),
+    [([0, 0, 0, 0], True), ([0, 0, 0, 1], True), ([0, 0, 1, 1, 0, 1], False)],
+)
+def test_cross_val_accuracy_needs_two_labels_per_class(y, expected_none):
+    rng = np.random.RandomState(0)
+    y = np.asarray(y)
+    Z = rng.randn(len(y), 2) + 4 * y[:, None]
+    acc = _backend.cross_val_accuracy("logreg-bagging", Z, y, 2, 3, 0)
+    assert (acc is None) == expected_none
+    if not expected_none:
+        assert acc == 1.0  # classes 4 standard deviations apart
+
+
+def test_unknown_model_and_method_are_named():
+    Z = np.zeros((2, 1))
+    with pytest.raises(ValueError, match="--model must be one of"):
+        _backend.member_probas("svm", Z, np.array([0, 1]), Z, 2, 2, 0)
+    with pytest.raises(ValueError, match="--method must be one of"):
+        _backend.choose(np.full((2, 2, 2), 0.5), "best", 1, 0)
