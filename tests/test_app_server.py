@@ -688,3 +688,60 @@ def test_unknown_model_and_method_are_named():
         _backend.member_probas("svm", Z, np.array([0, 1]), Z, 2, 2, 0)
     with pytest.raises(ValueError, match="--method must be one of"):
         _backend.choose(np.full((2, 2, 2), 0.5), "best", 1, 0)
+
+
+def test_a_fully_labeled_table_is_finished(tmp_path):
+    path = tmp_path / "done.csv"
+    path.write_bytes(b"x,label\n1,a\n2,b\n3,a\n")
+    session = _session(TableSource(path, "label"))
+    state = session.state()
+    assert state["finished"] is True and state["batch"] == []
+    assert state["counts"] == {"a": 2, "b": 1}
+    session.close()
+
+
+@pytest.mark.slow
+def test_other_hosts_still_need_the_token(tmp_path):
+    """The real command on 0.0.0.0: 403 without the token, 200 with it."""
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    make_table(tmp_path / "data.csv")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "batchbald.cli",
+            "label",
+            "data.csv",
+            "-y",
+            "label",
+            "--host",
+            "0.0.0.0",
+            "--model",
+            "logreg-bagging",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        base, token = url.split("/?token=")
+        assert httpx.get(base + "/api/state").status_code == 403
+        assert httpx.get(base + "/api/state", params={"token": "x"}).status_code == 403
+        assert (
+            httpx.get(base + "/api/state", params={"token": token}).status_code == 200
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "anyone who can reach it still needs the token" in err
+    assert "0 answer(s) saved" in err

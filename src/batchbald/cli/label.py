@@ -239,6 +239,8 @@ def serve(session, host: str = "127.0.0.1", port: int = 0, open_browser: bool = 
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # Ctrl-C is how the server is meant to stop
+        pass
     finally:
         sock.close()
 

@@ -82,7 +82,14 @@
     return queue;
   }
 
+  function releaseButtonFocus() {
+    // A clicked button keeps the focus; Enter or Space would click it again.
+    const active = document.activeElement;
+    if (active && active.tagName === "BUTTON") active.blur();
+  }
+
   function answer(label) {
+    releaseButtonFocus();
     const item = focusedItem();
     if (!item || label === undefined || label === null) return;
     const text = String(label).trim();
@@ -94,6 +101,7 @@
   }
 
   function skip() {
+    releaseButtonFocus();
     const item = focusedItem();
     if (!item || item.status === "saved") return;
     pending.add(item.index);
@@ -103,6 +111,7 @@
   }
 
   function undo() {
+    releaseButtonFocus();
     if (!state || (!state.can_undo && inFlight === 0)) return;
     send("/api/undo", {}, []).then(() => {
       const first = openItems()[0];
