@@ -745,3 +745,19 @@ def test_other_hosts_still_need_the_token(tmp_path):
     assert proc.returncode == 0, err
     assert "anyone who can reach it still needs the token" in err
     assert "0 answer(s) saved" in err
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["rf", "logreg-bagging", pytest.param("mc-dropout", marks=pytest.mark.slow)],
+)
+def test_member_probas_of_each_kind(model):
+    if model == "mc-dropout":
+        pytest.importorskip("torch")
+    rng = np.random.RandomState(0)
+    y = np.array([0, 1, 2] * 4)
+    Z = rng.randn(12, 3) + 3 * y[:, None]
+    probs = _backend.member_probas(model, Z, y, Z[:5], 4, 3, 0)
+    assert probs.shape == (3, 5, 4)
+    np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-6)
+    assert np.all(probs[..., 3] <= 1e-6)  # class 3 has no labels

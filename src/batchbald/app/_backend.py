@@ -114,16 +114,23 @@ def _mc_dropout_probas(Z_train, y_train, Z_cand, n_classes, n_members, seed):
         raise ImportError(
             "--model mc-dropout needs PyTorch: pip install 'batchbald[torch]'."
         ) from None
-    module = make_mlp(Z_train.shape[1], n_classes, hidden=(64,), random_state=seed)
+    # The network only gets outputs for the labeled classes (an output never
+    # trained would keep some probability); the others get probability 0.
+    present = np.unique(y_train)
+    codes = np.searchsorted(present, y_train)
+    module = make_mlp(Z_train.shape[1], len(present), hidden=(64,), random_state=seed)
     clf = MCDropoutClassifier(
         module,
-        classes=np.arange(n_classes),
+        classes=np.arange(len(present)),
         max_epochs=100,
         device="cpu",
         random_state=seed,
     )
-    clf.fit(Z_train, y_train)
-    return clf.sample_proba(Z_cand, n_samples=max(2, n_members))
+    clf.fit(Z_train, codes)
+    part = clf.sample_proba(Z_cand, n_samples=max(2, n_members))
+    probs = np.zeros(part.shape[:2] + (n_classes,))
+    probs[..., present] = part
+    return probs
 
 
 def member_probas(
