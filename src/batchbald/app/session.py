@@ -11,6 +11,7 @@ work restarts. All methods are thread-safe.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from dataclasses import dataclass, field
@@ -87,10 +88,13 @@ class LabelingSession:
         self.undo_stack: list[dict] = []
         self.skipped: set[int] = set()
         self.n_saved = 0
-        self.version = 0
+        self.version = 0  # of the labels: a worker result is for one version
+        self.revision = 0  # of the state: the page ignores older replies
+        self.id = secrets.token_hex(8)
         self.finished = False
         self.error: str | None = None
         self._job: _Job | None = None
+        self._threads: list[threading.Thread] = []
         self._pending: dict | None = None
 
     # -- public API (called by the server) ---------------------------------
@@ -143,6 +147,7 @@ class LabelingSession:
             )
             item["status"] = _SKIPPED
             self.skipped.add(index)
+            self.revision += 1
             self._advance()
             return self.state()
 
@@ -166,12 +171,21 @@ class LabelingSession:
             self._changed()
             return self.state()
 
-    def close(self) -> None:
-        """Stop the worker's result from being used; release the file lock."""
+    def close(self, timeout: float = 0.0) -> bool:
+        """Stop the worker's result from being used and release the file lock.
+
+        Waits up to ``timeout`` seconds for worker threads to finish; returns
+        whether none is still running (a model fit cannot be interrupted).
+        """
         with self._lock:
             if self._job is not None:
                 self._job.cancelled = True
+            threads = list(self._threads)
         self.source.close()
+        end = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        return not any(t.is_alive() for t in threads)
 
     # -- state ---------------------------------------------------------------
     def state(self) -> dict:
@@ -185,6 +199,8 @@ class LabelingSession:
             job = self._job
             backup = self.source.file.backup
             return {
+                "session": self.id,
+                "revision": self.revision,
                 "kind": self.source.kind,
                 "name": self.source.name,
                 "file": str(self.source.path),
@@ -231,6 +247,7 @@ class LabelingSession:
         raise ValueError(f"item {index} is not in the current batch.")
 
     def _changed(self) -> None:
+        self.revision += 1
         self.version += 1
         self.finished = False
         self._advance()
@@ -255,11 +272,14 @@ class LabelingSession:
         self._job = _Job(
             self.version, list(self.source.labels), list(self.classes), exclude
         )
-        threading.Thread(
+        thread = threading.Thread(
             target=self._work, args=(self._job,), name="batchbald-label", daemon=True
-        ).start()
+        )
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
 
     def _promote(self, result: dict) -> None:
+        self.revision += 1
         if not result["items"]:
             self.finished = True
             return
@@ -279,6 +299,7 @@ class LabelingSession:
                 if self._job is job:
                     self.error = f"choosing the next batch failed: {exc}"
                     self._job = None
+                    self.revision += 1
             return
         with self._lock:
             job.result = result
@@ -388,6 +409,7 @@ class LabelingSession:
         with self._lock:
             stats["accuracy"] = acc
             stats.pop("accuracy_pending", None)
+            self.revision += 1
 
 
 def _new_item(index, rank, gain, predicted, probability) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from pathlib import Path
@@ -271,6 +272,14 @@ def run(args: argparse.Namespace) -> int:
         )
         serve(session, args.host, args.port, args.open)
     finally:
-        session.close()
+        idle = session.close(timeout=2.0)
         _note(f"{session.n_saved} answer(s) saved in {session.source.path}.")
+    if not idle:
+        # A model fit is still running in the worker thread and cannot be
+        # interrupted; every answer is on disk, so leave without waiting
+        # (letting the interpreter tear down under a running native fit can
+        # abort the process).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0

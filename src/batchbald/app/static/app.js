@@ -332,6 +332,9 @@
   }
 
   function render(next) {
+    if (state && next.session === state.session && next.revision < state.revision) {
+      return; // a reply older than the one shown
+    }
     state = next;
     $("items").classList.toggle("images", state.kind === "images");
     $("source").textContent = state.name + (state.kind === "table" ? " · table" : " · images");
