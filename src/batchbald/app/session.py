@@ -74,7 +74,7 @@ class LabelingSession:
         self.source = source
         self.model, self.method = model, method
         self.batch_size, self.n_members, self.seed = batch_size, n_members, seed
-        given = [check_label(c) for c in classes]
+        given = [_backend.neutralise(check_label(c)) for c in classes]
         if len(set(given)) != len(given):
             raise ValueError("--classes names a class twice.")
         self.classes = given + [
