@@ -761,3 +761,17 @@ def test_member_probas_of_each_kind(model):
     assert probs.shape == (3, 5, 4)
     np.testing.assert_allclose(probs.sum(axis=-1), 1.0, atol=1e-6)
     assert np.all(probs[..., 3] <= 1e-6)  # class 3 has no labels
+
+
+def test_skipping_a_whole_batch_brings_the_next(table):
+    session, client, path, data = table
+    first = [
+        it["index"] for it in client.get("/api/state", headers=_auth()).json()["batch"]
+    ]
+    for index in first:
+        assert _post(client, "/api/skip", {"item": index}).status_code == 200
+    assert session.wait_ready(30)
+    state = client.get("/api/state", headers=_auth()).json()
+    assert state["batch_number"] == 2
+    assert not set(first) & {it["index"] for it in state["batch"]}
+    assert path.read_bytes() == data

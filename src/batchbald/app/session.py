@@ -262,7 +262,8 @@ class LabelingSession:
             self._promote(pending)
             return
         job = self._job
-        if job is not None and job.version == self.version and not job.cancelled:
+        running = job is not None and job.result is None and not job.cancelled
+        if running and job.version == self.version:
             return  # already working on these labels
         if self.finished:
             return
