@@ -151,6 +151,13 @@ def build_session(args: argparse.Namespace):
     from ..app.session import LabelingSession
     from ..app.sources import TableSource
 
+    if args.model == "mc-dropout":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            raise ImportError(
+                "--model mc-dropout needs PyTorch: pip install 'batchbald[torch]'"
+            )
     if not 0 <= args.seed < 2**32:
         raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
     source: ImageSource | TableSource
