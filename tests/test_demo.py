@@ -56,7 +56,7 @@ def test_simulate_demo_loop(n_cycles, batch_size):
     data, cycles = simulate_demo(
         seed=1, n_cycles=n_cycles, batch_size=batch_size, log=lines.append, **TINY
     )
-    n_pool = len(data["X_pool"])
+    n_pool = len(data.X_pool)
     assert len(cycles) == len(lines) == n_cycles
     chosen = set()
     for c, (cyc, line) in enumerate(zip(cycles, lines, strict=True)):
