@@ -567,3 +567,61 @@ def test_save_frames(tmp_path, suffix, n_frames):
 def test_save_frames_errors(tmp_path, frames, exc, match):
     with pytest.raises(exc, match=match):
         save_frames(frames, tmp_path / "a.gif")
+
+
+# ------------------------------------------------------------------ offline HTML
+def test_html_player_is_offline_and_labelled(tmp_path):
+    import re
+
+    fig, frames, anim = _animation(3)
+    text = save_animation(anim, tmp_path / "anim.html", fps=2).read_text("utf-8")
+    assert re.search(r"https?://", text) is None  # no CDN, no external resource
+    assert "font-awesome" not in text and 'class="fa' not in text
+    assert text.count("data:image/png;base64") == 3
+    labels = re.findall(r"<button[^>]*>([^<]*)</button>", text)
+    words = [re.sub(r"&#\d+;|\|", "", label).strip() for label in labels]
+    assert words == ["First", "Previous", "Play", "Next", "Last"]
+    assert 'aria-label="Frame"' in text and "frame 1 of 3" in text
+    assert "interval = 500" in text  # 2 frames per second
+
+
+def test_html_player_escapes_title():
+    from batchbald.visualization import html_player
+
+    page = html_player([b"png"], title="<b>&</b>")
+    assert "<title>&lt;b&gt;&amp;&lt;/b&gt;</title>" in page
+    with pytest.raises(ValueError, match="at least one"):
+        html_player([])
+
+
+# ------------------------------------------------------------------ DataFrames
+def test_plots_accept_dataframes():
+    pd = pytest.importorskip("pandas")
+    _, X, y = _fitted(2)
+    df = pd.DataFrame(X, columns=["height", "width"])
+    clf = LogisticRegression().fit(df, y)
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings():
+        # a grid without the column names would make scikit-learn warn
+        warnings.simplefilter("error")
+        plot_decision_boundary(clf, BOUND, ax=ax, res=8)
+    assert len(ax.collections) == 3
+    plot_contour_for_samples(df, np.arange(len(df), dtype=float), ax=ax, res=6)
+    assert len(ax.collections) == 4
+
+
+def test_plot_utilities_passes_the_dataframe_to_the_strategy():
+    pd = pytest.importorskip("pandas")
+    _, X, y = _fitted(2)
+    df = pd.DataFrame(X, columns=["a", "b"])
+    seen = []
+
+    class _Strategy:
+        def query(self, X, y, candidates=None, return_utilities=False, **kw):
+            seen.append(X)
+            return np.array([0]), np.arange(len(X), dtype=float)[None, :]
+
+    fig, ax = plt.subplots()
+    plot_utilities(_Strategy(), df, y, ax=ax, res=5)
+    assert seen[0] is df
+    assert len(ax.collections) == 1

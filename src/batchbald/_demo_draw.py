@@ -266,7 +266,9 @@ def draw_comparison(data: DemoData, cycle: DemoCycle, dpi: float = 80) -> Figure
 
     b = data.batch_size
     last_gain = cycle.gains[-1]
-    levels = utility_levels(np.concatenate([cycle.bald_scores, last_gain]), 13)
+    # Gains below 0 are rounding noise; the scale starts at 0 nats.
+    values = np.concatenate([cycle.bald_scores, last_gain])
+    levels = utility_levels(np.clip(values, 0.0, None), 13)
     fig, axs = plt.subplots(1, 2, figsize=(11.5, 5.4), dpi=dpi)
     fig.subplots_adjust(top=0.8, bottom=0.2, left=0.06, right=0.9, wspace=0.15)
     _comparison_panel(
@@ -296,10 +298,11 @@ def draw_comparison(data: DemoData, cycle: DemoCycle, dpi: float = 80) -> Figure
         ax=list(axs),
         fraction=0.035,
         pad=0.02,
+        format="%.2f",
     )
     fig.suptitle(
         f"Two batches of {b} from one ensemble (cycle {cycle.cycle}, "
-        f"{cycle.n_labels} labels): top-k BALD piles up, BatchBALD spreads",
+        f"{cycle.n_labels} labels so far)",
         fontsize=13,
     )
     handles = _legend_handles("picked (numbered in order)", None)

@@ -2,7 +2,8 @@
 
 Five Gaussian blobs in two dimensions, labelled by blob parity (so each class
 is made of separate clusters), split into a pool and a test set. A bagging
-ensemble of Gaussian-process classifiers starts without any label; in every
+ensemble of ten small neural networks (scikit-learn's ``MLPClassifier``)
+starts without any label; in every
 cycle BatchBALD picks a batch of pool samples, their true labels are revealed,
 and the ensemble is refitted. The run is saved as an animation with one frame
 per cycle: the utilities used for each pick of the batch, the decision
@@ -65,8 +66,8 @@ __all__ = [
 DEMO_CENTERS = ((0.0, 1.0), (-3.0, 0.5), (-1.0, -1.0), (2.0, 1.0), (1.0, -0.5))
 
 #: The cycle (index into the cycles) the still image shows by default: the
-#: second, when the ensemble has seen one batch and still disagrees widely.
-DEFAULT_FRAME_INDEX = 1
+#: third, when the ensemble has seen two batches and still disagrees widely.
+DEFAULT_FRAME_INDEX = 2
 
 
 @dataclass
@@ -230,11 +231,13 @@ def make_demo_data(
 def make_demo_classifier(
     classes, random_state=None, n_estimators: int = 10
 ) -> SklearnClassifier:
-    """The demo's ensemble: bagged Gaussian-process classifiers.
+    """The demo's ensemble: bagged small neural networks.
 
-    Each member and the bag are wrapped in
-    :class:`batchbald.classifier.SklearnClassifier`, so unlabelled samples
-    (``np.nan`` labels) are ignored.
+    ``n_estimators`` scikit-learn ``MLPClassifier`` with one hidden layer of
+    16 units, trained with L-BFGS on bootstrap samples. Each member and the
+    bag are wrapped in :class:`batchbald.classifier.SklearnClassifier`, so
+    unlabelled samples (``np.nan`` labels) are ignored. With few labels the
+    members disagree widely, which is where the choice of the batch matters.
 
     Parameters
     ----------
@@ -249,16 +252,14 @@ def make_demo_classifier(
     -------
     batchbald.classifier.SklearnClassifier
     """
-    from sklearn.gaussian_process import GaussianProcessClassifier
+    from sklearn.neural_network import MLPClassifier
 
     from .ensembles import bagging_ensemble
 
     n_estimators = check_positive_int(n_estimators, "n_estimators", minimum=2)
+    member = MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=500)
     return bagging_ensemble(
-        GaussianProcessClassifier(),
-        n_estimators,
-        classes=classes,
-        random_state=random_state,
+        member, n_estimators, classes=classes, random_state=random_state
     )
 
 
@@ -306,6 +307,7 @@ def _batch_information(X, y, clf, indices, rng) -> float:
 
 def _run_cycle(c: int, data: DemoData, y: np.ndarray, clf, grid, rng) -> DemoCycle:
     """Fit ``clf`` on the labels ``y``, let BatchBALD and top-k BALD choose."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score
 
     from .pool import BatchBALD, GreedyBALD
@@ -315,8 +317,10 @@ def _run_cycle(c: int, data: DemoData, y: np.ndarray, clf, grid, rng) -> DemoCyc
     common = {"ensemble": clf, "fit_ensemble": False, "batch_size": b}
     with warnings.catch_warnings():
         # Fitting on fewer than two classes (the first cycles) falls back
-        # to class frequencies on purpose here; the warning is only noise.
+        # to class frequencies on purpose here, and L-BFGS may stop at
+        # max_iter on a handful of labels; these warnings are only noise.
         warnings.simplefilter("ignore", FallbackWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(data.X_pool, y)
         accuracy = float(accuracy_score(data.y_test, clf.predict(data.X_test)))
         picks, utilities = BatchBALD(random_state=rng).query(
@@ -471,9 +475,9 @@ def run_demo(
         (see :func:`draw_comparison`).
     frame_index : int or None, default=None
         The cycle the still image shows (an index into the cycles; negative
-        values count from the end). None means the second cycle (the only one
-        when ``n_cycles=1``): the ensemble has seen one batch of labels and
-        its members still disagree widely.
+        values count from the end). None means the third cycle (the last one
+        when there are fewer): the ensemble has seen two batches of labels
+        and its members still disagree widely.
     fps : float, default=1.0
         Frames per second of the animation.
     dpi : float, default=80
