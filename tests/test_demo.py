@@ -264,6 +264,8 @@ def test_draw_comparison_two_panels_on_one_scale():
     assert f"{cycles[-1].bald_batch_information:.3f} nats" in left
     assert f"{cycles[-1].batch_information:.3f} nats" in right
     # one colour scale: both utility contours use the same levels
-    fills = [[c for c in ax.collections if getattr(c, "filled", False)] for ax in panels]
+    fills = [
+        [c for c in ax.collections if getattr(c, "filled", False)] for ax in panels
+    ]
     assert all(len(f) == 1 for f in fills)
     np.testing.assert_array_equal(fills[0][0].levels, fills[1][0].levels)
