@@ -146,7 +146,7 @@ def test_user_module_is_never_modified(blobs):
     net.train()
     before = {k: v.clone() for k, v in net.state_dict().items()}
     clf = MCDropoutClassifier(net, random_state=0, **FAST).fit(X, y)
-    clf.sample_proba(X, n_samples=3)
+    clf.sample_proba(X, n_members=3)
     assert clf.module_ is not net
     for key, value in net.state_dict().items():
         assert torch.equal(value, before[key])
@@ -183,7 +183,7 @@ def test_same_random_state_same_model_and_samples(blobs, seed_a, seed_b, same):
     b = MCDropoutClassifier(_mlp(), random_state=seed_b, **FAST).fit(X, y)
     pairs = [
         (a.predict_proba(X), b.predict_proba(X)),
-        (a.sample_proba(X, n_samples=5), b.sample_proba(X, n_samples=5)),
+        (a.sample_proba(X, n_members=5), b.sample_proba(X, n_members=5)),
     ]
     for pa, pb in pairs:
         assert np.array_equal(pa, pb) == same
@@ -194,7 +194,7 @@ def test_no_global_rng_is_used(blobs):
     torch_state = torch.random.get_rng_state()
     np_state = np.random.get_state()  # noqa: NPY002
     clf = MCDropoutClassifier(_mlp(), random_state=0, **FAST).fit(X, y)
-    clf.sample_proba(X, n_samples=4)
+    clf.sample_proba(X, n_members=4)
     DeepEnsembleClassifier(_mlp(), n_members=2, random_state=0, **FAST).fit(X, y)
     make_mlp(2, 3, random_state=0)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
@@ -215,7 +215,7 @@ def test_make_mlp_is_seeded():
 # --------------------------------------------------------------------------
 def test_sample_proba_shape_dtype_and_normalisation(mc_fitted, blobs):
     X, _ = blobs
-    probs = mc_fitted.sample_proba(X, n_samples=np.int64(6))
+    probs = mc_fitted.sample_proba(X, n_members=np.int64(6))
     assert probs.shape == (6, len(X), 3)
     assert probs.dtype == np.float64
     check_probabilities(probs, atol=1e-12)
@@ -230,20 +230,20 @@ def test_masks_are_shared_across_points_and_batches(
 ):
     X, _ = blobs
     K = 8
-    full = mc_fitted.sample_proba(X, n_samples=K)
+    full = mc_fitted.sample_proba(X, n_members=K)
     # The same fitted network with another inference batch size.
     clf = copy.deepcopy(mc_fitted).set_params(inference_batch_size=inference_batch_size)
-    assert_allclose(clf.sample_proba(X, n_samples=K), full, rtol=0, atol=1e-6)
+    assert_allclose(clf.sample_proba(X, n_members=K), full, rtol=0, atol=1e-6)
     # Each point scored alone, and inside a shuffled subset.
     for i in (0, 17, 89):
-        alone = clf.sample_proba(X[i : i + 1], n_samples=K)
+        alone = clf.sample_proba(X[i : i + 1], n_members=K)
         assert_allclose(alone[:, 0], full[:, i], rtol=0, atol=1e-6)
     order = np.random.RandomState(0).permutation(len(X))[:30]
     assert_allclose(
-        clf.sample_proba(X[order], n_samples=K), full[:, order], rtol=0, atol=1e-6
+        clf.sample_proba(X[order], n_members=K), full[:, order], rtol=0, atol=1e-6
     )
     # Sample k does not depend on how many samples are drawn.
-    assert_allclose(clf.sample_proba(X, n_samples=3), full[:3], rtol=0, atol=1e-6)
+    assert_allclose(clf.sample_proba(X, n_members=3), full[:3], rtol=0, atol=1e-6)
     # Different k differ.
     assert np.abs(np.diff(full, axis=0)).max(axis=(1, 2)).min() > 1e-3
 
@@ -252,7 +252,7 @@ def test_masks_are_shared_across_points_and_batches(
 def test_dropout_on_for_samples_off_for_predict(mc_fitted, blobs, mode):
     X, _ = blobs
     getattr(mc_fitted.module_, mode)()
-    samples = mc_fitted.sample_proba(X, n_samples=10)
+    samples = mc_fitted.sample_proba(X, n_members=10)
     assert samples.std(axis=0).max() > 1e-2
     net = mc_fitted.module_
     with torch.no_grad():
@@ -270,14 +270,14 @@ def test_dropout_on_for_samples_off_for_predict(mc_fitted, blobs, mode):
 
 def test_sample_proba_random_state(mc_fitted, blobs):
     X, _ = blobs
-    default = mc_fitted.sample_proba(X, n_samples=4)
-    assert_array_equal(mc_fitted.sample_proba(X, n_samples=4), default)
-    s1 = mc_fitted.sample_proba(X, n_samples=4, random_state=1)
-    assert_array_equal(mc_fitted.sample_proba(X, n_samples=4, random_state=1), s1)
+    default = mc_fitted.sample_proba(X, n_members=4)
+    assert_array_equal(mc_fitted.sample_proba(X, n_members=4), default)
+    s1 = mc_fitted.sample_proba(X, n_members=4, random_state=1)
+    assert_array_equal(mc_fitted.sample_proba(X, n_members=4, random_state=1), s1)
     assert not np.allclose(s1, default)
     rng = np.random.RandomState(0)
-    r1 = mc_fitted.sample_proba(X, n_samples=4, random_state=rng)
-    r2 = mc_fitted.sample_proba(X, n_samples=4, random_state=rng)
+    r1 = mc_fitted.sample_proba(X, n_members=4, random_state=rng)
+    r2 = mc_fitted.sample_proba(X, n_members=4, random_state=rng)
     assert not np.allclose(r1, r2)
 
 
@@ -289,12 +289,13 @@ def test_sample_proba_random_state(mc_fitted, blobs):
     ],
 )
 def test_consistent_mask_values_and_scaling(layer, x_shape, mask_axes):
-    masks = _dropout._ConsistentMasks(seed=123)
+    masks = _dropout.ConsistentMasks(seed=123)
     x = torch.ones(x_shape)
-    with torch.no_grad(), _dropout._dropout_hooks([layer], masks):
+    layer.eval()  # the mode applies the masks whatever the layer's mode
+    with torch.no_grad(), _dropout.DropoutMode(masks) as mode:
         masks.k = 0
         out0 = layer(x)
-        masks.k = 1
+        masks.k, mode.site = 1, 0
         out1 = layer(x)
     # Rows share the mask; values are 0 or 1/(1-p); ~p of the features dropped.
     assert torch.equal(out0, out0[:1].expand_as(out0))
@@ -319,9 +320,9 @@ def test_conv_network_with_dropout2d():
         nn.Linear(64, 2),
     )
     clf = MCDropoutClassifier(net, random_state=0, max_epochs=5, device="cpu")
-    probs = clf.fit(X, y).sample_proba(X, n_samples=4)
+    probs = clf.fit(X, y).sample_proba(X, n_members=4)
     assert probs.shape == (4, 40, 2)
-    alone = clf.sample_proba(X[5:6], n_samples=4)
+    alone = clf.sample_proba(X[5:6], n_members=4)
     assert_allclose(alone[:, 0], probs[:, 5], rtol=0, atol=1e-6)
 
 
@@ -334,7 +335,7 @@ def test_bald_larger_far_from_training_data(blobs):
     clf = MCDropoutClassifier(net, random_state=0, max_epochs=100, device="cpu").fit(
         X, y
     )
-    scores = bald_scores(clf.sample_proba(np.vstack([X, far]), n_samples=20))
+    scores = bald_scores(clf.sample_proba(np.vstack([X, far]), n_members=20))
     assert scores[len(X) :].mean() > 1.5 * scores[: len(X)].mean()
 
 
@@ -347,7 +348,7 @@ def test_ensemble_members_differ_and_mean_is_predict_proba(blobs):
     probs = ens.fit(X, y).sample_proba(X)
     assert probs.shape == (3, len(X), 3)
     check_probabilities(probs, atol=1e-12)
-    assert_allclose(ens.sample_proba(X, n_samples=3), probs, rtol=0, atol=0)
+    assert_allclose(ens.sample_proba(X, n_members=3), probs, rtol=0, atol=0)
     assert_allclose(ens.predict_proba(X), probs.mean(axis=0), rtol=0, atol=1e-15)
     for a, b in [(0, 1), (0, 2), (1, 2)]:
         assert np.abs(probs[a] - probs[b]).max() > 1e-3
@@ -378,8 +379,8 @@ def test_ensemble_member_specifications(blobs, module, n_members, expected):
 @pytest.mark.parametrize(
     "kwargs, n_samples, match",
     [
-        ({"n_members": 3}, 4, "n_samples=4 differs"),
-        ({"n_members": 3}, 0, "n_samples"),
+        ({"n_members": 3}, 4, "n_members=4 differs"),
+        ({"n_members": 3}, 0, "n_members"),
     ],
 )
 def test_ensemble_n_samples_must_match(blobs, kwargs, n_samples, match):
@@ -388,7 +389,7 @@ def test_ensemble_n_samples_must_match(blobs, kwargs, n_samples, match):
         _mlp(), random_state=0, **kwargs, **{**FAST, "max_epochs": 1}
     ).fit(X, y)
     with pytest.raises(ValueError, match=match):
-        ens.sample_proba(X, n_samples=n_samples)
+        ens.sample_proba(X, n_members=n_samples)
 
 
 def test_ensemble_list_length_conflict(blobs):
@@ -430,7 +431,7 @@ def test_fewer_than_two_labeled_classes(y_labels, classes, expected):
         warnings.simplefilter("always")
         clf.fit(X, np.array(y_labels))
         proba = clf.predict_proba(X)
-        samples = clf.sample_proba(X, n_samples=3)
+        samples = clf.sample_proba(X, n_members=3)
     assert len([w for w in caught if issubclass(w.category, FallbackWarning)]) == 1
     assert clf.fallback_
     assert_allclose(proba, np.tile(expected, (4, 1)))
@@ -504,8 +505,8 @@ def test_invalid_data(blobs, mc_fitted):
         clf.fit(X.astype(str), y)
     with pytest.raises(ValueError, match="per-sample shape"):
         mc_fitted.predict_proba(np.zeros((3, 5)))
-    with pytest.raises(ValueError, match="n_samples"):
-        mc_fitted.sample_proba(X, n_samples=0)
+    with pytest.raises(ValueError, match="n_members"):
+        mc_fitted.sample_proba(X, n_members=0)
     with pytest.raises(ValueError, match="classes must not contain NaN"):
         MCDropoutClassifier(_mlp(), classes=[0.0, np.nan, 1.0], **FAST).fit(X, y)
 
@@ -546,7 +547,7 @@ def test_plugs_into_ensemble_probas(blobs, make_clf, K):
         sample_predictions_dict={"n_samples": K},
     )
     assert probs.shape == (K, 10, 3)
-    assert_allclose(probs, est.sample_proba(X[:10], n_samples=K), rtol=0, atol=0)
+    assert_allclose(probs, est.sample_proba(X[:10], n_members=K), rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
