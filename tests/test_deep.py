@@ -565,3 +565,272 @@ def test_labels_follow_the_library_rules(blobs, labels, classes, expected_classe
     net = _mlp(n_classes=2)
     clf = MCDropoutClassifier(net, classes=classes, **FAST).fit(X[: len(y)], y)
     assert clf.classes_.tolist() == expected_classes
+
+
+# --------------------------------------------------------------------------
+# n_members and its deprecated alias
+# --------------------------------------------------------------------------
+def test_n_samples_is_a_deprecated_alias(mc_fitted, blobs):
+    X, _ = blobs
+    new = mc_fitted.sample_proba(X, n_members=3)
+    with pytest.warns(FutureWarning, match="n_members"):
+        old = mc_fitted.sample_proba(X, n_samples=3)
+    assert_array_equal(old, new)
+    assert_array_equal(mc_fitted.sample_proba(X, 3), new)  # positional
+    with pytest.raises(TypeError, match="n_members only"):
+        mc_fitted.sample_proba(X, n_members=3, n_samples=3)
+
+
+@pytest.mark.parametrize("key, warns", [("n_members", False), ("n_samples", True)])
+def test_strategy_dict_accepts_both_names(mc_fitted, blobs, key, warns):
+    from batchbald.pool import BatchBALD
+
+    X, y = blobs
+    y = y.copy()
+    y[::2] = np.nan
+    qs = BatchBALD(
+        sample_predictions_method_name="sample_proba",
+        sample_predictions_dict={key: 4},
+        random_state=0,
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        idx = qs.query(X, y, mc_fitted, fit_ensemble=False, batch_size=2)
+    assert len(idx) == 2
+    assert any(issubclass(w.category, FutureWarning) for w in caught) == warns
+
+
+# --------------------------------------------------------------------------
+# functional dropout
+# --------------------------------------------------------------------------
+class _FunctionalMLP(nn.Module):
+    """Dropout written as people write it: F.dropout(..., self.training)."""
+
+    def __init__(self, p=0.3, alpha=False):
+        super().__init__()
+        self.lin1, self.lin2 = nn.Linear(2, 16), nn.Linear(16, 3)
+        self.p, self.alpha = p, alpha
+
+    def forward(self, x):
+        h = torch.relu(self.lin1(x))
+        if self.alpha:
+            return self.lin2(torch.nn.functional.alpha_dropout(h, 0.2, self.training))
+        return self.lin2(torch.nn.functional.dropout(h, self.p, self.training))
+
+
+def _as_sequential(functional):
+    seq = nn.Sequential(
+        nn.Linear(2, 16), nn.ReLU(), nn.Dropout(functional.p), nn.Linear(16, 3)
+    )
+    seq[0].load_state_dict(functional.lin1.state_dict())
+    seq[3].load_state_dict(functional.lin2.state_dict())
+    return seq
+
+
+def test_functional_dropout_gets_the_masks_of_a_dropout_layer(blobs):
+    from batchbald.deep._classifiers import _mc_dropout_proba
+    from batchbald.deep._data import Source
+
+    X, y = blobs
+    clf = MCDropoutClassifier(_FunctionalMLP(), random_state=0, **FAST).fit(X, y)
+    probs = clf.sample_proba(X, n_members=5)
+    # the same weights as nn.Dropout layers give the same samples
+    seq = _as_sequential(clf.module_)
+    expected = _mc_dropout_proba(
+        seq, Source(X), 5, clf.mc_seed_, 3, 1024, torch.device("cpu")
+    )
+    assert_allclose(probs, expected, rtol=0, atol=1e-12)
+    assert not np.allclose(probs[0], probs[1])  # dropout is on
+    # consistent: a point alone gets the masks it gets in the pool
+    alone = clf.sample_proba(X[7:8], n_members=5)[:, 0]
+    assert_allclose(alone, probs[:, 7], rtol=0, atol=1e-6)
+    # predict_proba runs without dropout
+    assert_allclose(clf.predict_proba(X), clf._forward_proba(seq, Source(X)))
+
+
+def test_functional_dropout_training_is_seeded(blobs):
+    X, y = blobs
+    fits = [
+        MCDropoutClassifier(_FunctionalMLP(), random_state=3, **FAST).fit(X, y)
+        for _ in range(2)
+    ]
+    state = torch.random.get_rng_state()
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
+    assert torch.equal(state, torch.random.get_rng_state())
+
+
+class _NoDropout(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 3)
+
+    def forward(self, x):
+        return self.lin(torch.nn.functional.dropout(x, 0.0, self.training))
+
+
+@pytest.mark.parametrize(
+    "module, error, match",
+    [
+        (_NoDropout(), ValueError, "functional.dropout"),
+        (_FunctionalMLP(alpha=True), ValueError, "alpha_dropout is not supported"),
+    ],
+)
+def test_functional_dropout_errors(blobs, module, error, match):
+    X, y = blobs
+    with pytest.raises(error, match=match):
+        MCDropoutClassifier(module, **FAST).fit(X, y)
+
+
+def test_functional_dropout2d_masks_channels():
+    mode = _dropout.DropoutMode(_dropout.ConsistentMasks(seed=5))
+    x = torch.ones(4, 300, 3, 3)
+    with torch.no_grad(), mode:
+        out = torch.nn.functional.dropout2d(x, 0.5, training=False)
+    assert torch.equal(out, out[:1, :, :1, :1].expand_as(out))  # per channel
+    assert 0.3 < float((out[0, :, 0, 0] == 0).float().mean()) < 0.7
+    assert mode.n_calls == 1
+
+
+# --------------------------------------------------------------------------
+# Datasets and DataLoaders
+# --------------------------------------------------------------------------
+class _Images(torch.utils.data.Dataset):
+    """Images made on the fly, as (x, y) items; records the largest batch."""
+
+    def __init__(self, n, labels):
+        self.n, self.labels = n, labels
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(int(i))
+        x = torch.rand(1, 6, 6, generator=g)
+        x[0, :3] += float(self.labels[i] == 1)  # class 1: bright top half
+        return x, self.labels[i]
+
+
+def _conv_net():
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Dropout2d(0.3), nn.Flatten(), nn.Linear(64, 2)
+    )
+
+
+class _BatchSpy(nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module, self.largest = module, 0
+
+    def forward(self, x):
+        self.largest = max(self.largest, len(x))
+        return self.module(x)
+
+
+def test_dataset_and_loader_inputs_match_arrays():
+    from torch.utils.data import DataLoader
+
+    rng = np.random.RandomState(0)
+    labels = rng.randint(0, 2, 60).astype(float)
+    labels[::3] = np.nan  # unlabeled items
+    data = _Images(60, labels)
+    X = torch.stack([data[i][0] for i in range(60)]).numpy()
+    params = {"random_state": 0, "max_epochs": 4, "batch_size": 8, "device": "cpu"}
+    on_data = MCDropoutClassifier(_conv_net(), **params).fit(data)  # y from items
+    on_array = MCDropoutClassifier(_conv_net(), **params).fit(X, labels)
+    assert on_data.loss_curve_ == pytest.approx(on_array.loss_curve_, abs=1e-6)
+    expected = on_array.sample_proba(X, n_members=3)
+    assert_allclose(on_data.sample_proba(data, n_members=3), expected, atol=1e-6)
+    loader = DataLoader(data, batch_size=7)
+    assert_allclose(on_data.sample_proba(loader, n_members=3), expected, atol=1e-6)
+    assert_allclose(on_data.predict_proba(loader), on_array.predict_proba(X), atol=1e-6)
+    with pytest.raises(ValueError, match="shuffle=False"):
+        on_data.sample_proba(DataLoader(data, batch_size=7, shuffle=True))
+
+
+def test_datasets_are_read_in_bounded_batches():
+    labels = np.tile([0.0, 1.0], 40)
+    spy = _BatchSpy(_conv_net())
+    clf = MCDropoutClassifier(
+        spy,
+        random_state=0,
+        max_epochs=2,
+        batch_size=8,
+        inference_batch_size=16,
+        device="cpu",
+    ).fit(_Images(80, labels))
+    clf.module_.largest = 0
+    clf.sample_proba(_Images(80, labels), n_members=2)
+    assert clf.module_.largest == 16
+    clf.module_.largest = 0
+    clf.fit(_Images(80, labels))
+    assert clf.module_.largest <= 16
+
+
+def test_dataset_without_labels_needs_y():
+    from torch.utils.data import TensorDataset
+
+    X = torch.rand(20, 2)
+    with pytest.raises(ValueError, match=r"\(x, y\) pairs"):
+        MCDropoutClassifier(_mlp(), **FAST).fit(TensorDataset(X))
+    y = np.tile([0.0, 1.0, 2.0, np.nan], 5)
+    clf = MCDropoutClassifier(_mlp(), random_state=0, **FAST).fit(TensorDataset(X), y)
+    assert clf.sample_proba(TensorDataset(X), n_members=2).shape == (2, 20, 3)
+
+
+# --------------------------------------------------------------------------
+# skorch
+# --------------------------------------------------------------------------
+def _skorch_net(**kwargs):
+    skorch = pytest.importorskip("skorch")
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin1, self.lin2 = nn.Linear(2, 16), nn.Linear(16, 3)
+
+        def forward(self, x):
+            h = torch.nn.functional.dropout(
+                torch.relu(self.lin1(x)), 0.3, self.training
+            )
+            return torch.softmax(self.lin2(h), dim=-1)  # skorch's NLLLoss convention
+
+    return skorch.NeuralNetClassifier(
+        Net, max_epochs=15, lr=0.1, train_split=None, verbose=0, **kwargs
+    )
+
+
+def test_skorch_net_gives_consistent_mc_dropout(blobs):
+    from batchbald.deep import SkorchMCDropout
+
+    X, y = blobs
+    X = X.astype(np.float32)
+    y = y.copy()
+    y[::4] = np.nan
+    net = _skorch_net()
+    est = SkorchMCDropout(net, n_members=6, random_state=0).fit(X, y)
+    assert not hasattr(net, "module_")  # the user's net is not trained
+    probs = est.sample_proba(X)
+    assert probs.shape == (6, len(X), 3)
+    check_probabilities(probs)
+    assert not np.allclose(probs[0], probs[1])
+    assert_allclose(est.sample_proba(X[4:5])[:, 0], probs[:, 4], atol=1e-6)
+    again = SkorchMCDropout(net, n_members=6, random_state=0).fit(X, y)
+    assert_allclose(again.sample_proba(X), probs, atol=1e-6)  # seeded
+    assert est.score(X[~np.isnan(y)], y[~np.isnan(y)]) > 0.8
+
+
+def test_skorch_plugs_into_batchbald(blobs):
+    from batchbald.deep import SkorchMCDropout
+    from batchbald.pool import BatchBALD
+
+    X, y = blobs
+    X = X.astype(np.float32)
+    y = y.copy()
+    y[10:] = np.nan
+    qs = BatchBALD(
+        sample_predictions_method_name="sample_proba",
+        sample_predictions_dict={"n_members": 5},
+        random_state=0,
+    )
+    idx = qs.query(X, y, SkorchMCDropout(_skorch_net(), random_state=0), batch_size=3)
+    assert len(set(idx)) == 3 and np.isnan(y[idx]).all()

@@ -48,7 +48,7 @@ class MCDropoutClassifier(_TorchClassifierBase):
     ``random_state``) with cross-entropy on the labeled samples, early stopping
     on a held-out part of them. :meth:`predict_proba` is the deterministic
     network (dropout off); :meth:`sample_proba` draws ``n_members`` dropout
-    masks per layer and applies mask ``k`` to every sample, so the result is a
+    masks per dropout site and applies mask ``k`` to every sample, so the result is a
     proper ensemble of ``n_members`` sub-networks for (Batch)BALD. See the
     module docstring for how the masks are applied.
 
@@ -56,8 +56,11 @@ class MCDropoutClassifier(_TorchClassifierBase):
     ----------
     module : torch.nn.Module
         Network mapping a batch ``(B, *input_shape)`` to logits ``(B, C)`` (or
-        log-probabilities), with at least one ``nn.Dropout`` /
-        ``nn.Dropout1d/2d/3d`` layer with ``p > 0``. It is never modified.
+        log-probabilities) that applies dropout with ``p > 0``: an
+        ``nn.Dropout`` / ``nn.Dropout1d/2d/3d`` layer, or a call of
+        ``torch.nn.functional.dropout`` (or ``dropout1d/2d/3d``) in its
+        ``forward``, e.g. ``F.dropout(x, 0.5, training=self.training)``. It is
+        never modified.
         :func:`make_mlp` builds one for tabular data.
     n_mc_samples : int, default=20
         Default number of MC-dropout samples of :meth:`sample_proba`.
