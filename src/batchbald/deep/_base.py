@@ -191,7 +191,7 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         if self.fallback_:
             self._set_fallback(counts)
             return rng
-        self.class_prior_ = None
+        self.class_prior_: np.ndarray | None = None
         train, val = _split(y_idx, settings["validation_fraction"], rng)
         settings["n_classes"] = len(classes)
         curves = [
@@ -224,7 +224,8 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
 
     # ---------------------------------------------------------- prediction
     def _constant(self, n: int, k: int | None = None) -> np.ndarray:
-        probs = np.broadcast_to(self.class_prior_, (n, self.n_classes_))
+        prior = np.asarray(self.class_prior_, dtype=np.float64)
+        probs = np.broadcast_to(prior, (n, self.n_classes_))
         if k is not None:
             probs = np.broadcast_to(probs, (k, n, self.n_classes_))
         return np.array(probs, dtype=np.float64)

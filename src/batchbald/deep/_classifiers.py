@@ -165,7 +165,8 @@ class MCDropoutClassifier(_TorchClassifierBase):
         check_positive_int(self.n_mc_samples, "n_mc_samples")
         rng = self._fit(X, y, [module])
         self.module_ = self.members_[0]
-        self.n_epochs_ = int(self.n_epochs_[0])
+        # One network: the epoch count of the only member, an int.
+        self.n_epochs_ = int(self.n_epochs_[0])  # type: ignore[assignment]
         self.loss_curve_ = self.loss_curves_[0]
         self.validation_loss_curve_ = self.validation_loss_curves_[0]
         del self.loss_curves_, self.validation_loss_curves_

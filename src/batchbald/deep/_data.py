@@ -73,7 +73,7 @@ class Source:
         if self.array is not None:
             return len(self.array)
         if self.dataset is not None and hasattr(self.dataset, "__len__"):
-            return len(self.dataset)  # type: ignore[arg-type]
+            return len(self.dataset)
         raise TypeError(f"{self.name} has no length; fit needs a map-style Dataset.")
 
     def count(self) -> int:

@@ -107,7 +107,8 @@ def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
             f"subclass; got {optimizer!r}."
         )
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
-        return optimizer(params, lr=lr, weight_decay=weight_decay)
+        # Optimizer subclasses take lr and weight_decay; the base class does not.
+        return optimizer(params, lr=lr, weight_decay=weight_decay)  # type: ignore[call-arg]
     raise TypeError(
         f"optimizer must be one of {_OPTIMIZERS} or a torch.optim.Optimizer "
         f"subclass; got {type(optimizer).__name__} {optimizer!r}."
@@ -209,13 +210,13 @@ def _train_module(module, source, idx_tr, y_tr, idx_val, y_val, *, seed, setting
 
 def _split(y_idx: np.ndarray, fraction: float, rng) -> tuple:
     """Stratified hold-out: each class gives ``floor(fraction * n_c)`` samples."""
-    val = []
+    parts = []
     for c in np.unique(y_idx):
         members = np.flatnonzero(y_idx == c)
         n_val = int(math.floor(fraction * len(members)))
         if n_val > 0:
-            val.append(rng.permutation(members)[:n_val])
-    val = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=np.intp)
+            parts.append(rng.permutation(members)[:n_val])
+    val = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
     if len(val) < _MIN_VALIDATION:
         return np.arange(len(y_idx)), None
     train = np.setdiff1d(np.arange(len(y_idx)), val)

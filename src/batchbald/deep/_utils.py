@@ -47,9 +47,10 @@ def _check_positive_real(value, name: str) -> float:
             f"{name} must be a positive real number; got {type(value).__name__} "
             f"{value!r}."
         )
-    if not (math.isfinite(value) and value > 0):
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive real number; got {value!r}.")
-    return float(value)
+    return number
 
 
 def _check_device(device) -> torch.device:
