@@ -24,7 +24,7 @@ def run_example(name, *args, cwd):
 
 def test_plot_batchbald_writes_a_gif(tmp_path):
     out = tmp_path / "example.gif"
-    proc = run_example("plot_batchbald.py", out, cwd=tmp_path)
+    proc = run_example("plot_batchbald.py", out, 2, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert out.stat().st_size > 0
     assert "accuracy" in proc.stdout
@@ -32,8 +32,16 @@ def test_plot_batchbald_writes_a_gif(tmp_path):
 
 def test_mc_dropout_digits_compares_batchbald_and_bald(tmp_path):
     pytest.importorskip("torch")
-    proc = run_example("mc_dropout_digits.py", 1, cwd=tmp_path)
+    proc = run_example("mc_dropout_digits.py", 1, "--quick", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.strip().splitlines()
     assert [line.split(":")[0].strip() for line in lines] == ["BatchBALD", "GreedyBALD"]
     assert all("labels spent on copies" in line for line in lines)
+
+
+@pytest.mark.slow
+def test_mc_dropout_digits_default_scale(tmp_path):
+    pytest.importorskip("torch")
+    proc = run_example("mc_dropout_digits.py", 1, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "labels spent on copies" in proc.stdout
