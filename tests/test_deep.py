@@ -834,3 +834,45 @@ def test_skorch_plugs_into_batchbald(blobs):
     )
     idx = qs.query(X, y, SkorchMCDropout(_skorch_net(), random_state=0), batch_size=3)
     assert len(set(idx)) == 3 and np.isnan(y[idx]).all()
+
+
+# --------------------------------------------------------------------------
+# consistent_dropout and the recipes of docs/deep_recipes.md
+# --------------------------------------------------------------------------
+def test_consistent_dropout_for_a_model_run_by_the_user(blobs):
+    from batchbald.deep import consistent_dropout
+
+    X, y = blobs
+    clf = MCDropoutClassifier(_FunctionalMLP(), random_state=0, **FAST).fit(X, y)
+    model = clf.module_.eval()  # stands in for a trained Lightning module
+    x = torch.as_tensor(X, dtype=torch.float32)
+    K = 4
+    with torch.no_grad(), consistent_dropout(seed=clf.mc_seed_) as dropout:
+        probs = []
+        for k in range(K):
+            halves = []
+            for part in (x[:40], x[40:]):  # two batches of the pool
+                dropout.member(k)  # before every forward pass
+                halves.append(torch.softmax(model(part), -1))
+            probs.append(torch.cat(halves))
+        assert dropout.n_dropout_calls == 2 * K
+    probs = torch.stack(probs).double().numpy()
+    # the library's own sampling gives the same members
+    assert_allclose(probs, clf.sample_proba(X, n_members=K), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="k must be"):
+        with consistent_dropout() as dropout:
+            dropout.member(-1)
+
+
+def test_deep_recipes_numpy_part(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "deep_recipes.md"
+    text = doc.read_text(encoding="utf-8")
+    marker = "<!-- tested: tests/test_deep.py::test_deep_recipes_numpy_part -->"
+    block = re.search(re.escape(marker) + r"\s*```python\n(.*?)```", text, re.S)
+    assert block is not None
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block.group(1), str(doc), "exec"), {})
+    assert np.load(tmp_path / "probs.npy").shape == (20, 500, 4)

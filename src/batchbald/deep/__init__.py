@@ -14,6 +14,10 @@ that maps a batch of inputs ``(B, *input_shape)`` to class logits ``(B, C)``:
 - :class:`SkorchMCDropout` -- a skorch ``NeuralNetClassifier``, trained by
   skorch, sampled with the same consistent MC-dropout masks.
 
+For a network trained elsewhere (Lightning, Hugging Face, plain torch),
+:func:`consistent_dropout` applies the same masks to forward passes you run
+yourself (see ``docs/deep_recipes.md``).
+
 All expose ``sample_proba(X, n_members=K)`` returning member probabilities
 ``probs_K_N_C`` of shape ``(K, N, C)``, so they plug into the pool strategies
 like a scikit-activeml estimator::
@@ -75,6 +79,7 @@ except ImportError as exc:  # pragma: no cover - exercised without torch only
     ) from exc
 
 from ._classifiers import DeepEnsembleClassifier, MCDropoutClassifier
+from ._dropout import consistent_dropout
 from ._mlp import make_mlp
 from ._skorch import SkorchMCDropout
 
@@ -82,11 +87,18 @@ __all__ = [
     "DeepEnsembleClassifier",
     "MCDropoutClassifier",
     "SkorchMCDropout",
+    "consistent_dropout",
     "make_mlp",
 ]
 
 # Public objects report the package as their module (as before the split),
 # so pickles, reprs and documentation keep naming ``batchbald.deep``.
-for _obj in (DeepEnsembleClassifier, MCDropoutClassifier, SkorchMCDropout, make_mlp):
+for _obj in (
+    DeepEnsembleClassifier,
+    MCDropoutClassifier,
+    SkorchMCDropout,
+    consistent_dropout,
+    make_mlp,
+):
     _obj.__module__ = __name__
 del _obj

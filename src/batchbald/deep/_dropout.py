@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from ..utils import check_positive_int
 from ._utils import _generator
 
 #: Functional dropout that masks whole channels: function -> (batched) ndim.
@@ -158,3 +159,59 @@ def count_dropout(module: nn.Module, xb: torch.Tensor) -> int:
     with torch.no_grad(), _eval_mode(module), mode:
         module(xb)
     return mode.n_calls
+
+
+class _ConsistentDropout:
+    """The handle :func:`consistent_dropout` yields."""
+
+    def __init__(self, mode: DropoutMode, masks: ConsistentMasks):
+        self._mode = mode
+        self._masks = masks
+
+    def member(self, k: int) -> None:
+        """Use mask ``k`` in the next forward pass (call before every pass)."""
+        self._masks.k = check_positive_int(k, "k", minimum=0)
+        self._mode.site = 0
+
+    @property
+    def n_dropout_calls(self) -> int:
+        """Dropout calls with ``p > 0`` masked so far (0 means no dropout)."""
+        return self._mode.n_calls
+
+
+@contextmanager
+def consistent_dropout(seed: int = 0):
+    """Consistent MC dropout for a network you run yourself.
+
+    Inside the block every dropout call with ``p > 0`` (``nn.Dropout`` and
+    ``nn.Dropout1d/2d/3d`` layers, ``F.dropout`` and ``F.dropout1d/2d/3d`` in
+    ``forward``) multiplies its input by mask ``k``, the ``k`` set by the
+    last ``member(k)`` call, whatever the ``training`` flags say. Mask ``k``
+    of dropout site ``i`` (the ``i``-th dropout call of a forward pass)
+    depends only on ``(seed, k, i)``, so it is the same for every row of every
+    batch: member ``k`` is one function on the whole pool, as BatchBALD needs.
+    Use it with a trained network in ``eval()`` mode and ``torch.no_grad()``,
+    and inputs of one fixed per-sample shape (pad text to one length).
+
+    Parameters
+    ----------
+    seed : int, default=0
+        Seed of the masks.
+
+    Yields
+    ------
+    handle
+        Call ``handle.member(k)`` before each forward pass;
+        ``handle.n_dropout_calls`` counts the masked calls.
+
+    Examples
+    --------
+    >>> with torch.no_grad(), consistent_dropout(seed=0) as dropout:  # doctest: +SKIP
+    ...     for k in range(K):
+    ...         dropout.member(k)
+    ...         probs_K_N_C[k] = torch.softmax(model(x), -1)
+    """
+    masks = ConsistentMasks(check_positive_int(seed, "seed", minimum=0))
+    mode = DropoutMode(masks)
+    with mode:
+        yield _ConsistentDropout(mode, masks)
