@@ -421,8 +421,8 @@ def simulate_demo(
             f"cycle {c + 1}/{n_cycles}: trained on {cyc.n_labels} labels, "
             f"test accuracy {cyc.accuracy:.3f}, selected "
             f"{cyc.query_indices.tolist()} (batch information "
-            f"{cyc.batch_information:.3f} nats; top-k BALD's "
-            f"{cyc.bald_batch_information:.3f})"
+            f"{max(cyc.batch_information, 0.0):.3f} nats; top-k BALD's "
+            f"{max(cyc.bald_batch_information, 0.0):.3f})"
         )
         y[cyc.query_indices] = y_pool[cyc.query_indices]
     bar.close()
