@@ -544,7 +544,7 @@ def test_plugs_into_ensemble_probas(blobs, make_clf, K):
         y=y,
         fit=True,
         sample_predictions_method_name="sample_proba",
-        sample_predictions_dict={"n_samples": K},
+        sample_predictions_dict={"n_members": K},
     )
     assert probs.shape == (K, 10, 3)
     assert_allclose(probs, est.sample_proba(X[:10], n_members=K), rtol=0, atol=0)

@@ -625,3 +625,44 @@ def test_plot_utilities_passes_the_dataframe_to_the_strategy():
     plot_utilities(_Strategy(), df, y, ax=ax, res=5)
     assert seen[0] is df
     assert len(ax.collections) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_html_player_works_offline_in_a_browser(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    fig, frames, anim = _animation(3)
+    out = save_animation(anim, tmp_path / "anim.html", fps=20)
+    requests = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.as_uri())
+            buttons = page.locator("button")
+            assert buttons.count() == 5
+            for i in range(5):  # every control shows a label
+                box = buttons.nth(i).bounding_box()
+                assert buttons.nth(i).inner_text().strip() and box["width"] > 20
+            counter = page.locator(".bb-counter")
+            assert counter.inner_text() == "frame 1 of 3"
+            page.click("[data-action=next]")
+            assert counter.inner_text() == "frame 2 of 3"
+            assert page.locator("img:not([hidden])").count() == 1
+            page.click("[data-action=last]")
+            assert counter.inner_text() == "frame 3 of 3"
+            page.click("[data-action=play]")  # from the end: restarts, then stops
+            page.wait_for_function(
+                "document.querySelector('.bb-counter').textContent == 'frame 3 of 3'"
+                " && document.querySelector('[data-action=play]').textContent"
+                ".includes('Play')",
+                timeout=10_000,
+            )
+        finally:
+            browser.close()
+    assert all(url.startswith("file://") for url in requests)
