@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .demo import DemoCycle, DemoData
+    from ._demo_types import DemoCycle, DemoData
 
 #: Most panels (utility rows) drawn per frame.
 MAX_PANELS = 4
