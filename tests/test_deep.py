@@ -876,3 +876,24 @@ def test_deep_recipes_numpy_part(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(block.group(1), str(doc), "exec"), {})
     assert np.load(tmp_path / "probs.npy").shape == (20, 500, 4)
+
+
+class _AlwaysOnDropout(nn.Module):
+    """F.dropout without training=...: torch's default keeps it on."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin1, self.lin2 = nn.Linear(2, 16), nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.lin2(torch.nn.functional.dropout(torch.relu(self.lin1(x)), 0.3))
+
+
+def test_predict_proba_is_deterministic_however_dropout_is_written(blobs):
+    X, y = blobs
+    clf = MCDropoutClassifier(_AlwaysOnDropout(), random_state=0, **FAST).fit(X, y)
+    state = torch.random.get_rng_state()
+    assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))
+    assert torch.equal(state, torch.random.get_rng_state())  # no global draws
+    samples = clf.sample_proba(X, n_members=3)
+    assert not np.allclose(samples[0], samples[1])

@@ -16,7 +16,7 @@ from torch import nn
 from ..classifier import FallbackWarning, _check_labels
 from ..utils import check_positive_int, check_random_state
 from ._data import Source
-from ._dropout import _eval_mode
+from ._dropout import DropoutMode, _eval_mode
 from ._training import _reset_parameters, _split, _train_module
 from ._utils import (
     _check_device,
@@ -235,7 +235,9 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         dtype = _module_dtype(member)
         bs = check_positive_int(self.inference_batch_size, "inference_batch_size")
         parts = []
-        with torch.no_grad(), _eval_mode(member):
+        # Dropout off, however it is written (F.dropout's training defaults
+        # to True).
+        with torch.no_grad(), _eval_mode(member), DropoutMode(None):
             for xb in source.batches(bs, dtype, self.device_):
                 parts.append(_softmax64(member(xb), self.n_classes_))
         return np.concatenate(parts) if parts else np.empty((0, self.n_classes_))

@@ -74,11 +74,13 @@ class _Masks:
 class DropoutMode(TorchFunctionMode):
     """Replace every functional dropout call by ``x * masks(site, x, p)``.
 
-    Counts the calls with ``p > 0`` in :attr:`n_calls`; reset :attr:`site`
-    to 0 before each forward pass so that sites are numbered per pass.
+    ``masks=None`` switches every dropout off (the identity), also dropout
+    written as ``F.dropout(x, p)`` whose ``training`` defaults to True. Counts
+    the calls with ``p > 0`` in :attr:`n_calls`; reset :attr:`site` to 0
+    before each forward pass so that sites are numbered per pass.
     """
 
-    def __init__(self, masks: _Masks):
+    def __init__(self, masks: _Masks | None):
         super().__init__()
         self.masks = masks
         self.site = 0
@@ -97,6 +99,8 @@ class DropoutMode(TorchFunctionMode):
                 return x
             site, self.site = self.site, self.site + 1
             self.n_calls += 1
+            if self.masks is None:
+                return x
             return x * self.masks(site, x, p, _CHANNEL_FUNCTIONS.get(func))
         return func(*args, **kwargs)
 

@@ -127,6 +127,11 @@ class SkorchMCDropout(ClassifierMixin, BaseEstimator):
                 f"{type(self.net).__name__}."
             )
         check_positive_int(self.n_members, "n_members")
+        if isinstance(X, torch.utils.data.Dataset | torch.utils.data.DataLoader):
+            raise TypeError(
+                "SkorchMCDropout.fit takes X as an array; for a torch Dataset or "
+                "DataLoader use MCDropoutClassifier, which reads them in batches."
+            )
         X = np.asarray(X)
         labeled, codes, classes = _check_labels(
             y, len(X), self.classes, self.missing_label

@@ -125,7 +125,7 @@ def _loss_dtype(logits: torch.Tensor) -> torch.Tensor:
 def _mean_loss(module, source: Source, idx, y, settings) -> float:
     device, dtype = settings["device"], settings["dtype"]
     total = 0.0
-    with torch.no_grad(), _eval_mode(module):
+    with torch.no_grad(), _eval_mode(module), DropoutMode(None):
         for start, stop in _batches(len(idx), settings["inference_batch_size"]):
             xb = source.batch(idx[start:stop], dtype, device)
             yb = torch.as_tensor(y[start:stop], device=device)
