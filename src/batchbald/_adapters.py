@@ -387,11 +387,21 @@ class PipelineAdapter(EnsembleAdapter):
         self.final.estimator = self.estimator.steps[-1][1]
         return self.estimator
 
+    def _transformers(self) -> Iterator[tuple[str, object]]:
+        for step_name, step in self.estimator.steps[:-1]:
+            if step is not None and not isinstance(step, str):  # "passthrough"
+                yield f"{self.name}[{step_name!r}]", step
+
+    def check_fitted(self):
+        # As Pipeline does, only the last step is checked; but by our own
+        # check, since Pipeline's asks for scikit-learn tags that a user's
+        # estimator may not have.
+        self.final.check_fitted()
+
     def member_probas(self, X_cand, classes):
         Xt = X_cand
-        for _, step in self.estimator.steps[:-1]:
-            if step is not None and not isinstance(step, str):  # "passthrough"
-                Xt = step.transform(Xt)
+        for _, step in self._transformers():
+            Xt = step.transform(Xt)
         return self.final.member_probas(Xt, classes)
 
 

@@ -63,7 +63,8 @@ def check_fitted(estimator, name: str) -> None:
     """
     msg = (
         f"{name} ({type(estimator).__name__}) is not fitted yet: fit it first, "
-        "or pass fit=True together with X and y."
+        "or have a copy fitted (fit=True in ensemble_probas, fit_ensemble=True "
+        "in a strategy's query) together with X and y."
     )
     if hasattr(estimator, "__sklearn_tags__"):
         check_is_fitted(estimator, msg=msg.replace("%", "%%"))

@@ -80,29 +80,51 @@ def ensemble_probas(
 
         - a :class:`~batchbald.classifier.SklearnClassifier` whose estimator is
           a ``BaggingClassifier``, ``RandomForestClassifier`` or
-          ``ExtraTreesClassifier``. When it fell back (fewer than two classes
-          labeled) there are no members: the result then holds ``n_estimators``
-          copies of its fallback prediction, so BALD scores are 0;
+          ``ExtraTreesClassifier`` (or a Pipeline ending in one). When it fell
+          back (fewer than two classes labeled) there are no members: the
+          result then holds ``n_estimators`` copies of its fallback
+          prediction, so BALD scores are 0;
         - a bare ``BaggingClassifier``, ``RandomForestClassifier`` or
           ``ExtraTreesClassifier`` (fitted on the labeled samples only);
+        - a scikit-learn ``Pipeline`` whose last step is one of the above (or
+          has the sample-predictions method): the candidates go through the
+          preprocessing steps once, then through each member. It is fitted on
+          every sample when its last step handles missing labels (a
+          ``SklearnClassifier``), else on the labeled samples;
         - a non-empty list or tuple of classifiers, one per member. When
           fitting, members that handle missing labels (a ``SklearnClassifier``
           or any estimator with a ``missing_label`` parameter) get the full
           ``y``; the others get the labeled samples only;
         - any estimator with a method named ``sample_predictions_method_name``
           (fitted like a list member).
-    X_cand : array-like of shape (n_candidates, n_features)
-        The samples to predict. For a ``sample_predictions`` method or a list
-        of members, any shape ``(n_candidates, ...)`` (e.g. images) is allowed.
-    X : array-like of shape (n_samples, n_features), default=None
+
+        Estimators need not derive from scikit-learn's ``BaseEstimator``:
+        ``fit`` and ``predict_proba`` (or ``predict``, or the named method)
+        are enough.
+    X_cand : array-like, sparse matrix or DataFrame of shape \
+(n_candidates, n_features)
+        The samples to predict. For a ``sample_predictions`` method, a list of
+        members or a Pipeline, any shape ``(n_candidates, ...)`` (e.g. images)
+        is allowed. A DataFrame reaches the estimators as it is; where
+        batchbald reads bagging or forest members itself, its columns must
+        match the ensemble's ``feature_names_in_``.
+    X : array-like, sparse matrix or DataFrame of shape (n_samples, \
+n_features), default=None
         Training features; required when ``fit=True``, ignored otherwise.
-    y : array-like of shape (n_samples,), default=None
-        Training labels with ``missing_label`` for unlabeled samples; required
-        when ``fit=True``, ignored otherwise.
+        Rows of a DataFrame are taken by position (``.iloc``).
+    y : array-like or Series of shape (n_samples,), default=None
+        Training labels with ``missing_label`` for unlabeled samples (read by
+        position; a nullable pandas dtype's ``<NA>`` counts as ``np.nan``);
+        required when ``fit=True``, ignored otherwise.
     fit : bool, default=False
-        If True, a clone of ``ensemble`` (of each member for a list) is fitted
-        on ``(X, y)`` and returned; ``ensemble`` itself is never modified. If
-        False, ``ensemble`` must already be fitted.
+        If True, a copy of ``ensemble`` (of each member for a list) is fitted
+        on ``(X, y)`` and returned; ``ensemble`` itself is never modified.
+        The copy is ``sklearn.base.clone(ensemble)`` when that works (the
+        estimator has ``get_params``), else ``copy.deepcopy(ensemble)``,
+        whose ``fit`` must then start afresh. If False, ``ensemble`` must
+        already be fitted: a scikit-learn estimator as ``check_is_fitted``
+        says, any other object when it has an attribute ending in ``_`` or
+        a ``__sklearn_is_fitted__`` method returning True.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights passed to the fit (labeled entries only for estimators that do
         not handle missing labels); ignored when ``fit=False``.
