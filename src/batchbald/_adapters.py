@@ -434,7 +434,7 @@ def _pipeline_adapter(pipeline, method_name, method_kwargs, name):
     else:
         usable = _has_method(last, method_name)
     if not usable:
-        wanted = "members" if method_name is None else f"a method named {method_name!r}"
+        wanted = "members" if method_name is None else f"method named {method_name!r}"
         raise TypeError(
             f"{name} is a Pipeline ending in {type(last).__name__}, which has no "
             f"{wanted}; accepted are {ACCEPTED}."
