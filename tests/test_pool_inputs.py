@@ -142,11 +142,24 @@ def test_candidates_as_positions_into_a_dataframe(name):
     cand = np.arange(20, 45)
     s = BatchBALD(random_state=0)
     idx_np = query(s, X, y, ensembles()[name], candidates=cand, batch_size=3)
-    idx_df = query(
-        s, df, ys, ensembles()[name], candidates=pd.Index(cand), batch_size=3
-    )
+    idx_df = query(s, df, ys, ensembles()[name], candidates=cand, batch_size=3)
     np.testing.assert_array_equal(idx_df, idx_np)
     assert set(idx_df.tolist()) <= set(cand.tolist())
+    by_label = df.index.get_indexer(df.index[cand])
+    idx_label = query(s, df, ys, ensembles()[name], candidates=by_label, batch_size=3)
+    np.testing.assert_array_equal(idx_label, idx_np)
+
+
+def test_candidates_as_index_labels_are_refused_when_ambiguous():
+    X, y, df, ys = pool()
+    with pytest.raises(ValueError, match="candidates is a pandas Index"):
+        GreedyBALD().query(df, ys, forest(), candidates=df.index[20:30])
+    # With the default index, labels and positions agree: accepted.
+    plain = df.reset_index(drop=True)
+    idx = GreedyBALD(random_state=0).query(
+        plain, ys.reset_index(drop=True), forest(), candidates=plain.index[20:30]
+    )
+    assert 20 <= idx[0] < 30
 
 
 def test_candidates_as_dataframe_samples():

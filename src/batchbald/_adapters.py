@@ -33,7 +33,12 @@ from ._estimators import (
     estimator_params,
     is_classifier_like,
 )
-from ._labels import class_lookup, probas_on_classes, same_missing_label
+from ._labels import (
+    common_classes,
+    probas_on_classes,
+    same_missing_label,
+    target_classes,
+)
 from .classifier import SklearnClassifier
 from .information import check_probabilities
 
@@ -142,37 +147,6 @@ def fit_estimator(estimator, data: TrainingData, name: str):
             "accept sample_weight in fit; pass sample_weight=None."
         )
     return model
-
-
-# ---------------------------------------------------------------------------
-# Classes
-# ---------------------------------------------------------------------------
-
-
-def target_classes(own_classes, classes, name: str) -> tuple[np.ndarray, dict]:
-    """Columns of the result (``classes``, else the estimator's) and a lookup."""
-    own = np.asarray(own_classes)
-    if classes is None:
-        target = own
-    else:
-        target = classes
-        known = set(target.tolist())
-        extra = [c for c in own.tolist() if c not in known]
-        if extra:
-            raise ValueError(
-                f"{name} knows classes {extra!r} that are not in classes="
-                f"{target.tolist()!r}; classes must include all of {name}'s "
-                "classes_."
-            )
-    return target, class_lookup(target)
-
-
-def common_classes(classes_list: list[np.ndarray]) -> np.ndarray:
-    """The members' classes_ when they agree, else their sorted union."""
-    first = classes_list[0]
-    if all(c.tolist() == first.tolist() for c in classes_list[1:]):
-        return first
-    return np.asarray(sorted({v for c in classes_list for v in c.tolist()}))
 
 
 # ---------------------------------------------------------------------------

@@ -26,9 +26,11 @@ __all__ = [
     "check_missing_label",
     "check_sample_weight",
     "class_lookup",
+    "common_classes",
     "is_nan_scalar",
     "probas_on_classes",
     "same_missing_label",
+    "target_classes",
 ]
 
 
@@ -369,3 +371,29 @@ def probas_on_classes(
         predictions = decode(np.asarray(estimator.predict(X))).tolist()
         out[np.arange(n), _columns(predictions, lookup, name)] = 1.0
     return out
+
+
+def target_classes(own_classes, classes, name: str) -> tuple[np.ndarray, dict]:
+    """Columns of the result (``classes``, else the estimator's) and a lookup."""
+    own = np.asarray(own_classes)
+    if classes is None:
+        target = own
+    else:
+        target = classes
+        known = set(target.tolist())
+        extra = [c for c in own.tolist() if c not in known]
+        if extra:
+            raise ValueError(
+                f"{name} knows classes {extra!r} that are not in classes="
+                f"{target.tolist()!r}; classes must include all of {name}'s "
+                "classes_."
+            )
+    return target, class_lookup(target)
+
+
+def common_classes(classes_list: list[np.ndarray]) -> np.ndarray:
+    """The members' classes_ when they agree, else their sorted union."""
+    first = classes_list[0]
+    if all(c.tolist() == first.tolist() for c in classes_list[1:]):
+        return first
+    return np.asarray(sorted({v for c in classes_list for v in c.tolist()}))

@@ -99,10 +99,13 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : sklearn classifier
-        The classifier to wrap; it needs ``fit`` and ``predict_proba`` (or, for
-        hard votes, ``predict``: predictions then become one-hot
-        probabilities). It is cloned in :meth:`fit` and never modified.
+    estimator : classifier
+        The classifier to wrap (a scikit-learn classifier, a ``Pipeline``, or
+        any object with ``fit``, ``classes_`` after fitting, and
+        ``predict_proba`` or, for hard votes, ``predict``: predictions then
+        become one-hot probabilities). :meth:`fit` fits a copy and never
+        modifies it: ``sklearn.base.clone(estimator)`` when it can be cloned
+        (it has ``get_params``), else ``copy.deepcopy(estimator)``.
     classes : array-like of shape (n_classes,), default=None
         All labels, in the order of the columns of :meth:`predict_proba`.
         ``None`` infers them (sorted) from the labeled ``y`` in :meth:`fit`;
@@ -131,6 +134,9 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         samples of each class.
     n_features_in_ : int
         Number of features seen in :meth:`fit`.
+    feature_names_in_ : numpy.ndarray of str, shape (n_features_in_,)
+        The column names, when :meth:`fit` got a DataFrame whose column names
+        are all strings (as in scikit-learn).
     n_member_fallbacks_ : int
         How many nested ``SklearnClassifier`` s (e.g. bagging members) fell back
         while the estimator was being fitted.
@@ -180,11 +186,14 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Features of all samples, labeled or not.
-        y : array-like of shape (n_samples,)
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, \
+n_features)
+            Features of all samples, labeled or not. A DataFrame reaches the
+            estimator as a DataFrame (its labeled rows, taken by position),
+            so that the estimator keeps the column names.
+        y : array-like or Series of shape (n_samples,)
             Labels, ``missing_label`` for unlabeled samples; every other value
-            must be in ``classes`` (when given).
+            must be in ``classes`` (when given). Read by position.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; see the Notes of the class.
 
@@ -327,7 +336,7 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Samples to predict.
 
         Returns

@@ -130,6 +130,7 @@ def _check_query_input(X, y, candidates, missing_label):
         return X, y, _check_candidate_samples(candidates, X), None
     cand = np.asarray(candidates)
     if cand.ndim == 1 and (cand.dtype.kind in "iu" or cand.size == 0):
+        _check_not_index_labels(candidates, X)
         cand = _check_candidate_indices(cand, n_samples)
         return X, y, take_rows(X, cand), cand
     return X, y, _check_candidate_samples(candidates, X), None
@@ -146,6 +147,20 @@ def _check_candidate_indices(cand: np.ndarray, n_samples: int) -> np.ndarray:
     if len(np.unique(cand)) != len(cand):
         raise ValueError("candidates holds repeated indices.")
     return cand.astype(np.intp)
+
+
+def _check_not_index_labels(candidates, X) -> None:
+    """Refuse a pandas Index as candidates when X's index labels are not
+    its positions: the two readings would pick different rows."""
+    if not (hasattr(candidates, "get_indexer") and is_dataframe(X)):
+        return
+    if np.array_equal(np.asarray(X.index), np.arange(n_rows(X))):
+        return
+    raise ValueError(
+        "candidates is a pandas Index, but candidates are positions in X and "
+        "X's index labels are not 0..n-1; pass X.index.get_indexer(candidates) "
+        "to select by label, or np.asarray(candidates) if they are positions."
+    )
 
 
 def _check_candidate_samples(candidates, X):
