@@ -59,8 +59,9 @@ _QUERY_DOC = """
         candidates : None, array-like of int of shape (n_candidates,), or \
 array-like or DataFrame of shape (n_candidates, ...), default=None
             ``None``: the unlabeled samples of ``X``. Integers: positions in
-            ``X`` (also for a DataFrame). Otherwise the candidate samples
-            themselves.
+            ``X`` (also for a DataFrame; a pandas ``Index`` is refused when
+            ``X``'s index labels are not its positions). Otherwise the
+            candidate samples themselves.
         batch_size : int, default=1
             Number of samples to select; more than there are candidates selects
             all of them, with a warning.
