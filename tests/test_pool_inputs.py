@@ -22,8 +22,10 @@ from sklearn.ensemble import (
 from sklearn.exceptions import NotFittedError
 from sklearn.gaussian_process import GaussianProcessClassifier
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
 
 from batchbald.classifier import FallbackWarning, SklearnClassifier
 from batchbald.pool import (
@@ -74,12 +76,16 @@ def ensembles():
         ),
         "pipeline-bagging": make_pipeline(
             StandardScaler(),
-            BaggingClassifier(LogisticRegression(), n_estimators=4, random_state=0),
+            BaggingClassifier(
+                DecisionTreeClassifier(max_depth=3), n_estimators=4, random_state=0
+            ),
         ),
         "pipeline-wrapper": make_pipeline(
             StandardScaler(),
             SklearnClassifier(
-                BaggingClassifier(LogisticRegression(), n_estimators=3, random_state=0),
+                BaggingClassifier(
+                    DecisionTreeClassifier(max_depth=3), n_estimators=3, random_state=0
+                ),
                 classes=[0, 1, 2],
             ),
         ),
@@ -110,8 +116,11 @@ def query(strategy, X, y, ensemble, **kwargs):
         return strategy.query(X, y, ensemble, **kwargs)
 
 
-@pytest.mark.parametrize("name", ENSEMBLE_NAMES)
-@pytest.mark.parametrize("strategy", [BatchBALD, GreedyBALD])
+@pytest.mark.parametrize(
+    "strategy, name",
+    [(BatchBALD, name) for name in ENSEMBLE_NAMES]
+    + [(GreedyBALD, "pipeline-forest"), (GreedyBALD, "seed-construction")],
+)
 def test_dataframe_and_series_pick_as_numpy(strategy, name):
     X, y, df, ys = pool()
     ensemble = ensembles()[name]
@@ -249,8 +258,9 @@ def test_wrapped_pipeline_before_two_classes_scores_zero():
 
 
 class OwnEnsemble:
-    """Bootstrap logistic regressions behind a ``sample_proba`` method, written
-    without scikit-learn's base classes (no get_params, no tags)."""
+    """Bootstrapped naive Bayes members (smoothed: never certain) behind a
+    ``sample_proba`` method, written without scikit-learn's base classes (no
+    get_params, no tags)."""
 
     def __init__(self, n_members=4, seed=0):
         self.n_members = n_members
@@ -267,7 +277,7 @@ class OwnEnsemble:
             rows = rng.choice(len(X), len(X))
             while len(np.unique(y[rows])) < len(self.classes_):
                 rows = rng.choice(len(X), len(X))
-            self.members_.append(LogisticRegression().fit(X[rows], y[rows]))
+            self.members_.append(GaussianNB(var_smoothing=1.0).fit(X[rows], y[rows]))
         return self
 
     def sample_proba(self, X):
@@ -343,7 +353,7 @@ class OwnClassifier:
     """A plain classifier with fit/predict_proba and nothing else."""
 
     def fit(self, X, y):
-        self.model_ = LogisticRegression().fit(X, y)
+        self.model_ = GaussianNB().fit(X, y)
         self.classes_ = self.model_.classes_
         return self
 
