@@ -6,7 +6,10 @@ import scipy.sparse as sp
 from sklearn.ensemble import RandomForestClassifier
 
 from batchbald._arrays import (
+    check_candidate_indices,
+    check_candidate_samples,
     check_feature_names,
+    check_not_index_labels,
     check_X,
     is_dataframe,
     n_rows,
@@ -118,3 +121,31 @@ def test_to_numeric_array():
     assert to_numeric_array(X) is X
     with pytest.raises(ValueError, match="numeric columns .* bagging ensemble"):
         to_numeric_array(df.assign(colour=list("rgbrg")))
+
+
+@pytest.mark.parametrize(
+    "cand, match",
+    [
+        (np.array([], dtype=int), "candidates is empty"),
+        (np.array([0, 5]), r"outside \[0, 5\)"),
+        (np.array([-1, 2]), r"outside \[0, 5\)"),
+        (np.array([1, 1]), "repeated indices"),
+    ],
+)
+def test_candidate_indices_errors(cand, match):
+    with pytest.raises(ValueError, match=match):
+        check_candidate_indices(cand, 5)
+
+
+def test_candidate_samples_and_index_labels():
+    df = frame()
+    assert check_candidate_samples(df.iloc[:2], df) is not None
+    np.testing.assert_array_equal(
+        check_candidate_samples([[1.0, 2.0, 3.0]], df), [[1.0, 2.0, 3.0]]
+    )
+    with pytest.raises(ValueError, match=r"shape of X's samples \(3,\)"):
+        check_candidate_samples(np.zeros((2, 2)), df)
+    with pytest.raises(ValueError, match="candidates is a pandas Index"):
+        check_not_index_labels(df.index[:2], df)
+    check_not_index_labels(df.index[:2], df.reset_index(drop=True))
+    check_not_index_labels(np.arange(2), df)  # plain positions

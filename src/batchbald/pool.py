@@ -30,7 +30,14 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
-from ._arrays import is_dataframe, n_rows, take_rows
+from ._arrays import (
+    check_candidate_indices,
+    check_candidate_samples,
+    check_not_index_labels,
+    is_dataframe,
+    n_rows,
+    take_rows,
+)
 from ._labels import check_label_vector
 from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, check_eps
@@ -128,59 +135,13 @@ def _check_query_input(X, y, candidates, missing_label):
             )
         return X, y, take_rows(X, mapping), mapping
     if is_dataframe(candidates):
-        return X, y, _check_candidate_samples(candidates, X), None
+        return X, y, check_candidate_samples(candidates, X), None
     cand = np.asarray(candidates)
     if cand.ndim == 1 and (cand.dtype.kind in "iu" or cand.size == 0):
-        _check_not_index_labels(candidates, X)
-        cand = _check_candidate_indices(cand, n_samples)
+        check_not_index_labels(candidates, X)
+        cand = check_candidate_indices(cand, n_samples)
         return X, y, take_rows(X, cand), cand
-    return X, y, _check_candidate_samples(candidates, X), None
-
-
-def _check_candidate_indices(cand: np.ndarray, n_samples: int) -> np.ndarray:
-    if cand.size == 0:
-        raise ValueError("candidates is empty; pass None or at least one index.")
-    if cand.min() < 0 or cand.max() >= n_samples:
-        raise ValueError(
-            f"candidates holds indices outside [0, {n_samples}) (got "
-            f"min {cand.min()}, max {cand.max()})."
-        )
-    if len(np.unique(cand)) != len(cand):
-        raise ValueError("candidates holds repeated indices.")
-    return cand.astype(np.intp)
-
-
-def _check_not_index_labels(candidates, X) -> None:
-    """Refuse a pandas Index as candidates when X's index labels are not
-    its positions: the two readings would pick different rows."""
-    if not (hasattr(candidates, "get_indexer") and is_dataframe(X)):
-        return
-    if np.array_equal(np.asarray(X.index), np.arange(n_rows(X))):
-        return
-    raise ValueError(
-        "candidates is a pandas Index, but candidates are positions in X and "
-        "X's index labels are not 0..n-1; pass X.index.get_indexer(candidates) "
-        "to select by label, or np.asarray(candidates) if they are positions."
-    )
-
-
-def _check_candidate_samples(candidates, X):
-    """Candidates given as samples (an array or a DataFrame) shaped like X's."""
-    cand = candidates if hasattr(candidates, "shape") else np.asarray(candidates)
-    shape = tuple(cand.shape)
-    if len(shape) < 2 or shape[0] == 0:
-        dtype = getattr(cand, "dtype", None)
-        raise ValueError(
-            "candidates must be None, a 1-D array of integer indices into X, or "
-            f"an array of samples shaped like X; got shape {shape} and dtype "
-            f"{dtype}."
-        )
-    if shape[1:] != tuple(X.shape[1:]):
-        raise ValueError(
-            f"candidates given as samples must have the shape of X's samples "
-            f"{tuple(X.shape[1:])}; got {shape[1:]}."
-        )
-    return cand
+    return X, y, check_candidate_samples(candidates, X), None
 
 
 def _check_bool(value, name: str) -> bool:
