@@ -470,3 +470,75 @@ def test_predict_with_wrong_number_of_features():
     clf = SklearnClassifier(GaussianNB()).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features.*2 features"):
         clf.predict_proba(np.zeros((2, 3)))
+
+
+# ---------------------------------------------------------------------------
+# DataFrames, Pipelines and estimators without BaseEstimator (issue 14)
+# ---------------------------------------------------------------------------
+
+
+def test_dataframe_keeps_column_names_and_is_read_by_position():
+    pd = pytest.importorskip("pandas")
+    X, y_true = blobs(30)
+    y = np.where(np.arange(30) < 10, y_true, np.nan)
+    index = np.arange(30)[::-1] * 3
+    df = pd.DataFrame(X, columns=["x1", "x2"], index=index)
+    ys = pd.Series(y, index=index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        clf = SklearnClassifier(LogisticRegression()).fit(df, ys)
+        probs_df = clf.predict_proba(df.iloc[5:20])
+    assert clf.feature_names_in_.tolist() == ["x1", "x2"]
+    assert clf.estimator_.feature_names_in_.tolist() == ["x1", "x2"]
+    reference = LogisticRegression().fit(X[:10], y_true[:10])
+    np.testing.assert_allclose(probs_df, reference.predict_proba(X[5:20]))
+    with pytest.raises(ValueError, match=r"X has the columns \['x2', 'x1'\]"):
+        clf.predict_proba(df[["x2", "x1"]])
+    clf.fit(X, y)  # refit on an array: the names are gone
+    assert not hasattr(clf, "feature_names_in_")
+
+
+def test_dataframe_rows_repeated_for_whole_weights():
+    pd = pytest.importorskip("pandas")
+    X, y = blobs(12)
+    w = np.arange(12) % 3
+    df = pd.DataFrame(X, columns=["a", "b"], index=np.arange(12) + 100)
+    clf = SklearnClassifier(GaussianProcessClassifier(random_state=0)).fit(df, y, w)
+    reference = GaussianProcessClassifier(random_state=0).fit(
+        np.repeat(X, w, axis=0), np.repeat(y, w)
+    )
+    np.testing.assert_allclose(clf.predict_proba(df), reference.predict_proba(X))
+
+
+def test_pipeline_inside():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = blobs(20)
+    y = np.where(np.arange(20) < 8, y, np.nan)
+    pipe = make_pipeline(StandardScaler(), LogisticRegression())
+    clf = SklearnClassifier(pipe, classes=[0, 1]).fit(X, y)
+    reference = clone(pipe).fit(X[:8], y[:8])
+    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X))
+
+
+class PlainClassifier:
+    """fit/predict_proba/classes_ and nothing from scikit-learn's base classes."""
+
+    def fit(self, X, y):
+        self.model_ = GaussianNB().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_estimator_without_base_estimator_is_deep_copied():
+    X, y = blobs(20)
+    y = np.where(np.arange(20) < 8, y, np.nan)
+    plain = PlainClassifier()
+    clf = SklearnClassifier(plain, classes=[0, 1], random_state=0).fit(X, y)
+    assert clf.estimator_ is not plain and not hasattr(plain, "model_")
+    reference = GaussianNB().fit(X[:8], y[:8])
+    np.testing.assert_allclose(clf.predict_proba(X), reference.predict_proba(X))

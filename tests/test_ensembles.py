@@ -486,3 +486,160 @@ def test_bagging_ensemble_tolerates_single_class_bootstraps():
     assert probs.shape == (8, 30, 2)
     assert fitted.n_member_fallbacks_ > 0
     assert ens.get_params()["classes"] == [0, 1] and not hasattr(ens, "classes_")
+
+
+# ---------------------------------------------------------------------------
+# Pipelines, DataFrames and estimators without BaseEstimator (issue 14)
+# ---------------------------------------------------------------------------
+
+
+def test_select_adapter_kinds():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from batchbald._adapters import (
+        ListAdapter,
+        MembersAdapter,
+        MethodAdapter,
+        PipelineAdapter,
+        WrapperAdapter,
+    )
+    from batchbald.ensembles import select_adapter
+
+    forest = RandomForestClassifier(2)
+    table = [
+        (forest, None, MembersAdapter),
+        (SklearnClassifier(forest), None, WrapperAdapter),
+        ([GaussianNB()], None, ListAdapter),
+        (MCModel(), "sample_proba", MethodAdapter),
+        (make_pipeline(StandardScaler(), forest), None, PipelineAdapter),
+        (make_pipeline(StandardScaler(), MCModel()), "sample_proba", PipelineAdapter),
+        (
+            SklearnClassifier(make_pipeline(StandardScaler(), forest)),
+            None,
+            WrapperAdapter,
+        ),
+    ]
+    for ensemble, method, expected in table:
+        assert type(select_adapter(ensemble, method)) is expected
+    nested = select_adapter(make_pipeline(StandardScaler(), SklearnClassifier(forest)))
+    assert type(nested.final) is WrapperAdapter
+
+
+def test_pipeline_members_are_preprocessing_then_each_member():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = data()
+    lab = ~np.isnan(y)
+    pipe = make_pipeline(
+        StandardScaler(),
+        BaggingClassifier(GaussianNB(), 4, max_features=2, random_state=0),
+    )
+    probs, fitted = ensemble_probas(pipe, X[:9], X=X, y=y, fit=True)
+    reference = clone(pipe).fit(X[lab], y[lab])
+    Xt = reference[0].transform(X[:9])
+    np.testing.assert_allclose(probs, by_hand(reference[-1], Xt, 2))
+    np.testing.assert_allclose(probs.mean(0), reference.predict_proba(X[:9]))
+    assert not hasattr(pipe[0], "mean_")
+    again, same = ensemble_probas(fitted, X[:9])
+    assert same is fitted
+    np.testing.assert_array_equal(again, probs)
+
+
+def test_pipeline_ending_in_wrapper_scales_on_every_sample():
+    """The last step handles missing labels: the Pipeline gets the whole y,
+    so the scaler sees the unlabeled samples too; weights reach that step."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = data()
+    wrapper = SklearnClassifier(
+        BaggingClassifier(LogisticRegression(), 3, random_state=0), classes=[0, 1]
+    )
+    w = np.linspace(1, 2, len(X))
+    probs, fitted = ensemble_probas(
+        make_pipeline(StandardScaler(), wrapper),
+        X[:5],
+        X=X,
+        y=y,
+        fit=True,
+        sample_weight=w,
+    )
+    np.testing.assert_allclose(fitted[0].mean_, X.mean(0))
+    reference = clone(wrapper).fit(StandardScaler().fit_transform(X), y, w)
+    Xt = fitted[0].transform(X[:5])
+    np.testing.assert_allclose(probs, by_hand(reference.estimator_, Xt, 2))
+
+
+def test_pipeline_without_members_is_refused():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with pytest.raises(TypeError, match="Pipeline ending in LogisticRegression"):
+        ensemble_probas(make_pipeline(StandardScaler(), LogisticRegression()), Xe)
+    with pytest.raises(TypeError, match="which has no method named 'sample_proba'"):
+        ensemble_probas(
+            make_pipeline(StandardScaler(), RandomForestClassifier(2)),
+            Xe,
+            sample_predictions_method_name="sample_proba",
+        )
+
+
+def test_dataframe_keeps_names_for_members_and_refuses_other_columns():
+    pd = pytest.importorskip("pandas")
+    X, y, _ = data()
+    df = pd.DataFrame(X, columns=["u", "v", "w"], index=np.arange(len(X)) + 7)
+    for ensemble in [RandomForestClassifier(3, random_state=0), [LogisticRegression()]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            probs_df, fitted = ensemble_probas(
+                ensemble, df.iloc[:6], X=df, y=pd.Series(y), fit=True
+            )
+        probs_np, _ = ensemble_probas(ensemble, X[:6], X=X, y=y, fit=True)
+        np.testing.assert_array_equal(probs_df, probs_np)
+        member = fitted[0] if isinstance(fitted, list) else fitted
+        assert member.feature_names_in_.tolist() == ["u", "v", "w"]
+        with pytest.raises(ValueError, match=r"columns \['w', 'v', 'u'\]"):
+            ensemble_probas(fitted, df[["w", "v", "u"]])
+
+
+def test_dataframe_with_strings_for_forest_members_is_named():
+    pd = pytest.importorskip("pandas")
+    forest = RandomForestClassifier(2, random_state=0).fit(Xe[:6], [0, 1] * 3)
+    df = pd.DataFrame(Xe).assign(colour="red")
+    with pytest.raises(ValueError, match="X_cand has 4 features"):
+        ensemble_probas(forest, df)
+    df = pd.DataFrame({"a": Xe[:, 0], "b": Xe[:, 1], "c": ["x"] * len(Xe)})
+    with pytest.raises(ValueError, match="numeric columns"):
+        ensemble_probas(forest, df)
+
+
+class PlainMC:
+    """MCModel without scikit-learn's base classes (no tags, no get_params)."""
+
+    scale = 1.0
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(np.asarray(y))
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def sample_proba(self, X, n_samples=3):
+        return MCModel.sample_proba(self, X, n_samples)
+
+
+def test_estimator_without_base_estimator():
+    X, y, _ = data()
+    lab = ~np.isnan(y)
+    plain = PlainMC()
+    kwargs = {"sample_predictions_method_name": "sample_proba"}
+    probs, fitted = ensemble_probas(plain, X[:5], X=X, y=y, fit=True, **kwargs)
+    assert fitted is not plain and not hasattr(plain, "classes_")  # deep copy
+    expected = MCModel().fit(X[lab], y[lab]).sample_proba(X[:5])
+    np.testing.assert_allclose(probs, expected)
+    again, same = ensemble_probas(fitted, X[:5], **kwargs)
+    assert same is fitted
+    np.testing.assert_array_equal(again, probs)
+    with pytest.raises(NotFittedError, match=r"ensemble \(PlainMC\) is not fitted"):
+        ensemble_probas(PlainMC(), X[:5], **kwargs)

@@ -25,17 +25,22 @@ scikit-activeml's gallery builds an ensemble of Gaussian process classifiers::
 from __future__ import annotations
 
 import contextvars
-import inspect
-import math
-import numbers
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import check_array
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from .utils import MISSING_LABEL, check_random_state, is_labeled
+from ._arrays import check_feature_names, check_X, is_dataframe, n_rows, take_rows
+from ._estimators import clone_or_copy, estimator_params, is_classifier_like
+from ._labels import (
+    check_labels,
+    check_sample_weight,
+    class_lookup,
+    probas_on_classes,
+)
+from ._labels import check_labels as _check_labels  # noqa: F401  (deep/_base.py)
+from .utils import MISSING_LABEL, check_random_state
 
 __all__ = ["FallbackWarning", "SklearnClassifier"]
 
@@ -77,231 +82,6 @@ _MEMBER_FALLBACKS: contextvars.ContextVar[list | None] = contextvars.ContextVar(
     "batchbald_member_fallbacks", default=None
 )
 
-if "ensure_all_finite" in inspect.signature(check_array).parameters:
-    _ALLOW_NAN = {"ensure_all_finite": False}
-else:  # scikit-learn < 1.6
-    _ALLOW_NAN = {"force_all_finite": False}
-
-
-# ---------------------------------------------------------------------------
-# Validation helpers (shared with batchbald.ensembles)
-# ---------------------------------------------------------------------------
-
-
-def _is_nan_scalar(value) -> bool:
-    return (
-        isinstance(value, numbers.Real)
-        and not isinstance(value, bool)
-        and (math.isnan(value))
-    )
-
-
-def _check_missing_label(missing_label) -> None:
-    """Reject a ``missing_label`` that is not a scalar."""
-    if missing_label is None or isinstance(missing_label, (str, numbers.Number)):
-        return
-    raise TypeError(
-        "missing_label must be a scalar (a number, np.nan, a string or None); "
-        f"got {type(missing_label).__name__} {missing_label!r}."
-    )
-
-
-def _same_missing_label(a, b) -> bool:
-    """Whether two ``missing_label`` values mark the same thing (NaN == NaN)."""
-    if _is_nan_scalar(a) or _is_nan_scalar(b):
-        return _is_nan_scalar(a) and _is_nan_scalar(b)
-    if isinstance(a, str) != isinstance(b, str):
-        return False
-    return bool(a == b)
-
-
-def _check_label_vector(y, name: str = "y") -> np.ndarray:
-    """``y`` as a one-dimensional array; strings go to ``object`` dtype.
-
-    A list such as ``["a", np.nan]`` would become the strings ``"a"`` and
-    ``"nan"`` under ``np.asarray``; converting to ``object`` keeps the NaN.
-    """
-    if y is None:
-        raise ValueError(f"{name} must be an array-like of labels; got None.")
-    arr = np.asarray(y)
-    if arr.dtype.kind in "US":
-        arr = np.asarray(y, dtype=object)
-    if arr.ndim != 1:
-        raise ValueError(
-            f"{name} must be one-dimensional (n_samples,); got shape {arr.shape}."
-        )
-    return arr
-
-
-def _check_classes(classes, missing_label) -> np.ndarray:
-    """Validate the ``classes`` parameter and return it as an array."""
-    arr = np.asarray(classes)
-    if arr.dtype.kind in "US":
-        arr = np.asarray(classes, dtype=object)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(
-            "classes must be a non-empty one-dimensional array-like of labels; "
-            f"got {classes!r}."
-        )
-    values = arr.tolist()
-    if any(_is_nan_scalar(v) for v in values):
-        raise ValueError(f"classes must not contain NaN; got {classes!r}.")
-    if not is_labeled(arr, missing_label).all():
-        raise ValueError(
-            f"classes must not contain missing_label={missing_label!r}; "
-            f"got {classes!r}."
-        )
-    try:
-        n_unique = len(set(values))
-    except TypeError:
-        raise TypeError(
-            f"classes must hold hashable scalar labels; got {classes!r}."
-        ) from None
-    if n_unique != len(values):
-        raise ValueError(f"classes must not contain duplicates; got {classes!r}.")
-    if arr.dtype == object:
-        # Homogeneous strings become a string array (as np.unique would give).
-        if all(isinstance(v, str) for v in values):
-            arr = np.asarray(values)
-    return arr
-
-
-def _check_labels(
-    y,
-    n_samples: int,
-    classes,
-    missing_label,
-    name: str = "y",
-    require_classes: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate ``y`` against ``classes`` and ``missing_label``.
-
-    Parameters
-    ----------
-    y : array-like of shape (n_samples,)
-        Labels with ``missing_label`` for the unlabeled samples.
-    n_samples : int
-        Required length of ``y`` (the number of rows of ``X``).
-    classes : array-like of shape (n_classes,) or None
-        The valid labels; ``None`` infers them (sorted) from the labeled ``y``.
-    missing_label : scalar
-        The value marking an unlabeled sample.
-    name : str, default="y"
-        Name of the parameter in error messages.
-    require_classes : bool, default=True
-        Whether to raise when ``classes`` is None and nothing is labeled;
-        if False, ``classes_`` is then empty.
-
-    Returns
-    -------
-    labeled_N : numpy.ndarray of bool, shape (n_samples,)
-        Which samples are labeled.
-    codes_L : numpy.ndarray of int, shape (n_labeled,)
-        Index into ``classes_`` of each labeled sample's label.
-    classes_ : numpy.ndarray of shape (n_classes,)
-        The classes (``classes`` itself, in its order, when given).
-    """
-    _check_missing_label(missing_label)
-    y_arr = _check_label_vector(y, name)
-    if len(y_arr) != n_samples:
-        raise ValueError(
-            f"X and {name} must have the same number of samples; got len(X)="
-            f"{n_samples} and len({name})={len(y_arr)}."
-        )
-    if isinstance(missing_label, str) and y_arr.dtype.kind in "biufc":
-        raise TypeError(
-            f"missing_label={missing_label!r} is a string but {name} holds numbers "
-            f"(dtype {y_arr.dtype}); use a numeric missing_label such as np.nan "
-            "or -1."
-        )
-    labeled = is_labeled(y_arr, missing_label)
-    labels = y_arr[labeled]
-    if _is_nan_scalar(missing_label) and labels.dtype == object:
-        if any(v == "nan" for v in labels.tolist() if isinstance(v, str)):
-            raise ValueError(
-                f"{name} contains the string 'nan' while missing_label is np.nan; "
-                "mark unlabeled samples with the float np.nan (not the string)."
-            )
-    label_list = labels.tolist()
-    if any(_is_nan_scalar(v) for v in label_list):
-        raise ValueError(
-            f"{name} contains NaN but missing_label={missing_label!r}; NaN is only "
-            "allowed as the missing label (missing_label=np.nan)."
-        )
-    if classes is None:
-        if len(label_list) == 0 and not require_classes:
-            return labeled, np.zeros(0, dtype=np.intp), np.asarray(label_list)
-        if len(label_list) == 0:
-            raise ValueError(
-                f"{name} has no labeled samples and classes=None, so the classes "
-                "are unknown; pass classes (the list of all labels)."
-            )
-        try:
-            classes_ = np.unique(np.asarray(label_list))
-        except TypeError:
-            raise TypeError(
-                f"The labels in {name} cannot be sorted (mixed types?); pass "
-                "classes explicitly."
-            ) from None
-        classes_ = _check_classes(classes_, missing_label)
-    else:
-        classes_ = _check_classes(classes, missing_label)
-    index = {c: i for i, c in enumerate(classes_.tolist())}
-    try:
-        codes = np.fromiter(
-            (index.get(v, -1) for v in label_list), dtype=np.intp, count=len(label_list)
-        )
-    except TypeError:
-        raise TypeError(f"{name} must hold hashable scalar labels.") from None
-    if (codes < 0).any():
-        bad = sorted({repr(v) for v, c in zip(label_list, codes, strict=True) if c < 0})
-        shown = ", ".join(bad[:10]) + (", ..." if len(bad) > 10 else "")
-        raise ValueError(
-            f"{name} contains labels that are not in classes: {shown}; valid "
-            f"classes are {classes_.tolist()!r} (and missing_label="
-            f"{missing_label!r} for unlabeled samples)."
-        )
-    return labeled, codes, classes_
-
-
-def _check_sample_weight(sample_weight, n_samples: int) -> np.ndarray | None:
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must hold real numbers; got dtype {w.dtype}.")
-    w = w.astype(np.float64)
-    if w.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape (n_samples,)=({n_samples},); got shape "
-            f"{w.shape}."
-        )
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(
-            "sample_weight must be finite and non-negative; got "
-            f"min={w.min()!r}, max={w.max()!r}."
-        )
-    return w
-
-
-def _check_X(X, name: str = "X", allow_nd: bool = False):
-    """Validate a numeric feature array (2-D, or at least 2-D if ``allow_nd``)."""
-    shape = "(n_samples, ...)" if allow_nd else "2-D (n_samples, n_features)"
-    if X is None:
-        raise ValueError(f"{name} must be a numeric {shape} array; got None.")
-    try:
-        return check_array(
-            X,
-            accept_sparse="csr",
-            dtype="numeric",
-            ensure_min_samples=0,
-            allow_nd=allow_nd,
-            **_ALLOW_NAN,
-        )
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{name} must be a numeric {shape} array: {exc}") from None
-
-
 # ---------------------------------------------------------------------------
 # The wrapper
 # ---------------------------------------------------------------------------
@@ -319,10 +99,13 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : sklearn classifier
-        The classifier to wrap; it needs ``fit`` and ``predict_proba`` (or, for
-        hard votes, ``predict``: predictions then become one-hot
-        probabilities). It is cloned in :meth:`fit` and never modified.
+    estimator : classifier
+        The classifier to wrap (a scikit-learn classifier, a ``Pipeline``, or
+        any object with ``fit``, ``classes_`` after fitting, and
+        ``predict_proba`` or, for hard votes, ``predict``: predictions then
+        become one-hot probabilities). :meth:`fit` fits a copy and never
+        modifies it: ``sklearn.base.clone(estimator)`` when it can be cloned
+        (it has ``get_params``), else ``copy.deepcopy(estimator)``.
     classes : array-like of shape (n_classes,), default=None
         All labels, in the order of the columns of :meth:`predict_proba`.
         ``None`` infers them (sorted) from the labeled ``y`` in :meth:`fit`;
@@ -351,6 +134,9 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         samples of each class.
     n_features_in_ : int
         Number of features seen in :meth:`fit`.
+    feature_names_in_ : numpy.ndarray of str, shape (n_features_in_,)
+        The column names, when :meth:`fit` got a DataFrame whose column names
+        are all strings (as in scikit-learn).
     n_member_fallbacks_ : int
         How many nested ``SklearnClassifier`` s (e.g. bagging members) fell back
         while the estimator was being fitted.
@@ -400,11 +186,14 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Features of all samples, labeled or not.
-        y : array-like of shape (n_samples,)
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, \
+n_features)
+            Features of all samples, labeled or not. A DataFrame reaches the
+            estimator as a DataFrame (its labeled rows, taken by position),
+            so that the estimator keeps the column names.
+        y : array-like or Series of shape (n_samples,)
             Labels, ``missing_label`` for unlabeled samples; every other value
-            must be in ``classes`` (when given).
+            must be in ``classes`` (when given). Read by position.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; see the Notes of the class.
 
@@ -422,36 +211,24 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             when ``classes`` is None.
         """
         est = self.estimator
-        if (
-            est is None
-            or not hasattr(est, "fit")
-            or not (hasattr(est, "predict_proba") or hasattr(est, "predict"))
-            or isinstance(est, type)
-        ):
+        if not is_classifier_like(est):
             raise TypeError(
-                "estimator must be a scikit-learn classifier instance with fit "
-                "and predict_proba (or predict); got "
-                f"{type(est).__name__} {est!r}."
+                "estimator must be a classifier instance with fit and "
+                "predict_proba (or predict), such as a scikit-learn classifier; "
+                f"got {type(est).__name__} {est!r}."
             )
         rng = check_random_state(self.random_state)
-        X = _check_X(X)
-        n_samples = X.shape[0]
-        labeled, codes, classes_ = _check_labels(
+        X = check_X(X)
+        n_samples = n_rows(X)
+        labeled, codes, classes_ = check_labels(
             y, n_samples, self.classes, self.missing_label
         )
-        w = _check_sample_weight(sample_weight, n_samples)
-
-        rows = np.flatnonzero(labeled)
-        if w is None:
-            counts = np.bincount(codes, minlength=len(classes_)).astype(np.float64)
-        else:
-            w_lab = w[rows]
-            counts = np.bincount(codes, weights=w_lab, minlength=len(classes_))
-            positive = w_lab > 0
-            rows, codes, w_lab = rows[positive], codes[positive], w_lab[positive]
+        w = check_sample_weight(sample_weight, n_samples)
+        rows, codes, w_lab, counts = _labeled_rows(labeled, codes, w, len(classes_))
 
         self.classes_ = classes_
         self.n_features_in_ = X.shape[1]
+        self._set_feature_names(X)
         self.label_counts_ = counts
         self.n_member_fallbacks_ = 0
 
@@ -461,30 +238,27 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._report_fallback(1)
             return self
 
-        estimator_ = clone(est)
+        estimator_ = clone_or_copy(est)
         if self.random_state is not None:
-            params = estimator_.get_params(deep=False)
+            params = estimator_params(estimator_)
             if "random_state" in params and params["random_state"] is None:
                 estimator_.set_params(random_state=int(rng.randint(2**31 - 1)))
+        X_fit, y_fit, fit_kwargs = _fit_arguments(
+            estimator_, take_rows(X, rows), classes_[codes], w_lab, type(est).__name__
+        )
+        self._fit_estimator(estimator_, X_fit, y_fit, fit_kwargs)
+        return self
 
-        X_fit = X[rows]
-        y_fit = classes_[codes]
-        fit_kwargs = {}
-        if w is not None:
-            if has_fit_parameter(estimator_, "sample_weight"):
-                fit_kwargs["sample_weight"] = w_lab
-            else:
-                repeats = np.rint(w_lab)
-                if not np.allclose(repeats, w_lab, rtol=0, atol=1e-8):
-                    raise ValueError(
-                        f"estimator {type(est).__name__} does not accept "
-                        "sample_weight, so sample_weight must hold whole numbers "
-                        "(row repetitions); got non-integer values such as "
-                        f"{w_lab[repeats != w_lab][0]!r}."
-                    )
-                take = np.repeat(np.arange(len(rows)), repeats.astype(np.intp))
-                X_fit, y_fit = X_fit[take], y_fit[take]
+    def _set_feature_names(self, X) -> None:
+        """``feature_names_in_`` as scikit-learn sets it (all-string columns)."""
+        columns = list(X.columns) if is_dataframe(X) else []
+        if columns and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
 
+    def _fit_estimator(self, estimator_, X_fit, y_fit, fit_kwargs) -> None:
+        """Fit, collecting the fallbacks of nested wrappers into one warning."""
         collector: list = []
         token = _MEMBER_FALLBACKS.set(collector)
         try:
@@ -492,11 +266,11 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         finally:
             _MEMBER_FALLBACKS.reset(token)
 
-        estimator_classes = getattr(estimator_, "classes_", None)
-        if estimator_classes is None:
+        if getattr(estimator_, "classes_", None) is None:
             raise TypeError(
-                f"estimator {type(est).__name__} has no classes_ attribute after "
-                "fit; SklearnClassifier needs it to order the probabilities."
+                f"estimator {type(self.estimator).__name__} has no classes_ "
+                "attribute after fit; SklearnClassifier needs it to order the "
+                "probabilities."
             )
         self.estimator_ = estimator_
         self.fallback_ = False
@@ -506,8 +280,8 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if outer is not None:
                 outer.append(self.n_member_fallbacks_)
             else:
-                warnings.warn(MEMBER_FALLBACK_MESSAGE, FallbackWarning, stacklevel=2)
-        return self
+                # stacklevel=3: the line that called fit().
+                warnings.warn(MEMBER_FALLBACK_MESSAGE, FallbackWarning, stacklevel=3)
 
     @staticmethod
     def _report_fallback(n: int) -> None:
@@ -522,12 +296,8 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     def _check_predict_X(self, X):
         check_is_fitted(self)
-        X = _check_X(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but SklearnClassifier was fitted "
-                f"with {self.n_features_in_} features."
-            )
+        X = check_X(X)
+        check_feature_names(self, X, "SklearnClassifier", what="X")
         return X
 
     def predict_proba(self, X) -> np.ndarray:
@@ -535,8 +305,8 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples to predict.
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Samples to predict; a DataFrame reaches the estimator as it is.
 
         Returns
         -------
@@ -546,41 +316,27 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             ``label_counts_`` (uniform when they are all zero).
         """
         X = self._check_predict_X(X)
-        n = X.shape[0]
-        n_classes = len(self.classes_)
         if self.estimator_ is None:
+            n_classes = len(self.classes_)
             total = self.label_counts_.sum()
             if total > 0:
                 row = self.label_counts_ / total
             else:
                 row = np.full(n_classes, 1.0 / n_classes)
-            return np.tile(row, (n, 1))
-        est = self.estimator_
-        index = {c: i for i, c in enumerate(self.classes_.tolist())}
-        columns = np.array(
-            [index[c] for c in np.asarray(est.classes_).tolist()], dtype=np.intp
+            return np.tile(row, (n_rows(X), 1))
+        return probas_on_classes(
+            self.estimator_,
+            X,
+            class_lookup(self.classes_),
+            name=f"estimator {type(self.estimator_).__name__}",
         )
-        out = np.zeros((n, n_classes), dtype=np.float64)
-        if hasattr(est, "predict_proba"):
-            probs = np.asarray(est.predict_proba(X), dtype=np.float64)
-            if probs.shape != (n, len(columns)):
-                raise ValueError(
-                    f"estimator {type(est).__name__}.predict_proba returned shape "
-                    f"{probs.shape}; expected ({n}, {len(columns)}) to match its "
-                    "classes_."
-                )
-            out[:, columns] = probs
-        else:
-            predictions = np.asarray(est.predict(X)).tolist()
-            out[np.arange(n), [index[p] for p in predictions]] = 1.0
-        return out
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each sample (the first one on ties).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Samples to predict.
 
         Returns
@@ -615,3 +371,39 @@ class SklearnClassifier(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def estimators_features_(self) -> list:
         """Feature subsets of the members (``estimator_.estimators_features_``)."""
         return self._fitted_estimator_attribute("estimators_features_")
+
+
+# ---------------------------------------------------------------------------
+# Fitting helpers
+# ---------------------------------------------------------------------------
+
+
+def _labeled_rows(labeled, codes, w, n_classes: int):
+    """Rows to fit on (labeled, positive weight), their codes and weights,
+    and the weighted label counts per class."""
+    rows = np.flatnonzero(labeled)
+    counts: np.ndarray
+    if w is None:
+        counts = np.bincount(codes, minlength=n_classes).astype(np.float64)
+        return rows, codes, None, counts
+    w_lab = w[rows]
+    counts = np.bincount(codes, weights=w_lab, minlength=n_classes)
+    positive = w_lab > 0
+    return rows[positive], codes[positive], w_lab[positive], counts
+
+
+def _fit_arguments(estimator_, X_fit, y_fit, w_lab, name: str):
+    """``(X, y, fit_kwargs)``: weights passed on, or whole weights as repeats."""
+    if w_lab is None:
+        return X_fit, y_fit, {}
+    if has_fit_parameter(estimator_, "sample_weight"):
+        return X_fit, y_fit, {"sample_weight": w_lab}
+    repeats = np.rint(w_lab)
+    if not np.allclose(repeats, w_lab, rtol=0, atol=1e-8):
+        raise ValueError(
+            f"estimator {name} does not accept sample_weight, so sample_weight "
+            "must hold whole numbers (row repetitions); got non-integer values "
+            f"such as {w_lab[repeats != w_lab][0]!r}."
+        )
+    take = np.repeat(np.arange(len(y_fit)), repeats.astype(np.intp))
+    return take_rows(X_fit, take), y_fit[take], {}

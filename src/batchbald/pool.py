@@ -31,6 +31,15 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
+from ._arrays import (
+    check_candidate_indices,
+    check_candidate_samples,
+    check_not_index_labels,
+    is_dataframe,
+    n_rows,
+    take_rows,
+)
+from ._labels import check_label_vector
 from ._validation import Interval, check_params, validate_estimator_params
 from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, EPS_CONSTRAINT
@@ -49,14 +58,19 @@ __all__ = [
 _QUERY_DOC = """
         Parameters
         ----------
-        X : array-like of shape (n_samples, ...)
-            All samples, labeled and unlabeled.
-        y : array-like of shape (n_samples,)
-            Their labels, ``missing_label`` where unknown.{ensemble}
+        X : array-like, sparse matrix or DataFrame of shape (n_samples, ...)
+            All samples, labeled and unlabeled. A pandas DataFrame stays a
+            DataFrame on its way to the ensemble (so that column names
+            work); its rows are taken by position, not by index label.
+        y : array-like or Series of shape (n_samples,)
+            Their labels, ``missing_label`` where unknown (read by position;
+            a nullable pandas dtype's ``<NA>`` counts as ``np.nan``).{ensemble}
         candidates : None, array-like of int of shape (n_candidates,), or \
-array-like of shape (n_candidates, ...), default=None
-            ``None``: the unlabeled samples of ``X``. Integers: indices into
-            ``X``. Otherwise the candidate samples themselves.
+array-like or DataFrame of shape (n_candidates, ...), default=None
+            ``None``: the unlabeled samples of ``X``. Integers: positions in
+            ``X`` (also for a DataFrame; a pandas ``Index`` is refused when
+            ``X``'s index labels are not its positions). Otherwise the
+            candidate samples themselves.
         batch_size : int, default=1
             Number of samples to select; more than there are candidates selects
             all of them, with a warning.
@@ -77,12 +91,17 @@ array-like of shape (n_candidates, ...), default=None
 """
 
 _ENSEMBLE_DOC = """
-        ensemble : estimator or list of estimators
-            The model whose members disagree; see
-            :func:`batchbald.ensembles.ensemble_probas` for what is accepted.
+        ensemble : estimator, Pipeline or list of estimators
+            The model whose members disagree: a bagging ensemble or forest
+            (bare, in a ``SklearnClassifier`` or at the end of a Pipeline), a
+            list of classifiers, or an estimator with the sample-predictions
+            method; see :func:`batchbald.ensembles.ensemble_probas`. It need
+            not derive from scikit-learn's ``BaseEstimator``.
         fit_ensemble : bool, default=True
-            Fit a clone of ``ensemble`` on ``(X, y)`` first; otherwise it must
-            be fitted already.
+            Fit a copy of ``ensemble`` on ``(X, y)`` first and leave
+            ``ensemble`` untouched: ``sklearn.base.clone`` when it can be
+            cloned (it has ``get_params``), else ``copy.deepcopy``. Otherwise
+            ``ensemble`` must be fitted already.
         sample_weight : array-like of shape (n_samples,), default=None
             Training weights, used when ``fit_ensemble``."""
 
@@ -93,20 +112,20 @@ _ENSEMBLE_DOC = """
 def _check_query_input(X, y, candidates, missing_label):
     """Validate ``X, y, candidates``; return ``(X, y, X_cand, mapping)``.
 
+    ``X`` may be an array, a sparse matrix or a pandas DataFrame (kept as
+    such, rows taken by position), ``y`` a sequence, an array or a Series.
     ``mapping`` holds the indices into ``X`` of the candidates, or is None
     when the candidates were given as samples.
     """
     if X is None:
         raise ValueError("X must be an array of samples; got None.")
-    X = np.asarray(X) if not hasattr(X, "shape") else X
-    y = np.asarray(y, dtype=object) if _has_strings(y) else np.asarray(y)
-    if y.ndim != 1:
+    if not hasattr(X, "shape"):
+        X = np.asarray(X)
+    y = check_label_vector(y)
+    n_samples = n_rows(X)
+    if n_samples != len(y):
         raise ValueError(
-            f"y must be one-dimensional (n_samples,); got shape {y.shape}."
-        )
-    if len(X) != len(y):
-        raise ValueError(
-            f"X and y must have the same number of samples; got len(X)={len(X)} "
+            f"X and y must have the same number of samples; got len(X)={n_samples} "
             f"and len(y)={len(y)}."
         )
     if candidates is None:
@@ -116,35 +135,15 @@ def _check_query_input(X, y, candidates, missing_label):
                 f"There are no candidates: all {len(y)} samples in y are labeled "
                 f"(missing_label={missing_label!r})."
             )
-        return X, y, X[mapping], mapping
+        return X, y, take_rows(X, mapping), mapping
+    if is_dataframe(candidates):
+        return X, y, check_candidate_samples(candidates, X), None
     cand = np.asarray(candidates)
     if cand.ndim == 1 and (cand.dtype.kind in "iu" or cand.size == 0):
-        if cand.size == 0:
-            raise ValueError("candidates is empty; pass None or at least one index.")
-        if cand.min() < 0 or cand.max() >= len(X):
-            raise ValueError(
-                f"candidates holds indices outside [0, {len(X)}) (got "
-                f"min {cand.min()}, max {cand.max()})."
-            )
-        if len(np.unique(cand)) != len(cand):
-            raise ValueError("candidates holds repeated indices.")
-        return X, y, X[cand], cand.astype(np.intp)
-    if cand.ndim < 2 or len(cand) == 0:
-        raise ValueError(
-            "candidates must be None, a 1-D array of integer indices into X, or "
-            f"an array of samples shaped like X; got shape {cand.shape} and dtype "
-            f"{cand.dtype}."
-        )
-    if cand.shape[1:] != np.shape(X)[1:]:
-        raise ValueError(
-            f"candidates given as samples must have the shape of X's samples "
-            f"{np.shape(X)[1:]}; got {cand.shape[1:]}."
-        )
-    return X, y, cand, None
-
-
-def _has_strings(y) -> bool:
-    return np.asarray(y).dtype.kind in "US"
+        check_not_index_labels(candidates, X)
+        cand = check_candidate_indices(cand, n_samples)
+        return X, y, take_rows(X, cand), cand
+    return X, y, check_candidate_samples(candidates, X), None
 
 
 # Declarations of the arguments of ``query`` and ``select``.
@@ -233,7 +232,7 @@ class _EnsembleStrategy(BaseEstimator):
             sample_predictions_dict=self.sample_predictions_dict,
         )
         selection = self._run(probs_K_N_C, batch_size, return_utilities)
-        return _result(selection, mapping, len(X), return_utilities)
+        return _result(selection, mapping, n_rows(X), return_utilities)
 
     query.__doc__ = "Choose the samples to label next.\n" + _QUERY_DOC.format(
         ensemble=_ENSEMBLE_DOC
@@ -520,9 +519,9 @@ class RandomSampling(BaseEstimator):
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
         rng = check_random_state(self.random_state)
         selection = engine.select_topk(
-            rng.random_sample(len(X_cand)), batch_size, rng, return_utilities
+            rng.random_sample(n_rows(X_cand)), batch_size, rng, return_utilities
         )
-        return _result(selection, mapping, len(X), return_utilities)
+        return _result(selection, mapping, n_rows(X), return_utilities)
 
     query.__doc__ = "Choose samples uniformly at random.\n" + _QUERY_DOC.format(
         ensemble=""
