@@ -1,0 +1,549 @@
+"""CSV tables: exact round trips, features, safe cells and safe label saving.
+
+- :class:`CsvTable` reads a delimited text file with the :mod:`csv` module and
+  remembers every record's exact text, so that changing one cell rewrites only
+  that cell: column order, the text of all other cells, quoting, blank lines,
+  the byte-order mark and line endings stay as they were.
+- :func:`safe_cell` neutralises spreadsheet formulas in what we write (the
+  rule is in its docstring); :func:`chosen_rows_csv` writes the rows chosen
+  for labeling with it.
+- :class:`LabelFile` saves one label at a time into the user's file, with the
+  guarantees listed in its docstring (lock, change detection, backup,
+  atomic replacement, permissions, links, full disk).
+
+The features of a table (numeric columns, one-hot encoded categories, with a
+memory check) are made by :mod:`batchbald.features`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "CsvTable",
+    "LabelFile",
+    "LabelFileChanged",
+    "chosen_rows_csv",
+    "decode_text",
+    "safe_cell",
+]
+
+_BOM = "\ufeff"
+_LINE_END = re.compile(r"(\r\n|\r|\n)$")
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def safe_cell(text: str) -> str:
+    """``text`` made safe to open in a spreadsheet.
+
+    A text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+    carriage return is prefixed with ``'`` (which spreadsheets show as text
+    and hide); every other cell is returned unchanged. A cell that is a number
+    as Python's ``float`` reads it (``-1.5``, ``+3``, ``-2e-05``, ``-inf``) is
+    never changed, so negative numbers in numeric columns keep working.
+    """
+    if text.startswith(FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+class CsvTable:
+    """A delimited text file whose cells can be changed one at a time.
+
+    Every record's exact text is kept; :meth:`set_cell` rewrites only the
+    changed cell of one record (the other cells keep their quoting), and
+    :meth:`to_text` returns the file with just those changes.
+
+    Parameters
+    ----------
+    text : str
+        The file's content (a leading byte-order mark is kept).
+    delimiter : str, default=","
+        The field separator.
+    name : str, default="table"
+        Used in error messages.
+
+    Attributes
+    ----------
+    header : list of str
+        The column names (the first non-blank record).
+    rows : list of list of str
+        The data records' cells, padded with ``""`` to the header's width.
+    row_lines : list of int
+        The line of the file (1-based, the header's line counted) on which
+        each data record starts.
+    newline : str
+        The header's line ending (``"\\n"`` when it has none).
+    """
+
+    header: list[str]
+
+    def __init__(self, text: str, delimiter: str = ",", name: str = "table"):
+        self.name = name
+        self.delimiter = delimiter
+        self.bom = text.startswith(_BOM)
+        if self.bom:
+            text = text[1:]
+        self._pieces: list[str] = []  # raw text of every record, blank or not
+        self._piece_of_row: list[int] = []
+        self._raw_width: list[int] = []
+        self.rows: list[list[str]] = []
+        self.row_lines: list[int] = []
+        self.newline = "\n"
+        self._parse(text)
+        seen = set()
+        for col in self.header:
+            if col in seen:
+                raise ValueError(
+                    f"{name}: the header names column {col!r} twice; column names "
+                    "must be unique."
+                )
+            seen.add(col)
+
+    def _parse(self, text: str) -> None:
+        consumed: list[str] = []
+
+        def lines():
+            for line in io.StringIO(text, newline=""):
+                consumed.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=self.delimiter, strict=True)
+        header: list[str] | None = None
+        line_no = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise ValueError(
+                    f"{self.name}: malformed CSV near line {reader.line_num} ({exc})."
+                ) from None
+            start_line, line_no = line_no + 1, reader.line_num
+            raw = "".join(consumed)
+            consumed.clear()
+            self._pieces.append(raw)
+            if not fields or all(not f.strip() for f in fields):
+                continue  # a blank line: kept as it is, not a record
+            if header is None:
+                header = fields
+                self.header_line = start_line
+                ending = _LINE_END.search(raw)
+                self.newline = ending.group(1) if ending else "\n"
+                continue
+            if len(fields) > len(header):
+                raise ValueError(
+                    f"{self.name}: line {start_line} has {len(fields)} fields but "
+                    f"the header has {len(header)} columns."
+                )
+            self._piece_of_row.append(len(self._pieces) - 1)
+            self._raw_width.append(len(fields))
+            self.rows.append(fields + [""] * (len(header) - len(fields)))
+            self.row_lines.append(start_line)
+        if consumed:  # text after the last record (cannot happen, but keep it)
+            self._pieces.append("".join(consumed))
+        if header is None:
+            raise ValueError(
+                f"{self.name} is empty; expected a header line with column names."
+            )
+        self.header = header
+
+    # -- reading -----------------------------------------------------------
+    @classmethod
+    def read(
+        cls, path, delimiter: str | None = None, encoding: str = "utf-8"
+    ) -> tuple[CsvTable, bytes]:
+        """Read ``path``; returns the table and the file's bytes.
+
+        ``delimiter`` None means a tab for ``.tsv``/``.tab`` files and a comma
+        otherwise.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"data file {str(path)!r} does not exist.")
+        if path.is_dir():
+            raise ValueError(f"data {str(path)!r} is a directory, not a CSV file.")
+        data = path.read_bytes()
+        text = decode_text(data, encoding, path.name)
+        if delimiter is None:
+            delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+        return cls(text, delimiter=delimiter, name=path.name), data
+
+    def column_index(self, column: str) -> int:
+        """Position of ``column``; ``ValueError`` naming the columns if absent."""
+        try:
+            return self.header.index(column)
+        except ValueError:
+            raise ValueError(
+                f"{self.name} has no column {column!r}; its columns are "
+                f"{', '.join(repr(c) for c in self.header)}."
+            ) from None
+
+    def column(self, column: str) -> list[str]:
+        """The cells of ``column``, one per data row."""
+        j = self.column_index(column)
+        return [row[j] for row in self.rows]
+
+    def where(self, row: int) -> str:
+        """``"row R (line L)"`` for data row ``row`` (0-based), for messages."""
+        return f"row {row + 1} (line {self.row_lines[row]})"
+
+    # -- writing -----------------------------------------------------------
+    def set_cell(self, row: int, column: str, value: str) -> None:
+        """Set one cell of data record ``row`` (0-based) to ``value``."""
+        if "\n" in value or "\r" in value:
+            raise ValueError("a cell value must not contain line breaks.")
+        j = self.column_index(column)
+        p = self._piece_of_row[row]
+        raw = self._pieces[p]
+        match = _LINE_END.search(raw)
+        ending = match.group(1) if match else ""
+        body = raw[: len(raw) - len(ending)]
+        old = self.rows[row]
+        width = self._raw_width[row]
+        fields = _split_raw(body, self.delimiter)
+        if (
+            fields is None
+            or len(fields) != width
+            or not _same_cells(fields, old[:width], self.delimiter)
+        ):
+            # Fall back to re-writing the whole record (values unchanged).
+            fields = [_quote(v, self.delimiter) for v in old[:width]]
+        fields = fields + [""] * (len(self.header) - len(fields))
+        fields[j] = _quote(value, self.delimiter)
+        self._pieces[p] = self.delimiter.join(fields) + ending
+        self._raw_width[row] = len(fields)
+        old[j] = value
+
+    def to_text(self) -> str:
+        """The file's text with the changes made by :meth:`set_cell`."""
+        return (_BOM if self.bom else "") + "".join(self._pieces)
+
+
+def decode_text(data: bytes, encoding: str, name: str) -> str:
+    """``data`` decoded, or ``ValueError`` suggesting ``--encoding``."""
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise ValueError(f"unknown text encoding {encoding!r}.") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{name} is not valid {encoding} text (byte {data[exc.start]:#04x} at "
+            f"offset {exc.start}); pass its encoding with --encoding, e.g. "
+            "--encoding cp1252 or --encoding latin-1."
+        ) from None
+
+
+def _quote(value: str, delimiter: str) -> str:
+    """``value`` as one CSV field, quoted only when needed."""
+    if value == "":
+        return ""
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="").writerow([value])
+    return buf.getvalue()
+
+
+def _split_raw(body: str, delimiter: str, quote: str = '"') -> list[str] | None:
+    """Split one record's text into its fields' raw text (quotes kept)."""
+    fields = []
+    i, n = 0, len(body)
+    while True:
+        if i < n and body[i] == quote:
+            j = i + 1
+            while True:
+                k = body.find(quote, j)
+                if k < 0:
+                    return None
+                if k + 1 < n and body[k + 1] == quote:
+                    j = k + 2
+                    continue
+                break
+            end = body.find(delimiter, k + 1)
+        else:
+            end = body.find(delimiter, i)
+        if end < 0:
+            fields.append(body[i:])
+            return fields
+        fields.append(body[i:end])
+        i = end + len(delimiter)
+
+
+def _same_cells(raw_fields: list[str], cells: list[str], delimiter: str) -> bool:
+    """Whether the raw fields parse to ``cells`` (guards :func:`_split_raw`)."""
+    try:
+        parsed = next(csv.reader([delimiter.join(raw_fields)], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return False
+    return parsed == cells
+
+
+def chosen_rows_csv(
+    table: CsvTable,
+    rows: Sequence[int],
+    scores: Sequence[float],
+    score_column: str,
+    encoding: str = "utf-8",
+) -> bytes:
+    """The rows chosen for labeling as CSV bytes, in the order chosen.
+
+    Columns: ``row`` (1 = first data row), ``line`` (the line of the data file
+    on which the row starts), ``step``, ``score_column`` (empty for a NaN
+    score), then the row's cells. A column of ours whose name the table also
+    uses gets the prefix ``batchbald_``. The table's delimiter, line ending
+    and byte-order mark are kept; every text cell (the header included) goes
+    through :func:`safe_cell`.
+    """
+    ours = ["row", "line", "step", score_column]
+    header = [("batchbald_" + c if c in table.header else c) for c in ours]
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=table.delimiter, lineterminator=table.newline)
+    writer.writerow(header + [safe_cell(c) for c in table.header])
+    for step, (r, s) in enumerate(zip(rows, scores, strict=True), 1):
+        score = "" if s is None or math.isnan(s) else repr(float(s))
+        cells = [safe_cell(v) for v in table.rows[r]]
+        writer.writerow([r + 1, table.row_lines[r], step, score] + cells)
+    text = (_BOM if table.bom else "") + buf.getvalue()
+    return text.encode(encoding)
+
+
+# --------------------------------------------------------------------------
+# saving labels into the user's file
+# --------------------------------------------------------------------------
+class LabelFileChanged(ValueError):
+    """The labeling file changed on disk since this process last read or wrote
+    it (another program wrote it); nothing was saved."""
+
+
+class LabelFile:
+    """A CSV file on disk into which labels are saved one answer at a time.
+
+    Open it with :meth:`open`. Every :meth:`save_label` (and :meth:`undo`)
+    keeps these guarantees:
+
+    - **One writer.** The exclusive lock of :func:`batchbald._files.exclusive_lock`
+      (a sidecar ``.NAME.lock``) is held while the file is checked and
+      replaced; :meth:`locked` holds it for a whole session, so that a second
+      session (another terminal, a web app) is refused at its start. Within a
+      process the object is thread-safe.
+    - **No lost answers.** Before every save the file's bytes are compared
+      with what this object last read or wrote; if another program changed
+      it, :class:`LabelFileChanged` is raised and nothing is written.
+    - **Only the label cell changes** (see :class:`CsvTable`); the label is
+      passed through :func:`safe_cell` unless ``neutralise=False``.
+    - **A backup first.** The first save of this object copies the file as it
+      was to the first free ``NAME.bak``, ``NAME.bak.1``, ... (never
+      overwriting a backup), with the file's permission bits.
+    - **Atomic replacement** by :func:`batchbald._files.atomic_write`: the new
+      file is written next to it, ``fsync`` ed and renamed over it, keeping
+      its permission bits (0600 stays 0600). Ctrl-C, a crash or a power cut
+      leaves the old or the new file, never a mix.
+    - **Links.** A symbolic link is resolved when opening: the file it points
+      to is written and the link stays. A file with several hard links, a
+      read-only file (no ``u+w``) and one this user cannot write are refused
+      by :meth:`open` (and again at every save) with ``ValueError``: replacing
+      a hard-linked file would detach its other names, writing it in place is
+      not crash-safe.
+    - **Full disk.** ``ENOSPC``/``EDQUOT`` becomes a one-line ``ValueError``;
+      the file and the in-memory table are left as they were.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file written (symbolic links resolved).
+    table : CsvTable
+        The table as saved so far.
+    label_column : str
+        The column labels go into.
+    backup : pathlib.Path or None
+        The backup made by the first save, if any.
+    history : list of (int, str, str)
+        ``(row, previous cell, stored cell)`` of every save not undone.
+    """
+
+    def __init__(
+        self,
+        path,
+        table: CsvTable,
+        data: bytes,
+        label_column: str,
+        encoding: str = "utf-8",
+        lock_timeout: float = 10.0,
+    ):
+        import threading
+
+        self.path = Path(path)
+        self.table = table
+        self.label_column = label_column
+        self.encoding = encoding
+        self.lock_timeout = lock_timeout
+        self.backup: Path | None = None
+        self.history: list[tuple[int, str, str]] = []
+        self._expected = data
+        self._mutex = threading.RLock()
+        self._held = 0
+
+    @classmethod
+    def open(
+        cls,
+        path,
+        label_column: str,
+        *,
+        delimiter: str | None = None,
+        encoding: str = "utf-8",
+        lock_timeout: float = 10.0,
+    ) -> LabelFile:
+        """Read ``path`` for labeling; refuses what cannot be saved safely.
+
+        Raises ``ValueError`` when the label column is missing, when the file
+        cannot be rewritten byte for byte in ``encoding``, or when
+        :func:`batchbald._files.check_replaceable` refuses it (read-only,
+        hard-linked, not a regular file); ``FileNotFoundError`` when it does
+        not exist. ``lock_timeout`` is how long a save waits for another
+        holder of the lock.
+        """
+        from ._files import check_replaceable, real_path
+
+        real = real_path(path)
+        table, data = CsvTable.read(real, delimiter, encoding)
+        table.column_index(label_column)
+        if table.to_text().encode(encoding) != data:
+            raise ValueError(
+                f"{table.name} cannot be rewritten byte for byte with --encoding "
+                f"{encoding}; not labeling in place."
+            )
+        check_replaceable(real, "data file")
+        return cls(real, table, data, label_column, encoding, lock_timeout)
+
+    def labels(self) -> list[str]:
+        """The label cells, stripped (``""`` = unlabeled)."""
+        return [v.strip() for v in self.table.column(self.label_column)]
+
+    def locked(self, timeout: float = 0.0):
+        """Context manager holding the file's lock (e.g. for a whole session);
+        ``ValueError`` if another writer holds it after ``timeout`` seconds."""
+        import contextlib
+
+        from ._files import exclusive_lock
+
+        @contextlib.contextmanager
+        def hold():
+            with self._mutex:
+                if self._held:
+                    self._held += 1
+                    try:
+                        yield self.path
+                    finally:
+                        self._held -= 1
+                    return
+                with exclusive_lock(self.path, timeout, "data file"):
+                    self._held += 1
+                    try:
+                        yield self.path
+                    finally:
+                        self._held -= 1
+
+        return hold()
+
+    def save_label(self, row: int, label: str, *, neutralise: bool = True) -> str:
+        """Save ``label`` as data row ``row``'s label (0-based) on disk now.
+
+        Returns the text stored (``label`` through :func:`safe_cell` when
+        ``neutralise``). Raises :class:`LabelFileChanged` when another program
+        changed the file, ``ValueError`` for a label with a line break or
+        characters ``encoding`` cannot write, for a file that became
+        read-only or hard-linked, another writer holding the lock longer than
+        ``lock_timeout``, or a full disk. On any error nothing is saved.
+        """
+        if not 0 <= row < len(self.table.rows):
+            raise ValueError(
+                f"row must be in [0, {len(self.table.rows)}); got {row!r}."
+            )
+        if not isinstance(label, str) or "\n" in label or "\r" in label:
+            raise ValueError(f"a label must be text on one line; got {label!r}.")
+        stored = safe_cell(label) if neutralise else label
+        with self._mutex:
+            previous = self._write_cell(row, stored)
+            self.history.append((row, previous, stored))
+        return stored
+
+    def undo(self) -> tuple[int, str] | None:
+        """Undo the last save not undone yet: its row's cell gets back the text
+        it had before, saved with the same guarantees. Returns ``(row,
+        restored text)``, or None when there is nothing to undo."""
+        with self._mutex:
+            if not self.history:
+                return None
+            row, previous, _ = self.history[-1]
+            self._write_cell(row, previous)
+            self.history.pop()
+        return row, previous
+
+    def _write_cell(self, row: int, text: str) -> str:
+        from ._files import atomic_write, backup_path, check_replaceable
+
+        with self.locked(self.lock_timeout):
+            current = self.path.read_bytes()
+            if current != self._expected:
+                raise LabelFileChanged(
+                    f"{self.path} changed on disk since it was read (edited by "
+                    f"another program?); not saving row {row + 1}. "
+                    f"{len(self.history)} answer(s) of this session were saved "
+                    "before. Run the command again to continue."
+                )
+            st = check_replaceable(self.path, "data file")
+            j = self.table.column_index(self.label_column)
+            old = self.table.rows[row][j]
+            self.table.set_cell(row, self.label_column, text)
+            try:
+                new = self.table.to_text().encode(self.encoding)
+                if self.backup is None:
+                    self.backup = atomic_write(
+                        backup_path(self.path),
+                        current,
+                        overwrite=False,
+                        mode=st.st_mode & 0o7777,
+                    )
+                atomic_write(self.path, new, overwrite=True)
+            except BaseException as exc:
+                self.table.set_cell(row, self.label_column, old)
+                _reraise_in_our_words(exc, self.path, self.encoding, text)
+                raise
+            self._expected = new
+        return old
+
+
+def _reraise_in_our_words(
+    exc: BaseException, path: Path, encoding: str, text: str
+) -> None:
+    """Raise ``ValueError`` for the failures a user can act on."""
+    from ._files import is_disk_full
+
+    if isinstance(exc, UnicodeEncodeError):
+        raise ValueError(
+            f"the label {text!r} cannot be written in {encoding}."
+        ) from None
+    if is_disk_full(exc):
+        raise ValueError(
+            f"no space left on the device of {path} (the file is unchanged and "
+            "this answer was not saved); free some space and run again."
+        ) from None
+    if isinstance(exc, PermissionError):
+        raise ValueError(
+            f"cannot write next to {path} (permission denied): labeling in place "
+            "needs a writable directory; the file is unchanged."
+        ) from None
