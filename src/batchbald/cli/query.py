@@ -12,18 +12,13 @@ import argparse
 import contextlib
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .._names import MODELS, describe
+from ..labeling import METHODS, SCORE_COLUMN
 from ._args import positive_int
 
-if TYPE_CHECKING:
-    pass
-
 NAME = "query"
-METHODS = ("batchbald", "bald", "powerbald", "entropy", "random")
 
 _DESCRIPTION = f"""\
 Read a table (CSV, or TSV for .tsv files) in which the rows with an empty
@@ -89,14 +84,6 @@ input (a full disk included; DATA is then unchanged), 130 interrupted (Ctrl-C;
 every answer already given is saved)
 """
 
-_SCORE_COLUMN = {
-    "batchbald": "gain_nats",
-    "bald": "bald_nats",
-    "powerbald": "bald_nats",
-    "random": "bald_nats",
-    "entropy": "entropy_nats",
-}
-
 
 def _delimiter(text: str) -> str:
     text = {"\\t": "\t", "tab": "\t"}.get(text, text)
@@ -105,6 +92,48 @@ def _delimiter(text: str) -> str:
             f"expected one character (or 'tab'), got {text!r}"
         )
     return text
+
+
+#: The options of ``query`` (flags, keywords of ``add_argument``).
+# fmt: off
+_OPTIONS: list[tuple[tuple[str, ...], dict]] = [
+    (("data",), dict(type=Path, metavar="DATA.csv",
+     help="the table; rows with an empty label cell are unlabeled")),
+    (("--label-column", "-y"), dict(required=True, metavar="COL",
+     help="name of the label column")),
+    (("--batch-size", "-b"), dict(type=positive_int, required=True, metavar="B",
+     help="number of rows to choose")),
+    (("--model",), dict(default=None, metavar="MODEL",
+     help="ensemble fitted on the labeled rows: " + ", ".join(MODELS)
+     + " (default: gp-bagging, or logreg-bagging on large tables)")),
+    (("--members",), dict(type=positive_int, default=10, metavar="K",
+     help="ensemble members (bags, trees or MC-dropout samples) (default: 10)")),
+    (("--method",), dict(choices=METHODS, default="batchbald",
+     help="selection rule (default: batchbald)")),
+    (("--features",), dict(default=None, metavar="COLS",
+     help="comma-separated feature columns (default: all but the label column)")),
+    (("--exclude",), dict(default=None, metavar="COLS",
+     help="comma-separated columns to leave out of the features (IDs, notes)")),
+    (("--no-one-hot",), dict(dest="one_hot", action="store_false",
+     help="reject non-numeric feature columns instead of one-hot encoding them")),
+    (("--out", "-o"), dict(default=None, metavar="FILE",
+     help="where to write the chosen rows, - for stdout (default: to_label.csv; "
+     "with --interactive only when given)")),
+    (("--force",), dict(action="store_true", help="replace --out if it exists")),
+    (("--interactive", "-i"), dict(action="store_true",
+     help="ask for the chosen rows' labels and save them into DATA")),
+    (("--seed",), dict(type=int, default=0,
+     help="random seed of the model and the selection (default: 0)")),
+    (("--samples",), dict(type=positive_int, default=None, metavar="M",
+     help="batchbald: joint labellings M (default: 1000)")),
+    (("--delimiter",), dict(type=_delimiter, default=None, metavar="CHAR",
+     help="field separator (default: tab for .tsv, else comma)")),
+    (("--encoding",), dict(default="utf-8",
+     help="text encoding of DATA (default: utf-8; a BOM is kept)")),
+    (("--no-progress",), dict(dest="progress", action="store_false",
+     help="hide the progress bar (drawn only when stderr is a terminal)")),
+]
+# fmt: on
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -116,142 +145,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "data",
-        type=Path,
-        metavar="DATA.csv",
-        help="the table; rows with an empty label cell are unlabeled",
-    )
-    p.add_argument(
-        "--label-column",
-        "-y",
-        required=True,
-        metavar="COL",
-        help="name of the label column",
-    )
-    p.add_argument(
-        "--batch-size",
-        "-b",
-        type=positive_int,
-        required=True,
-        metavar="B",
-        help="number of rows to choose",
-    )
-    p.add_argument(
-        "--model",
-        default=None,
-        metavar="MODEL",
-        help="ensemble fitted on the labeled rows: "
-        + ", ".join(MODELS)
-        + " (default: gp-bagging, or logreg-bagging on large tables)",
-    )
-    p.add_argument(
-        "--members",
-        type=positive_int,
-        default=10,
-        metavar="K",
-        help="ensemble members (bags, trees or MC-dropout samples) (default: 10)",
-    )
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="batchbald",
-        help="selection rule (default: batchbald)",
-    )
-    p.add_argument(
-        "--features",
-        default=None,
-        metavar="COLS",
-        help="comma-separated feature columns (default: all but the label column)",
-    )
-    p.add_argument(
-        "--exclude",
-        default=None,
-        metavar="COLS",
-        help="comma-separated columns to leave out of the features (IDs, notes)",
-    )
-    p.add_argument(
-        "--no-one-hot",
-        dest="one_hot",
-        action="store_false",
-        help="reject non-numeric feature columns instead of one-hot encoding them",
-    )
-    p.add_argument(
-        "--out",
-        "-o",
-        default=None,
-        metavar="FILE",
-        help="where to write the chosen rows, - for stdout (default: "
-        "to_label.csv; with --interactive only when given)",
-    )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument(
-        "--interactive",
-        "-i",
-        action="store_true",
-        help="ask for the chosen rows' labels and save them into DATA",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random seed of the model and the selection (default: 0)",
-    )
-    p.add_argument(
-        "--samples",
-        type=positive_int,
-        default=None,
-        metavar="M",
-        help="batchbald: joint labellings M (default: 1000)",
-    )
-    p.add_argument(
-        "--delimiter",
-        type=_delimiter,
-        default=None,
-        metavar="CHAR",
-        help="field separator (default: tab for .tsv, else comma)",
-    )
-    p.add_argument(
-        "--encoding",
-        default="utf-8",
-        help="text encoding of DATA (default: utf-8; a BOM is kept)",
-    )
-    p.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="hide the progress bar (drawn only when stderr is a terminal)",
-    )
+    for flags, kwargs in _OPTIONS:
+        p.add_argument(*flags, **kwargs)
     return p
 
 
 def _note(message: str) -> None:
     print(f"batchbald query: {message}", file=sys.stderr)
-
-
-@dataclass
-class _Problem:
-    """The table turned into what the selection needs."""
-
-    Z: Any  # standardised features, (n_rows, n_features)
-    y: Any  # class codes, NaN = unlabeled, (n_rows,)
-    classes: list[str]
-    unlabeled: Any  # row indices
-    batch_size: int
-
-
-@dataclass
-class _Choice:
-    rows: Any
-    scores: Any
-    mean_probs: Any = None  # (len(rows), C) mean member prediction, or None
-
-
-def _sort_key(label: str):
-    try:
-        return (0, float(label), label)
-    except ValueError:
-        return (1, 0.0, label)
 
 
 def _out_path(args) -> Path | None:
@@ -279,176 +179,49 @@ def _out_path(args) -> Path | None:
     return out
 
 
-def _prepare(args, table) -> _Problem | None:
-    """Features, labels and the unlabeled rows; None when all are labeled."""
-    import numpy as np
-    from sklearn.preprocessing import StandardScaler
+def _choose(args, table):
+    """The problem and the chosen rows; None when every row is labeled."""
+    from .. import labeling
 
-    from ..features import encode_features, feature_columns, id_like_columns
-
-    labels = [v.strip() for v in table.column(args.label_column)]
-    cols = feature_columns(table, args.label_column, args.features, args.exclude)
-    if not table.rows:
-        raise ValueError(f"{table.name} has a header but no data rows.")
-    feats = encode_features(table, cols, args.one_hot)
-    if feats.encoded:
+    pb = labeling.prepare(
+        table,
+        args.label_column,
+        features=args.features,
+        exclude=args.exclude,
+        one_hot=args.one_hot,
+        notify=_note,
+    )
+    if len(pb.unlabeled) == 0:
         _note(
-            "one-hot encoding non-numeric column(s): "
-            + ", ".join(f"{c} ({len(v)} values)" for c, v in feats.encoded.items())
-        )
-    for c in id_like_columns(feats.encoded, len(table.rows)):
-        _note(
-            f"warning: column {c!r} has {len(feats.encoded[c])} distinct values, "
-            f"like an ID; leave it out with --exclude {c}."
-        )
-    unlabeled = np.flatnonzero([v == "" for v in labels])
-    if len(unlabeled) == 0:
-        _note(
-            f"all {len(labels)} rows of {table.name} are labeled; nothing "
-            "left to label."
+            f"all {len(pb.y)} rows of {table.name} are labeled; nothing left to label."
         )
         return None
-    classes = sorted({v for v in labels if v}, key=_sort_key)
-    codes = {c: k for k, c in enumerate(classes)}
-    y = np.array([codes[v] if v else np.nan for v in labels], dtype=np.float64)
-    batch_size = args.batch_size
-    if batch_size > len(unlabeled):
-        _note(f"only {len(unlabeled)} unlabeled rows; choosing all of them.")
-        batch_size = len(unlabeled)
-    Z = StandardScaler().fit_transform(feats.X)
-    return _Problem(Z, y, classes, unlabeled, batch_size)
-
-
-def _cold_start(args, pb: _Problem) -> _Choice:
-    """The batch when fewer than two classes are labeled."""
-    import numpy as np
-
-    from ..coldstart import diverse_batch
-    from ..utils import check_random_state
-
-    labeled = np.flatnonzero(~np.isnan(pb.y))
-    rng = check_random_state(args.seed)
-    if args.method == "random":  # random needs no model
-        rows = pb.unlabeled[rng.permutation(len(pb.unlabeled))[: pb.batch_size]]
-        return _Choice(rows, np.full(len(rows), np.nan))
-    why = (
-        "no row is labeled yet"
-        if not pb.classes
-        else f"only one class ({pb.classes[0]!r}) is labeled so far"
-    )
-    _note(
-        f"{why}, so no model can rank the rows: choosing a diverse batch "
-        "instead (k-means++ seeding over the standardised features"
-        + (", away from the labeled rows" if pb.classes else "")
-        + f"), not {args.method}. Label it and run again."
-    )
-    rows = diverse_batch(pb.Z, pb.unlabeled, labeled, pb.batch_size, rng)
-    return _Choice(rows, np.full(len(rows), np.nan))
-
-
-def _model_name(args, pb: _Problem, n_labeled: int) -> str:
-    """The model to fit: --model, or the default that fits; cost checked."""
-    from .. import models
-
-    sizes = dict(
-        n_samples=n_labeled,
-        n_features=pb.Z.shape[1],
-        n_classes=len(pb.classes),
-        n_members=args.members,
-    )
-    if args.model is None:
-        name, why = models.choose_model(models.DEFAULT_MODEL, **sizes)
-        if why:
-            _note(why + ".")
-    else:
-        name = models.resolve_model_name(args.model)
-    cost = models.check_model_cost(name, **sizes)
-    if cost.seconds is not None and cost.seconds > models.MAX_DEFAULT_SECONDS:
-        _note(
-            f"warning: fitting {name} is estimated to take about "
-            f"{cost.seconds / 60:.0f} min; --model logreg-bagging or rf is faster."
-        )
-    return name
-
-
-def _fit_probs(args, pb: _Problem, name: str, n_labeled: int):
-    """Member probabilities of the unlabeled rows, (K, n_unlabeled, C)."""
-    import warnings
-
-    from .. import models
-    from ..ensembles import ensemble_probas
-
-    spec = models.make_model(
-        name,
-        n_features=pb.Z.shape[1],
-        n_classes=len(pb.classes),
-        n_members=args.members,
-        random_state=args.seed,
-    )
-    _note(f"fitting {name} ({args.members} members) on {n_labeled} labeled rows ...")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        probs, _ = ensemble_probas(
-            spec.estimator,
-            pb.Z[pb.unlabeled],
-            X=pb.Z,
-            y=pb.y,
-            fit=True,
-            **spec.predict_kwargs,
-        )
-    kinds = sorted({w.category.__name__ for w in caught})
-    if kinds:
-        _note(
-            f"the model issued {len(caught)} warning(s) while fitting "
-            f"({', '.join(kinds)}); with few labels that is common."
-        )
-    return probs
-
-
-def _select(args, probs, batch_size: int):
-    from ..pool import EntropySampling
-    from .select import select
-
-    if args.method == "entropy":
-        return EntropySampling(random_state=args.seed).select(probs, batch_size)
+    if args.batch_size > len(pb.unlabeled):
+        _note(f"only {len(pb.unlabeled)} unlabeled rows; choosing all of them.")
     bar = None
-    if args.progress and sys.stderr.isatty():
+    if args.progress and sys.stderr.isatty() and args.method != "entropy":
         from tqdm.auto import tqdm
 
+        total = min(args.batch_size, len(pb.unlabeled))
         bar = tqdm(
-            total=batch_size, desc=f"query ({args.method})", unit="row", file=sys.stderr
+            total=total, desc=f"query ({args.method})", unit="row", file=sys.stderr
         )
     try:
-        return select(
-            probs,
-            args.method,
-            batch_size,
+        choice = labeling.choose_batch(
+            pb,
+            args.batch_size,
+            method=args.method,
+            model=args.model,
+            n_members=args.members,
             seed=args.seed,
             n_samples=args.samples,
             callback=None if bar is None else (lambda *_: bar.update()),
+            notify=_note,
         )
     finally:
         if bar is not None:
             bar.close()
-
-
-def _choose(args, pb: _Problem) -> _Choice:
-    """The chosen rows, their scores and the model's mean predictions."""
-    import numpy as np
-
-    if len(pb.classes) < 2:
-        return _cold_start(args, pb)
-    if args.members < 2 and args.method in ("batchbald", "bald", "powerbald"):
-        _note(
-            f"warning: with --members {args.members} every BALD score is 0, so "
-            f"--method {args.method} chooses arbitrarily; use --members 2 or more."
-        )
-    n_labeled = int(np.sum(~np.isnan(pb.y)))
-    name = _model_name(args, pb, n_labeled)
-    probs = _fit_probs(args, pb, name, n_labeled)
-    sel = _select(args, probs, pb.batch_size)
-    mean = np.asarray(probs[:, sel.indices, :]).mean(axis=0)
-    return _Choice(pb.unlabeled[sel.indices], sel.gains, mean)
+    return pb, choice
 
 
 def _write_out(out: Path, data: bytes, force: bool) -> str:
@@ -473,13 +246,13 @@ def _write_out(out: Path, data: bytes, force: bool) -> str:
     return str(out)
 
 
-def _summary(args, choice: _Choice, n_unlabeled: int, t0: float, wrote) -> None:
+def _summary(args, choice, n_unlabeled: int, t0: float, wrote) -> None:
     import numpy as np
 
     finite = choice.scores[np.isfinite(choice.scores)]
     text = f"chose {len(choice.rows)} of {n_unlabeled} unlabeled rows"
     if len(finite):
-        score = _SCORE_COLUMN[args.method]
+        score = SCORE_COLUMN[args.method]
         what = (
             "joint information I(batch; w)"
             if args.method == "batchbald"
@@ -492,7 +265,7 @@ def _summary(args, choice: _Choice, n_unlabeled: int, t0: float, wrote) -> None:
     _note(text)
 
 
-def _label(args, labels, pb: _Problem, choice: _Choice) -> None:
+def _label(args, labels, pb, choice) -> None:
     """The interactive session over the chosen rows."""
     import math
 
@@ -515,7 +288,7 @@ def _label(args, labels, pb: _Problem, choice: _Choice) -> None:
         items.append(item)
     session = Session(labels, pb.classes, sys.stdin, sys.stdout)
     try:
-        session.run(items, _SCORE_COLUMN[args.method])
+        session.run(items, SCORE_COLUMN[args.method])
     except KeyboardInterrupt:
         _note(f"{session.n_saved} answer(s) saved in {args.data}.")
         raise
@@ -563,17 +336,17 @@ def _run(args, t0) -> int:
             table = labels.table
         else:
             table, _ = CsvTable.read(args.data, args.delimiter, args.encoding)
-        pb = _prepare(args, table)
-        if pb is None:
+        chosen = _choose(args, table)
+        if chosen is None:
             return 0
-        choice = _choose(args, pb)
+        pb, choice = chosen
         wrote = None
         if out is not None:
             data = chosen_rows_csv(
                 table,
                 choice.rows,
                 choice.scores,
-                _SCORE_COLUMN[args.method],
+                SCORE_COLUMN[args.method],
                 args.encoding,
             )
             wrote = _write_out(out, data, args.force)
