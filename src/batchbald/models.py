@@ -29,6 +29,8 @@ from ._names import MODEL_ALIASES, MODELS
 
 __all__ = [
     "DEFAULT_MODEL",
+    "MODELS",
+    "MODEL_ALIASES",
     "SCALABLE_MODEL",
     "ModelCost",
     "ModelSpec",
@@ -37,6 +39,7 @@ __all__ = [
     "default_max_memory",
     "estimate_cost",
     "make_model",
+    "predict_kwargs",
     "resolve_model_name",
 ]
 
@@ -185,7 +188,10 @@ _BUILDERS: dict[str, _Builder] = {
 }
 
 
-def _predict_kwargs(name: str, n_members: int) -> dict:
+def predict_kwargs(name: str, n_members: int) -> dict:
+    """Keywords of :func:`batchbald.ensembles.ensemble_probas` (and of the
+    ensemble strategies) that read model ``name``'s ``n_members`` members."""
+    name = resolve_model_name(name)
     if name == "mc-dropout":
         return {
             "sample_predictions_method_name": "sample_proba",
@@ -255,7 +261,7 @@ def make_model(
         int(random_state),
         dict(params or {}),
     )
-    return ModelSpec(name, estimator, _predict_kwargs(name, int(n_members)))
+    return ModelSpec(name, estimator, predict_kwargs(name, int(n_members)))
 
 
 # --------------------------------------------------------------------------
