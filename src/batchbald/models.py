@@ -54,10 +54,13 @@ MAX_DEFAULT_SECONDS = 120.0
 
 # Gaussian-process classifier (scikit-learn, Laplace approximation, one
 # binary GP per class when C > 2): peak memory of one fit about 8 n x n
-# float64 arrays, time about 4e-10 n**3 seconds per binary GP on one core
-# (measured: n=1000, 3 classes: 1.1 s and 61 MiB peak; n=500: 0.29 s).
+# float64 arrays (measured with tracemalloc: n=1000, 3 classes: 61 MiB). Its
+# time grows like n**3 and faster than that in practice (more optimiser
+# steps): one binary GP took 0.33 s at n=1000 but 116 s at n=3000 on the
+# shared 2-core development machine. The coefficient below is the larger
+# figure's, so the estimate errs on the slow side.
 _GP_SQUARE_ARRAYS = 8
-_GP_SECONDS_PER_N3 = 4e-10
+_GP_SECONDS_PER_N3 = 4.5e-9
 
 
 @dataclass(frozen=True)
@@ -291,8 +294,8 @@ def estimate_cost(
 
     The figures are orders of magnitude from the algorithms' sizes: a
     Gaussian-process fit holds about 8 ``n x n`` float64 arrays and takes
-    about ``4e-10 n**3`` s per binary GP (one per class when C > 2) and
-    member; the others hold a few copies of the ``n x d`` data plus their
+    about ``4.5e-9 n**3`` s per binary GP (one per class when C > 2) and
+    member (a pessimistic figure from one slow machine); the others hold a few copies of the ``n x d`` data plus their
     parameters (trees: about 2 n nodes each).
     """
     name = resolve_model_name(name)
