@@ -245,7 +245,7 @@ def _check(method, batch_size, n_members, seed) -> None:
     if (
         isinstance(seed, bool)
         or not isinstance(seed, numbers.Integral)
-        or not (0 <= seed < 2**32)
+        or not (0 <= int(seed) < 2**32)
     ):
         raise ValueError(f"seed must be an integer in [0, 2**32); got {seed!r}.")
 

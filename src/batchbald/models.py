@@ -295,8 +295,9 @@ def estimate_cost(
     The figures are orders of magnitude from the algorithms' sizes: a
     Gaussian-process fit holds about 8 ``n x n`` float64 arrays and takes
     about ``4.5e-9 n**3`` s per binary GP (one per class when C > 2) and
-    member (a pessimistic figure from one slow machine); the others hold a few copies of the ``n x d`` data plus their
-    parameters (trees: about 2 n nodes each).
+    member (a pessimistic figure from one slow machine); the others hold a
+    few copies of the ``n x d`` data plus their parameters (trees: about 2 n
+    nodes each).
     """
     name = resolve_model_name(name)
     n, d, C, K = int(n_samples), int(n_features), int(n_classes), int(n_members)
