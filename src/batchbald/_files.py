@@ -249,7 +249,10 @@ def atomic_write(
         else:
             _write_all(fd, data)
         if mode is not None:
-            os.fchmod(fd, mode)
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            else:  # pragma: no cover - Windows
+                os.chmod(tmp, mode)
         os.fsync(fd)
         os.close(fd)
         fd = -1
