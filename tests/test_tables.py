@@ -244,6 +244,19 @@ def test_change_by_another_program_is_detected(path):
     assert lf.table.column("label")[0] == ""  # the table is as before
 
 
+def test_reload_after_a_change_continues(path):
+    lf = LabelFile.open(path, "label")
+    lf.save_label(0, "b")
+    path.write_bytes(path.read_bytes().replace(b"3,", b"3,z"))
+    with pytest.raises(LabelFileChanged):
+        lf.save_label(0, "c")
+    lf.reload()
+    assert lf.labels() == ["b", "a", "z"] and lf.history == []
+    lf.save_label(0, "c")
+    assert _labels(path) == ["c", "a", "z"]
+    assert lf.backup.read_bytes() == DATA  # still the first backup
+
+
 def test_two_writers_never_lose_a_saved_answer(path):
     """Two sessions on one file: every answer either is in the file at the end
     or was refused; none is reported saved and then lost."""

@@ -429,6 +429,18 @@ class LabelFile:
         check_replaceable(real, "data file")
         return cls(real, table, data, label_column, encoding, lock_timeout)
 
+    def reload(self, delimiter: str | None = None) -> None:
+        """Read the file again (e.g. after :class:`LabelFileChanged`), under
+        the lock: the table becomes what is on disk now and the undo history
+        is cleared; the backup, if any, stays the one made first."""
+        with self._mutex, self.locked(self.lock_timeout):
+            table, data = CsvTable.read(
+                self.path, delimiter or self.table.delimiter, self.encoding
+            )
+            table.column_index(self.label_column)
+            self.table, self._expected = table, data
+            self.history.clear()
+
     def labels(self) -> list[str]:
         """The label cells, stripped (``""`` = unlabeled)."""
         return [v.strip() for v in self.table.column(self.label_column)]
