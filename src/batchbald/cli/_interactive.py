@@ -152,7 +152,10 @@ class Session:
             self.say(f"  (the file as it was is kept in {self.labels.backup})")
             self._told = True
         if stored != label:
-            self.say(f"  (stored as {stored!r} so that spreadsheets show it as text)")
+            self.say(
+                f"  (stored as {stored}, with a leading ', so that spreadsheets "
+                "show it as text)"
+            )
         if stored not in self.classes:
             self.classes.append(stored)
         self.say(f"saved: row {row + 1} = {stored}")
