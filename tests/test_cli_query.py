@@ -766,3 +766,21 @@ def test_literal_u_is_a_label(tmp_path, data, monkeypatch):
     assert _session(monkeypatch, ["=u", "y", "q"]) == 0
     after = (tmp_path / "data.csv").read_bytes()
     assert list(_changed_rows(data, after).values()) == ["u"]
+
+
+def test_two_sessions_on_one_file(tmp_path, monkeypatch, capsys):
+    """The way issue 14 hit it: a session runs in another terminal; a second
+    one on the same file is refused at once, and the first saves as usual."""
+    monkeypatch.chdir(tmp_path)
+    data = make_csv(tmp_path / "data.csv")
+    child = _Child(tmp_path)
+    try:
+        child.wait_for(r"^\[1/6\] row ")
+        assert _session(monkeypatch, ["1", "q"]) == 2
+        assert "being written by another program" in capsys.readouterr().err
+        saved = _answer(child, ["2"])
+        child.send("q\n")
+        assert child.proc.wait(timeout=PATIENCE) == 0
+    finally:
+        child.close()
+    assert _changed_rows(data, (tmp_path / "data.csv").read_bytes()) == saved
