@@ -44,6 +44,20 @@ class Shown:
     probability: float | None = None
 
 
+def shown_rows(rows, scores, mean_probs, classes: Sequence[str]) -> list[Shown]:
+    """One :class:`Shown` per chosen row: its score (None for NaN) and, when
+    ``mean_probs`` (the members' mean prediction, one row per chosen row) is
+    given, the most probable class with its probability."""
+    items = []
+    for k, (r, s) in enumerate(zip(rows, scores, strict=True)):
+        item = Shown(int(r), None if math.isnan(s) else float(s))
+        if mean_probs is not None:
+            c = int(mean_probs[k].argmax())
+            item.predicted, item.probability = classes[c], float(mean_probs[k, c])
+        items.append(item)
+    return items
+
+
 def _is_integer(text: str) -> bool:
     try:
         return float(text).is_integer()

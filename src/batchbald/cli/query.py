@@ -267,9 +267,7 @@ def _summary(args, choice, n_unlabeled: int, t0: float, wrote) -> None:
 
 def _label(args, labels, pb, choice) -> None:
     """The interactive session over the chosen rows."""
-    import math
-
-    from ._interactive import Session, Shown
+    from ._interactive import Session, shown_rows
 
     stray = sorted(labels.path.parent.glob(f".{labels.path.name}.*.tmp"))
     if stray:
@@ -278,14 +276,7 @@ def _label(args, labels, pb, choice) -> None:
             f"save (e.g. {stray[0]}); {labels.path} itself is intact and they "
             "can be deleted."
         )
-    items = []
-    for k, (r, s) in enumerate(zip(choice.rows, choice.scores, strict=True)):
-        item = Shown(int(r), None if math.isnan(s) else float(s))
-        if choice.mean_probs is not None:
-            c = int(choice.mean_probs[k].argmax())
-            item.predicted = pb.classes[c]
-            item.probability = float(choice.mean_probs[k, c])
-        items.append(item)
+    items = shown_rows(choice.rows, choice.scores, choice.mean_probs, pb.classes)
     session = Session(labels, pb.classes, sys.stdin, sys.stdout)
     try:
         session.run(items, SCORE_COLUMN[args.method])
