@@ -768,6 +768,7 @@ def test_literal_u_is_a_label(tmp_path, data, monkeypatch):
     assert list(_changed_rows(data, after).values()) == ["u"]
 
 
+@pytest.mark.slow  # a real second process (the in-process lock test is fast)
 def test_two_sessions_on_one_file(tmp_path, monkeypatch, capsys):
     """The way issue 14 hit it: a session runs in another terminal; a second
     one on the same file is refused at once, and the first saves as usual."""
