@@ -114,8 +114,9 @@ def make_model(
     ----------
     model : str
         A name of :mod:`batchbald.models` (``"mc-dropout"``,
-        ``"logreg-bagging"``, ``"mlp-bagging"``, ``"rf"``, ``"gp-bagging"``);
-        the older ``"bagging-logreg"`` and ``"bagging-mlp"`` warn.
+        ``"logreg-bagging"``, ``"mlp-bagging"``, ``"rf"``, ``"gp-bagging"``)
+        or one of :data:`MODELS` (the experiment's ``"bagging-logreg"`` and
+        ``"bagging-mlp"``, accepted without a warning).
     n_features, n_classes : int
         Input and output sizes.
     n_samples_K : int, default=20
@@ -141,7 +142,8 @@ def make_model(
     n_samples_K = check_positive_int(n_samples_K, "n_samples_K")
     if model not in MODELS and model not in models.MODELS:
         raise ValueError(
-            f"unknown model {model!r}; choose from {', '.join(MODELS)} "
+            f"unknown model {model!r}; choose from "
+            f"{', '.join(dict.fromkeys([*models.MODELS, *MODELS]))} "
             "(or pass a callable seed -> estimator)."
         )
     # The experiment's own names (its MODELS, its default "bagging-logreg")
