@@ -42,6 +42,7 @@ __all__ = [
     "current_umask",
     "exclusive_lock",
     "is_disk_full",
+    "lock_path",
     "real_path",
 ]
 
