@@ -7,6 +7,7 @@ command in a subprocess, answer a few labels on its stdin and then kill it.
 import csv
 import io
 import os
+import queue
 import re
 import signal
 import subprocess
@@ -375,64 +376,104 @@ def test_interrupt_in_process_keeps_answers(tmp_path, data, monkeypatch, capsys)
 # --------------------------------------------------------------------------
 # kill tests: a real process, answers on a pipe
 # --------------------------------------------------------------------------
-def _start(tmp_path):
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "batchbald.cli",
-            "query",
-            "data.csv",
-            "-y",
-            "species",
-            "-b",
-            "6",
-            "-i",
-            *FAST,
-        ],
-        cwd=tmp_path,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=open(tmp_path / "stderr.txt", "w"),
-        text=True,
-        env=env,
-    )
+#: How long any one wait on the child may take before the test fails. The
+#: waits end as soon as their condition holds, so this only bounds a hang: a
+#: slow machine makes the test slower, never failing.
+PATIENCE = 600
 
 
-def _answer(proc, answers):
+class _Child:
+    """``batchbald query -i`` in a subprocess, its stdout read by a thread so
+    that every wait has a deadline and none depends on the machine's speed."""
+
+    def __init__(self, tmp_path, n_batch="6"):
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.stderr = open(tmp_path / "stderr.txt", "w")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "batchbald.cli",
+                "query",
+                "data.csv",
+                "-y",
+                "species",
+                "-b",
+                n_batch,
+                "-i",
+                *FAST,
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put(None)  # end of output
+
+    def send(self, text):
+        self.proc.stdin.write(text)
+        self.proc.stdin.flush()
+
+    def wait_for(self, pattern):
+        """The next line matching ``pattern`` (earlier lines are kept in
+        ``seen``); fails if the output ends or nothing comes for PATIENCE s."""
+        while True:
+            try:
+                line = self.lines.get(timeout=PATIENCE)
+            except queue.Empty:
+                pytest.fail(f"no output matching {pattern!r} for {PATIENCE} s")
+            assert line is not None, "the process ended early"
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+
+    def rest(self):
+        """Every line after the process ended."""
+        out = []
+        while (line := self.lines.get(timeout=PATIENCE)) is not None:
+            out.append(line)
+        return out
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=PATIENCE)
+        self.proc.stdin.close()
+        self.stderr.close()
+
+
+def _answer(child, answers):
     """Send answers one by one, waiting for each to be saved; returns
     {row: label} as reported by the process."""
     saved = {}
     for answer in answers:
-        proc.stdin.write(answer + "\n")
-        proc.stdin.flush()
-        while True:
-            line = proc.stdout.readline()
-            assert line, "the process ended early"
-            if "saved: row " in line:
-                row, label = line.split("saved: row ")[1].strip().split(" = ")
-                saved[int(row)] = label
-                break
+        child.send(answer + "\n")
+        line = child.wait_for("saved: row ")
+        row, label = line.split("saved: row ")[1].strip().split(" = ")
+        saved[int(row)] = label
     return saved
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_session_keeps_every_answer(tmp_path, sig):
     data = make_csv(tmp_path / "data.csv")
-    proc = _start(tmp_path)
-    watchdog = threading.Timer(60, proc.kill)  # a hang becomes a failure
-    watchdog.start()
+    child = _Child(tmp_path)
     try:
-        saved = _answer(proc, ["1", "versicolor", "3"])
-        proc.send_signal(sig)
-        code = proc.wait(timeout=30)
+        saved = _answer(child, ["1", "versicolor", "3"])
+        child.wait_for(r"^\[4/6\] row ")  # showing the next row: mid-session
+        child.proc.send_signal(sig)
+        code = child.proc.wait(timeout=PATIENCE)
     finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        proc.stdin.close()
+        child.close()
     after = (tmp_path / "data.csv").read_bytes()
     assert _changed_rows(data, after) == saved
     assert sorted(saved.values()) == ["setosa", "versicolor", "virginica"]
@@ -450,28 +491,16 @@ def test_kill_during_writes_leaves_a_valid_prefix(tmp_path):
     """Answers arrive faster than they are saved; SIGKILL lands mid-session,
     probably mid-write. The file must hold the first n answers, nothing else."""
     data = make_csv(tmp_path / "data.csv", n=400)
-    proc = _start(tmp_path)
-    watchdog = threading.Timer(60, proc.kill)
-    watchdog.start()
+    child = _Child(tmp_path)
     try:
-        proc.stdin.write("1\n2\n3\n1\n2\n3\n")
-        proc.stdin.flush()
-        shown = []
-        while True:
-            line = proc.stdout.readline()
-            assert line, "the process ended early"
-            shown += re.findall(r"\[\d/6\] row (\d+) ", line)
-            if "saved: row " in line:
-                break
-        proc.kill()
-        proc.wait(timeout=30)
-        shown += re.findall(r"\[\d/6\] row (\d+) ", proc.stdout.read())
+        child.send("1\n2\n3\n1\n2\n3\n")
+        child.wait_for("saved: row ")
+        child.proc.kill()
+        child.proc.wait(timeout=PATIENCE)
+        lines = child.seen + child.rest()
     finally:
-        watchdog.cancel()
-        if proc.poll() is None:
-            proc.kill()
-        proc.stdout.close()
-        proc.stdin.close()
+        child.close()
+    shown = re.findall(r"\[\d/6\] row (\d+) ", "".join(lines))
     changed = _changed_rows(data, (tmp_path / "data.csv").read_bytes())
     n = len(changed)
     assert n >= 1
@@ -485,3 +514,274 @@ def test_single_member_ensemble_is_flagged(tmp_path, data, capsys, members, warn
     args += ["--model", "logreg-bagging", "--members", str(members)]
     assert main(args) == 0
     assert ("every BALD score is 0" in capsys.readouterr().err) is warned
+
+
+# --------------------------------------------------------------------------
+# issue 14: output, columns, progress
+# --------------------------------------------------------------------------
+def test_out_dash_writes_to_stdout(tmp_path, data, capsys):
+    argv = ["query", "data.csv", "-y", "species", "-b", "3", "--out", "-", *FAST]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    rows = list(csv.reader(io.StringIO(captured.out)))
+    assert rows[0][:4] == ["row", "line", "step", "gain_nats"] and len(rows) == 4
+    assert "wrote the rows to stdout" in captured.err
+    assert not (tmp_path / "-").exists() and not (tmp_path / "to_label.csv").exists()
+    assert main(argv) == 0  # nothing on disk blocks the next run
+
+
+def test_out_dash_with_interactive_is_refused(tmp_path, data, capsys):
+    argv = ["query", "data.csv", "-y", "species", "-b", "3", "-o", "-", "-i", *FAST]
+    assert main(argv) == 2
+    assert "--out - cannot be combined with --interactive" in capsys.readouterr().err
+
+
+def test_exclude_drops_columns(tmp_path, data, capsys):
+    argv = ["query", "data.csv", "-y", "species", "-b", "3", *FAST]
+    assert main([*argv, "--exclude", "note,color"]) == 0
+    assert "one-hot" not in capsys.readouterr().err
+    header, rows = _read(tmp_path / "to_label.csv")
+    assert header[4:] == ["x1", "color", "x2", "note", "species"]  # all cells kept
+    assert main([*argv, "--exclude", "nope", "--force"]) == 2
+    assert "has no column 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tty", [False, True])
+def test_progress_bar_only_on_a_terminal(tmp_path, data, capsys, monkeypatch, tty):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: tty)
+    argv = ["query", "data.csv", "-y", "species", "-b", "3"]
+    assert main([*argv, "--model", "logreg-bagging", "--members", "4"]) == 0
+    assert ("query (batchbald)" in capsys.readouterr().err) is tty
+
+
+def test_formulas_in_cells_are_neutralised_in_the_output(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    lines = ["x,note,species"]
+    for i in range(12):
+        note = ["=1+1", "@SUM(A1)", "+cmd", "-2+3", "\tx", "ok"][i % 6]
+        label = ["a", "b", ""][i % 3]
+        lines.append(f'{-i - 0.5},"{note}",{label}')
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    argv = ["query", "data.csv", "-y", "species", "-b", "4", "--exclude", "note"]
+    assert main([*argv, *FAST]) == 0
+    _, rows = _read(tmp_path / "to_label.csv")
+    for r in rows:
+        assert float(r[4]) < 0  # negative numbers untouched
+        assert r[5] == "ok" or r[5].startswith("'"), r[5]
+
+
+# --------------------------------------------------------------------------
+# issue 14: costs checked before fitting
+# --------------------------------------------------------------------------
+def _big_csv(path, n_labeled, n_unlabeled=5, id_column=False):
+    rng = np.random.RandomState(0)
+    x = rng.randn(n_labeled + n_unlabeled, 2)
+    head = "id,x1,x2,y\n" if id_column else "x1,x2,y\n"
+    rows = []
+    for i, (a, b) in enumerate(x):
+        label = ("a", "b")[int(a > 0)] if i < n_labeled else ""
+        rows.append((f"u{i}," if id_column else "") + f"{a:.3f},{b:.3f},{label}\n")
+    path.write_text(head + "".join(rows))
+
+
+def test_gp_on_100k_labeled_rows_is_refused_before_fitting(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    _big_csv(tmp_path / "data.csv", 100_000)
+    argv = ["query", "data.csv", "-y", "y", "-b", "3", "--model", "gp-bagging"]
+    assert main([*argv, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "'gp-bagging' on 100000 labeled rows" in err
+    assert "logreg-bagging or rf" in err and "fitting" not in err
+    assert not (tmp_path / "to_label.csv").exists()
+
+
+def test_default_model_scales_on_large_tables(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _big_csv(tmp_path / "data.csv", 3000)
+    argv = ["query", "data.csv", "-y", "y", "-b", "3", "--members", "3"]
+    assert main([*argv, "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "gp-bagging on 3000 labeled rows would need about" in err
+    assert "using logreg-bagging instead" in err
+    assert "fitting logreg-bagging (3 members) on 3000 labeled rows" in err
+
+
+def test_id_column_too_wide_is_refused(tmp_path, monkeypatch, capsys):
+    from batchbald import models
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(models, "default_max_memory", lambda: 2**30)
+    _big_csv(tmp_path / "data.csv", 19_995, id_column=True)
+    argv = ["query", "data.csv", "-y", "y", "-b", "3", *FAST]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "'id' (20000 values)" in err and "--exclude id" in err
+    assert main([*argv, "--exclude", "id"]) == 0
+
+
+def test_model_alias_warns(tmp_path, data, capsys):
+    argv = ["query", "data.csv", "-y", "species", "-b", "2", "--members", "3"]
+    with pytest.warns(FutureWarning, match="'bagging-logreg' is deprecated"):
+        assert main([*argv, "--model", "bagging-logreg", "--no-progress"]) == 0
+    assert main([*argv, "--model", "svm", "--force"]) == 2
+    assert "model must be one of gp-bagging" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# issue 14: the labeling file
+# --------------------------------------------------------------------------
+def test_read_only_data_is_refused(tmp_path, data, monkeypatch, capsys):
+    os.chmod(tmp_path / "data.csv", 0o444)
+    assert _session(monkeypatch, ["1", "q"]) == 2
+    assert "read-only (mode 0444)" in capsys.readouterr().err
+    assert (tmp_path / "data.csv").read_bytes() == data
+    assert not (tmp_path / "data.csv.bak").exists()
+
+
+def test_owner_permissions_are_kept(tmp_path, data, monkeypatch):
+    os.chmod(tmp_path / "data.csv", 0o600)
+    assert _session(monkeypatch, ["1", "q"]) == 0
+    assert (tmp_path / "data.csv").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "data.csv.bak").stat().st_mode & 0o777 == 0o600
+
+
+def test_symlinked_data_is_written_through(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real").mkdir()
+    data = make_csv(tmp_path / "real" / "data.csv")
+    (tmp_path / "data.csv").symlink_to(tmp_path / "real" / "data.csv")
+    assert _session(monkeypatch, ["1", "q"]) == 0
+    assert (tmp_path / "data.csv").is_symlink()
+    changed = _changed_rows(data, (tmp_path / "real" / "data.csv").read_bytes())
+    assert list(changed.values()) == ["setosa"]
+    assert (tmp_path / "real" / "data.csv.bak").read_bytes() == data
+
+
+def test_hard_linked_data_is_refused(tmp_path, data, monkeypatch, capsys):
+    os.link(tmp_path / "data.csv", tmp_path / "other.csv")
+    assert _session(monkeypatch, ["1", "q"]) == 2
+    err = capsys.readouterr().err
+    assert "has 2 hard links" in err and "Work on a copy" in err
+    assert (tmp_path / "other.csv").read_bytes() == data
+    assert os.stat(tmp_path / "data.csv").st_nlink == 2
+
+
+def test_full_disk_is_one_line_exit_2(tmp_path, data, monkeypatch, capsys):
+    def no_space(*args):
+        raise OSError(28, "No space left on device")
+
+    class FillsTheDisk(io.StringIO):
+        def readline(self, *args):
+            monkeypatch.setattr(os, "fsync", no_space)
+            return super().readline(*args)
+
+    monkeypatch.setattr(sys, "stdin", FillsTheDisk("1\n"))
+    argv = ["query", "data.csv", "-y", "species", "-b", "2", "-i", *FAST]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("batchbald query: error: no space left on the device")
+    assert "Traceback" not in "".join(err)
+    assert (tmp_path / "data.csv").read_bytes() == data
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_second_session_is_refused(tmp_path, data, monkeypatch, capsys):
+    from batchbald.tables import LabelFile
+
+    first = LabelFile.open(tmp_path / "data.csv", "species")
+    with first.locked():
+        assert _session(monkeypatch, ["1", "q"]) == 2
+        assert "being written by another program" in capsys.readouterr().err
+    assert (tmp_path / "data.csv").read_bytes() == data
+    assert _session(monkeypatch, ["1", "q"]) == 0  # free again
+
+
+@pytest.mark.parametrize(
+    "answer, stored",
+    [
+        ('==HYPERLINK("http://evil","x")', '\'=HYPERLINK("http://evil","x")'),
+        ("@cmd", "'@cmd"),
+        ("=HYPERLINK(x)", "HYPERLINK(x)"),  # '=' enters the rest literally
+        ("-5", "-5"),
+    ],
+)
+def test_formula_answers_are_stored_safely(
+    tmp_path, data, monkeypatch, capsys, answer, stored
+):
+    assert _session(monkeypatch, [answer, "y", "q"]) == 0
+    after = (tmp_path / "data.csv").read_bytes()
+    assert list(_changed_rows(data, after).values()) == [stored]
+    out = capsys.readouterr().out
+    assert f"= {stored}" in out
+    assert ("so that spreadsheets show it as text" in out) is stored.startswith("'")
+
+
+# --------------------------------------------------------------------------
+# issue 9 item 6: gains, predictions, undo
+# --------------------------------------------------------------------------
+def test_session_shows_gain_and_prediction(tmp_path, data, monkeypatch, capsys):
+    assert _session(monkeypatch, ["q"]) == 0
+    out = capsys.readouterr().out
+    m = re.search(
+        r"\[1/4\] row \d+ \(line \d+\), gain_nats (\d\.\d{4}), model predicts "
+        r"(setosa|versicolor|virginica) \(p = (\d\.\d\d)\)",
+        out,
+    )
+    assert m, out
+    assert float(m.group(1)) >= 0 and 1 / 3 - 0.01 <= float(m.group(3)) <= 1
+
+
+def test_cold_start_shows_no_prediction(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    make_csv(tmp_path / "data.csv", labeled_every=0)
+    assert _session(monkeypatch, ["q"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\[1/4\] row \d+ \(line \d+\)\n", out)
+    assert "model predicts" not in out
+
+
+def test_undo_the_last_answer(tmp_path, data, monkeypatch, capsys):
+    assert _session(monkeypatch, ["u", "1", "2", "u", "3", "q"]) == 0
+    out = capsys.readouterr().out
+    assert "nothing to undo in this session" in out
+    first = int(re.findall(r"saved: row (\d+) = setosa", out)[0])
+    second = int(re.findall(r"saved: row (\d+) = versicolor", out)[0])
+    assert f"undone: row {second} is unlabeled again" in out
+    # the undone row is asked again, and answered 3
+    assert f"saved: row {second} = virginica" in out
+    changed = _changed_rows(data, (tmp_path / "data.csv").read_bytes())
+    assert changed == {first: "setosa", second: "virginica"}
+    assert (tmp_path / "data.csv.bak").read_bytes() == data
+
+
+def test_undo_everything_restores_the_file(tmp_path, data, monkeypatch, capsys):
+    assert _session(monkeypatch, ["1", "u", "q"]) == 0
+    assert (tmp_path / "data.csv").read_bytes() == data
+    assert "0 answer(s) saved" in capsys.readouterr().err
+
+
+def test_literal_u_is_a_label(tmp_path, data, monkeypatch):
+    assert _session(monkeypatch, ["=u", "y", "q"]) == 0
+    after = (tmp_path / "data.csv").read_bytes()
+    assert list(_changed_rows(data, after).values()) == ["u"]
+
+
+@pytest.mark.slow  # a real second process (the in-process lock test is fast)
+def test_two_sessions_on_one_file(tmp_path, monkeypatch, capsys):
+    """The way issue 14 hit it: a session runs in another terminal; a second
+    one on the same file is refused at once, and the first saves as usual."""
+    monkeypatch.chdir(tmp_path)
+    data = make_csv(tmp_path / "data.csv")
+    child = _Child(tmp_path)
+    try:
+        child.wait_for(r"^\[1/6\] row ")
+        assert _session(monkeypatch, ["1", "q"]) == 2
+        assert "being written by another program" in capsys.readouterr().err
+        saved = _answer(child, ["2"])
+        child.send("q\n")
+        assert child.proc.wait(timeout=PATIENCE) == 0
+    finally:
+        child.close()
+    assert _changed_rows(data, (tmp_path / "data.csv").read_bytes()) == saved

@@ -1,10 +1,11 @@
-"""Tests for batchbald.io: atomic writes, saved predictions, CSV tables."""
-
-import os
+"""Tests for batchbald.io: saved predictions, and the old import path of the
+file helpers and the CSV table."""
 
 import numpy as np
 import pytest
 
+import batchbald._files
+import batchbald.tables
 from batchbald.io import (
     CsvTable,
     atomic_write,
@@ -26,75 +27,11 @@ def _leftovers(directory):
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
 
 
-# --------------------------------------------------------------------------
-# atomic writes
-# --------------------------------------------------------------------------
-def test_atomic_write_creates_and_leaves_no_temp(tmp_path):
-    path = tmp_path / "out.csv"
-    atomic_write(path, b"a,b\n", overwrite=False)
-    assert path.read_bytes() == b"a,b\n"
-    assert _leftovers(tmp_path) == []
-
-
-def test_atomic_write_refuses_existing_file(tmp_path):
-    path = tmp_path / "out.csv"
-    path.write_bytes(b"mine")
-    with pytest.raises(ValueError, match="already exists"):
-        atomic_write(path, b"new", overwrite=False)
-    assert path.read_bytes() == b"mine"
-    assert _leftovers(tmp_path) == []
-
-
-def test_atomic_write_replaces_and_keeps_mode(tmp_path):
-    path = tmp_path / "out.csv"
-    path.write_bytes(b"old")
-    os.chmod(path, 0o640)
-    atomic_write(path, b"new", overwrite=True)
-    assert path.read_bytes() == b"new"
-    assert path.stat().st_mode & 0o777 == 0o640
-
-
-@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
-def test_atomic_write_failure_keeps_old_file(tmp_path, error):
-    path = tmp_path / "out.csv"
-    path.write_bytes(b"old")
-
-    def write(tmp):
-        tmp.write_bytes(b"half")
-        raise error("boom")
-
-    with pytest.raises(error):
-        atomic_write(path, write, overwrite=True)
-    assert path.read_bytes() == b"old"
-    assert _leftovers(tmp_path) == []
-
-
-def test_backup_path_never_reuses(tmp_path):
-    data = tmp_path / "data.csv"
-    assert backup_path(data).name == "data.csv.bak"
-    (tmp_path / "data.csv.bak").write_text("x")
-    assert backup_path(data).name == "data.csv.bak.1"
-    (tmp_path / "data.csv.bak.1").write_text("x")
-    assert backup_path(data).name == "data.csv.bak.2"
-
-
-@pytest.mark.parametrize(
-    "name, force, message",
-    [
-        ("exists.csv", False, "already exists; refusing to overwrite"),
-        ("nodir/out.csv", False, "does not exist; create it first"),
-        (".", True, "is a directory"),
-    ],
-)
-def test_check_new_file_errors(tmp_path, name, force, message):
-    (tmp_path / "exists.csv").write_text("x")
-    with pytest.raises(ValueError, match=message):
-        check_new_file(tmp_path / name, force)
-
-
-def test_check_new_file_force(tmp_path):
-    (tmp_path / "exists.csv").write_text("x")
-    assert check_new_file(tmp_path / "exists.csv", True).name == "exists.csv"
+def test_old_imports_are_the_moved_objects():
+    assert atomic_write is batchbald._files.atomic_write
+    assert backup_path is batchbald._files.backup_path
+    assert check_new_file is batchbald._files.check_new_file
+    assert CsvTable is batchbald.tables.CsvTable
 
 
 # --------------------------------------------------------------------------
@@ -253,84 +190,3 @@ def test_read_indices_errors(tmp_path, content, message):
     (tmp_path / "c.txt").write_text(content)
     with pytest.raises(ValueError, match=message):
         read_indices(tmp_path / "c.txt")
-
-
-# --------------------------------------------------------------------------
-# CSV tables
-# --------------------------------------------------------------------------
-TEXTS = [
-    "a,b,label\n1,2,\n3,4,x\n",
-    "a,b,label\r\n1,2,\r\n3,4,x\r\n",
-    "a,b,label\r1,2,\r3,4,x\r",
-    "\ufeffa,b,label\n1,2,\n3,4,x",  # BOM, no final newline
-    'a,b,label\n"1","x, y",\n\n3,"multi\nline",x\n',  # quoting, blank line
-    "a,b,label\n1,2\n3,4,x\n",  # a short row
-]
-
-
-@pytest.mark.parametrize("text", TEXTS)
-def test_table_round_trip_is_exact(text):
-    table = CsvTable(text)
-    assert table.to_text() == text
-    assert table.header == ["a", "b", "label"]
-    assert len(table.rows) == 2 and all(len(r) == 3 for r in table.rows)
-
-
-@pytest.mark.parametrize("text", TEXTS)
-def test_set_cell_changes_only_that_cell(text):
-    table = CsvTable(text)
-    table.set_cell(0, "label", 'new, "quoted"')
-    out = table.to_text()
-    again = CsvTable(out)
-    assert again.rows[0][2] == 'new, "quoted"'
-    assert again.rows[0][:2] == table.rows[0][:2]
-    assert again.rows[1] == CsvTable(text).rows[1]
-    # everything but the first data record is byte-identical
-    first = text.index("1")
-    assert out[:first] == text[:first]
-    tail = text[text.index("3") :]
-    assert out.endswith(tail)
-
-
-def test_set_cell_keeps_other_quoting():
-    table = CsvTable('a,b,label\n"1", "sp",\n')
-    table.set_cell(0, "label", "x")
-    assert table.to_text() == 'a,b,label\n"1", "sp",x\n'
-
-
-def test_row_lines_count_multiline_and_blank():
-    table = CsvTable(TEXTS[4])
-    assert table.row_lines == [2, 4]
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("", "is empty"),
-        ("a,a\n1,2\n", "names column 'a' twice"),
-        ("a,b\n1,2,3\n", "line 2 has 3 fields but the header has 2"),
-        ('a,b\n"1,2\n', "malformed CSV"),
-    ],
-)
-def test_table_errors(text, message):
-    with pytest.raises(ValueError, match=message):
-        CsvTable(text)
-
-
-def test_unknown_column_lists_columns():
-    with pytest.raises(ValueError, match="no column 'z'; its columns are 'a', 'b'"):
-        CsvTable("a,b\n1,2\n").column("z")
-
-
-def test_read_reports_encoding_problems(tmp_path):
-    (tmp_path / "d.csv").write_bytes("a,b\ncafé,1\n".encode("cp1252"))
-    with pytest.raises(ValueError, match="not valid utf-8 .* --encoding"):
-        CsvTable.read(tmp_path / "d.csv")
-    table, _ = CsvTable.read(tmp_path / "d.csv", encoding="cp1252")
-    assert table.rows == [["café", "1"]]
-
-
-def test_read_tsv_uses_tabs(tmp_path):
-    (tmp_path / "d.tsv").write_text("a\tb\n1,5\t2\n")
-    table, data = CsvTable.read(tmp_path / "d.tsv")
-    assert table.rows == [["1,5", "2"]] and data == b"a\tb\n1,5\t2\n"

@@ -1,51 +1,66 @@
-"""``batchbald query``: which rows of a CSV file to label next (and label them)."""
+"""``batchbald query``: which rows of a CSV file to label next (and label them).
+
+Parsing and orchestration only: the table and the label saving are
+:mod:`batchbald.tables`, the features :mod:`batchbald.features`, the models
+:mod:`batchbald.models`, the cold start :mod:`batchbald.coldstart`, the
+session :mod:`batchbald.cli._interactive`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from .._names import MODELS, describe
+from ..labeling import METHODS, SCORE_COLUMN
 from ._args import positive_int
 
-if TYPE_CHECKING:
-    import numpy as np
-
-    from ..classifier import SklearnClassifier
-
 NAME = "query"
-METHODS = ("batchbald", "bald", "powerbald", "entropy", "random")
-MODELS = ("gp-bagging", "rf", "logreg-bagging", "mlp-bagging")
 
-_DESCRIPTION = """\
+_DESCRIPTION = f"""\
 Read a table (CSV, or TSV for .tsv files) in which the rows with an empty
 --label-column are unlabeled, fit an ensemble on the labeled rows, and choose
 the unlabeled rows whose labels would tell the model the most.
 
-Features are the --features columns (default: every other column; leave out
-ID columns). Numeric columns are used as they are, other columns are one-hot
-encoded (listed on stderr; --no-one-hot rejects them instead); all features
-are standardised. Empty feature cells are an error. Labels may be any text or
-numbers; only an empty cell means "unlabeled".
+Features are the --features columns (default: every other column), less the
+--exclude columns (leave out IDs and notes). Numeric columns are used as they
+are, other columns are one-hot encoded (listed on stderr; --no-one-hot rejects
+them instead); all features are standardised. Empty feature cells are an
+error. Labels may be any text or numbers; only an empty cell means
+"unlabeled". A table whose features would not fit in memory (an ID column
+one-hot encoded, say) is refused before anything is allocated.
+
+models (--model; default gp-bagging, or logreg-bagging when a Gaussian process
+would not fit in memory or would take minutes, as stderr then says):
+{describe(MODELS)}
 
 Without --interactive, the chosen rows are written to --out (default
-to_label.csv), in the order chosen: row (1 = first data row after the header,
-blank lines not counted), line (the line of DATA on which the row starts),
-step, the score, then the row's cells. The score column is gain_nats for
-batchbald (the step's gain in joint information; they add up to the batch's
-I(y_batch; w)), bald_nats for bald, powerbald and random (each row's own BALD
-score), entropy_nats for entropy. DATA is only read.
+to_label.csv; "-" for stdout), in the order chosen: row (1 = first data row
+after the header, blank lines not counted), line (the line of DATA on which
+the row starts), step, the score, then the row's cells. The score column is
+gain_nats for batchbald (the step's gain in joint information; they add up to
+the batch's I(y_batch; w)), bald_nats for bald, powerbald and random (each
+row's own BALD score), entropy_nats for entropy. Text cells a spreadsheet
+would run as formulas (starting with =, +, -, @, tab or CR, and not a number)
+are written with a leading '. DATA is only read.
 
-With --interactive, each chosen row is shown and its label asked for; every
-answer is saved into DATA at once. The first save copies DATA to DATA.bak
-(or DATA.bak.1, .2, ... if that exists: backups are never overwritten); each
-save writes a temporary file next to DATA, fsyncs it and renames it over DATA,
-so Ctrl-C, a crash or a power cut leaves DATA valid with every answer given so
-far. Only the label cells change: other cells, quoting, column order and line
-endings stay as they were. If DATA changes on disk during the session, the
-session stops rather than overwrite those changes.
+With --interactive, each chosen row is shown with its score and the model's
+predicted class and probability, and its label asked for; every answer is
+saved into DATA at once (u undoes the last one, saved the same way). The
+session locks DATA (a .DATA.lock file next to it), so a second session is
+refused. The first save copies DATA to DATA.bak (or DATA.bak.1, .2, ...:
+backups are never overwritten) with DATA's permissions; each save writes a
+temporary file next to DATA, fsyncs it and renames it over DATA, so Ctrl-C, a
+crash or a power cut leaves DATA valid with every answer given so far. Only
+the label cells change: other cells, quoting, column order, line endings and
+permissions stay as they were. A symbolic link is written through to its
+target. A read-only DATA and one with several hard links are refused (the
+rename would break the link; work on a copy). If DATA changes on disk during
+the session, the session stops rather than overwrite those changes; a full
+disk stops it with DATA intact.
 
 With no labels yet, or a single class, no model can rank the rows: the batch
 is then a diverse one (k-means++ seeding over the standardised features, away
@@ -55,16 +70,18 @@ from the labeled rows), and the command says so.
 _EPILOG = """\
 examples:
   batchbald query data.csv --label-column species --batch-size 10
-  batchbald query data.csv -y species -b 10 --model rf --features length,width
+  batchbald query data.csv -y species -b 10 --model rf --exclude id,notes
   batchbald query data.csv -y species -b 5 --interactive      # label in the terminal
-  batchbald query data.csv -y label -b 20 --method powerbald --out next.csv --force
+  batchbald query data.csv -y label -b 20 --method powerbald --out - | less
 
 interactive answers: a number picks a listed class (when no class is itself an
 integer), any other text is a label (new labels are confirmed), "=TEXT" enters
-TEXT literally (e.g. "=q"), Enter skips the row, q quits.
+TEXT literally (e.g. "=q"), Enter skips the row, u undoes the last answer, q
+quits.
 
 exit status: 0 ok (also when nothing is left to label), 2 bad arguments or
-input, 130 interrupted (Ctrl-C; every answer already given is saved)
+input (a full disk included; DATA is then unchanged), 130 interrupted (Ctrl-C;
+every answer already given is saved)
 """
 
 
@@ -77,6 +94,48 @@ def _delimiter(text: str) -> str:
     return text
 
 
+#: The options of ``query`` (flags, keywords of ``add_argument``).
+# fmt: off
+_OPTIONS: list[tuple[tuple[str, ...], dict]] = [
+    (("data",), dict(type=Path, metavar="DATA.csv",
+     help="the table; rows with an empty label cell are unlabeled")),
+    (("--label-column", "-y"), dict(required=True, metavar="COL",
+     help="name of the label column")),
+    (("--batch-size", "-b"), dict(type=positive_int, required=True, metavar="B",
+     help="number of rows to choose")),
+    (("--model",), dict(default=None, metavar="MODEL",
+     help="ensemble fitted on the labeled rows: " + ", ".join(MODELS)
+     + " (default: gp-bagging, or logreg-bagging on large tables)")),
+    (("--members",), dict(type=positive_int, default=10, metavar="K",
+     help="ensemble members (bags, trees or MC-dropout samples) (default: 10)")),
+    (("--method",), dict(choices=METHODS, default="batchbald",
+     help="selection rule (default: batchbald)")),
+    (("--features",), dict(default=None, metavar="COLS",
+     help="comma-separated feature columns (default: all but the label column)")),
+    (("--exclude",), dict(default=None, metavar="COLS",
+     help="comma-separated columns to leave out of the features (IDs, notes)")),
+    (("--no-one-hot",), dict(dest="one_hot", action="store_false",
+     help="reject non-numeric feature columns instead of one-hot encoding them")),
+    (("--out", "-o"), dict(default=None, metavar="FILE",
+     help="where to write the chosen rows, - for stdout (default: to_label.csv; "
+     "with --interactive only when given)")),
+    (("--force",), dict(action="store_true", help="replace --out if it exists")),
+    (("--interactive", "-i"), dict(action="store_true",
+     help="ask for the chosen rows' labels and save them into DATA")),
+    (("--seed",), dict(type=int, default=0,
+     help="random seed of the model and the selection (default: 0)")),
+    (("--samples",), dict(type=positive_int, default=None, metavar="M",
+     help="batchbald: joint labellings M (default: 1000)")),
+    (("--delimiter",), dict(type=_delimiter, default=None, metavar="CHAR",
+     help="field separator (default: tab for .tsv, else comma)")),
+    (("--encoding",), dict(default="utf-8",
+     help="text encoding of DATA (default: utf-8; a BOM is kept)")),
+    (("--no-progress",), dict(dest="progress", action="store_false",
+     help="hide the progress bar (drawn only when stderr is a terminal)")),
+]
+# fmt: on
+
+
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``query`` on the sub-parsers of the ``batchbald`` parser."""
     p = subparsers.add_parser(
@@ -86,105 +145,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "data",
-        type=Path,
-        metavar="DATA.csv",
-        help="the table; rows with an empty label cell are unlabeled",
-    )
-    p.add_argument(
-        "--label-column",
-        "-y",
-        required=True,
-        metavar="COL",
-        help="name of the label column",
-    )
-    p.add_argument(
-        "--batch-size",
-        "-b",
-        type=positive_int,
-        required=True,
-        metavar="B",
-        help="number of rows to choose",
-    )
-    p.add_argument(
-        "--model",
-        choices=MODELS,
-        default="gp-bagging",
-        help="ensemble fitted on the labeled rows (default: gp-bagging; "
-        "rf or logreg-bagging are faster on large tables)",
-    )
-    p.add_argument(
-        "--members",
-        type=positive_int,
-        default=10,
-        metavar="K",
-        help="ensemble members (bags or trees) (default: 10)",
-    )
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="batchbald",
-        help="selection rule (default: batchbald)",
-    )
-    p.add_argument(
-        "--features",
-        default=None,
-        metavar="COLS",
-        help="comma-separated feature columns (default: all but the label column)",
-    )
-    p.add_argument(
-        "--no-one-hot",
-        dest="one_hot",
-        action="store_false",
-        help="reject non-numeric feature columns instead of one-hot encoding them",
-    )
-    p.add_argument(
-        "--out",
-        "-o",
-        default=None,
-        metavar="FILE",
-        help="where to write the chosen rows (default: to_label.csv; "
-        "with --interactive only when given)",
-    )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument(
-        "--interactive",
-        "-i",
-        action="store_true",
-        help="ask for the chosen rows' labels and save them into DATA",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random seed of the model and the selection (default: 0)",
-    )
-    p.add_argument(
-        "--samples",
-        type=positive_int,
-        default=None,
-        metavar="M",
-        help="batchbald: joint labellings M (default: 1000)",
-    )
-    p.add_argument(
-        "--delimiter",
-        type=_delimiter,
-        default=None,
-        metavar="CHAR",
-        help="field separator (default: tab for .tsv, else comma)",
-    )
-    p.add_argument(
-        "--encoding",
-        default="utf-8",
-        help="text encoding of DATA (default: utf-8; a BOM is kept)",
-    )
-    p.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="hide the progress bar",
-    )
+    for flags, kwargs in _OPTIONS:
+        p.add_argument(*flags, **kwargs)
     return p
 
 
@@ -192,401 +154,146 @@ def _note(message: str) -> None:
     print(f"batchbald query: {message}", file=sys.stderr)
 
 
-# --------------------------------------------------------------------------
-# table -> features and labels
-# --------------------------------------------------------------------------
-def _as_float(text: str):
-    try:
-        return float(text)
-    except ValueError:
+def _out_path(args) -> Path | None:
+    """Where the chosen rows go (``Path("-")`` = stdout), checked up front."""
+    from .._files import check_new_file
+
+    if not 0 <= args.seed < 2**32:
+        raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
+    if args.out is None and args.interactive:
         return None
-
-
-def _where(table, i: int) -> str:
-    return f"row {i + 1} (line {table.row_lines[i]})"
-
-
-def encode_features(
-    table, columns, one_hot: bool = True
-) -> tuple[np.ndarray, list[str], dict]:
-    """Numeric feature matrix from ``columns`` of ``table``.
-
-    Returns ``(X, names, encoded)``: the (n_rows, n_features) float array,
-    the feature names and ``{column: categories}`` of the one-hot encoded
-    columns.
-    """
-    import numpy as np
-
-    blocks, names, encoded = [], [], {}
-    for col in columns:
-        values = [v.strip() for v in table.column(col)]
-        for i, v in enumerate(values):
-            if v == "":
-                raise ValueError(
-                    f"feature column {col!r} is empty in {_where(table, i)}; fill "
-                    "it in, or leave the column out with --features (missing "
-                    "feature values are not supported)."
-                )
-        numbers = [_as_float(v) for v in values]
-        n_numeric = sum(x is not None for x in numbers)
-        if n_numeric == len(values):
-            arr = np.asarray(numbers, dtype=np.float64)
-            bad = np.flatnonzero(~np.isfinite(arr))
-            if len(bad):
-                raise ValueError(
-                    f"feature column {col!r} holds {values[bad[0]]!r} in "
-                    f"{_where(table, int(bad[0]))}; features must be finite "
-                    "numbers or categories (missing values are not supported)."
-                )
-            blocks.append(arr[:, None])
-            names.append(col)
-            continue
-        if n_numeric >= max(1, len(values) // 2):
-            i = next(k for k, x in enumerate(numbers) if x is None)
+    out = Path(args.out or "to_label.csv")
+    if str(out) == "-":
+        if args.interactive:
             raise ValueError(
-                f"feature column {col!r} is numeric except for {values[i]!r} in "
-                f"{_where(table, i)}; fix such cells or leave the column out with "
-                "--features (missing values are not supported)."
+                "--out - cannot be combined with --interactive, which talks on "
+                "stdout; give a file name."
             )
-        if not one_hot:
-            raise ValueError(
-                f"feature column {col!r} is not numeric (e.g. {values[0]!r} in "
-                f"{_where(table, 0)}) and --no-one-hot is set; leave it out with "
-                "--features or drop --no-one-hot to one-hot encode it."
-            )
-        cats = sorted(set(values))
-        index = {c: k for k, c in enumerate(cats)}
-        onehot = np.zeros((len(values), len(cats)))
-        onehot[np.arange(len(values)), [index[v] for v in values]] = 1.0
-        blocks.append(onehot)
-        names.extend(f"{col}={c}" for c in cats)
-        encoded[col] = cats
-    if not blocks:
-        raise ValueError("no feature columns; name some with --features.")
-    return np.hstack(blocks), names, encoded
-
-
-def _sort_key(label: str):
-    x = _as_float(label)
-    return (0, x, label) if x is not None else (1, 0.0, label)
-
-
-def _feature_columns(table, label_column: str, features: str | None) -> list[str]:
-    if features is None:
-        cols = [c for c in table.header if c != label_column]
-        if not cols:
-            raise ValueError(
-                f"{table.name} has no column besides the label column "
-                f"{label_column!r}, so there are no features."
-            )
-        return cols
-    cols = [c.strip() for c in features.split(",") if c.strip()]
-    if not cols:
-        raise ValueError("--features is empty; give comma-separated column names.")
-    for c in cols:
-        table.column_index(c)
-        if c == label_column:
-            raise ValueError(
-                f"--features names the label column {label_column!r}; a label "
-                "cannot be a feature."
-            )
-    if len(set(cols)) != len(cols):
-        raise ValueError("--features names a column twice.")
-    return cols
-
-
-# --------------------------------------------------------------------------
-# models and selection
-# --------------------------------------------------------------------------
-def make_model(
-    name: str, n_classes: int, n_members: int, seed: int
-) -> SklearnClassifier:
-    """The ensemble called ``name`` for classes ``0 .. n_classes - 1``."""
-    import numpy as np
-    from sklearn.ensemble import RandomForestClassifier
-
-    from ..classifier import SklearnClassifier
-    from ..ensembles import bagging_ensemble
-
-    classes = np.arange(n_classes)
-    rng = np.random.RandomState(seed)
-    if name == "rf":
-        forest = RandomForestClassifier(n_estimators=n_members, random_state=seed)
-        return SklearnClassifier(forest, classes=classes, random_state=seed)
-    if name == "gp-bagging":
-        from sklearn.gaussian_process import GaussianProcessClassifier
-
-        base = GaussianProcessClassifier()
-    elif name == "logreg-bagging":
-        from sklearn.linear_model import LogisticRegression
-
-        base = LogisticRegression(max_iter=1000)
-    elif name == "mlp-bagging":
-        from sklearn.neural_network import MLPClassifier
-
-        base = MLPClassifier(hidden_layer_sizes=(32,), max_iter=1000)
-    else:
-        raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {name!r}.")
-    return bagging_ensemble(base, n_members, classes=classes, random_state=rng)
-
-
-def diverse_batch(Z, candidates, labeled, batch_size: int, rng) -> np.ndarray:
-    """k-means++ seeding: ``batch_size`` of ``candidates`` (row indices of
-    ``Z``), each drawn with probability proportional to its squared distance
-    to the nearest labeled or already chosen row."""
-    import numpy as np
-
-    C = Z[candidates]
-    d2 = None
-    for i in labeled:
-        d = np.sum((C - Z[i]) ** 2, axis=1)
-        d2 = d if d2 is None else np.minimum(d2, d)
-    chosen: list[int] = []
-    free = np.ones(len(candidates), dtype=bool)
-    for _ in range(min(batch_size, len(candidates))):
-        if d2 is None or d2[free].sum() <= 0:
-            pick = int(rng.choice(np.flatnonzero(free)))
-        else:
-            p = np.where(free, d2, 0.0)
-            pick = int(rng.choice(len(p), p=p / p.sum()))
-        chosen.append(pick)
-        free[pick] = False
-        d = np.sum((C - C[pick]) ** 2, axis=1)
-        d2 = d if d2 is None else np.minimum(d2, d)
-    return np.asarray(candidates)[chosen]
-
-
-_SCORE_COLUMN = {
-    "batchbald": "gain_nats",
-    "bald": "bald_nats",
-    "powerbald": "bald_nats",
-    "random": "bald_nats",
-    "entropy": "entropy_nats",
-}
-
-
-def _choose(args, Z, y_codes, unlabeled, n_classes, batch_size):
-    """(rows, scores) chosen by the model and method."""
-    import warnings
-
-    import numpy as np
-
-    from ..ensembles import ensemble_probas
-    from ..pool import EntropySampling
-    from .select import select
-
-    model = make_model(args.model, n_classes, args.members, args.seed)
-    if args.members < 2 and args.method in ("batchbald", "bald", "powerbald"):
-        _note(
-            f"warning: with --members {args.members} every BALD score is 0, so "
-            f"--method {args.method} chooses arbitrarily; use --members 2 or more."
+        return out
+    check_new_file(out, args.force, "output")
+    if args.data.exists() and out.resolve() == args.data.resolve():
+        raise ValueError(
+            "--out must not be the data file; query never overwrites it "
+            "(use --interactive to label in place)."
         )
-    _note(
-        f"fitting {args.model} ({args.members} members) on "
-        f"{int(np.sum(~np.isnan(y_codes)))} labeled rows ..."
+    return out
+
+
+def _choose(args, table):
+    """The problem and the chosen rows; None when every row is labeled."""
+    from .. import labeling
+
+    pb = labeling.prepare(
+        table,
+        args.label_column,
+        features=args.features,
+        exclude=args.exclude,
+        one_hot=args.one_hot,
+        notify=_note,
     )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        probs, _ = ensemble_probas(model, Z[unlabeled], X=Z, y=y_codes, fit=True)
-    kinds = sorted({w.category.__name__ for w in caught})
-    if kinds:
+    if len(pb.unlabeled) == 0:
         _note(
-            f"the model issued {len(caught)} warning(s) while fitting "
-            f"({', '.join(kinds)}); with few labels that is common."
+            f"all {len(pb.y)} rows of {table.name} are labeled; nothing left to label."
         )
-    if args.method == "entropy":
-        sel = EntropySampling(random_state=args.seed).select(probs, batch_size)
-        return unlabeled[sel.indices], sel.gains
+        return None
+    if args.batch_size > len(pb.unlabeled):
+        _note(f"only {len(pb.unlabeled)} unlabeled rows; choosing all of them.")
     bar = None
-    if args.progress:
+    if args.progress and sys.stderr.isatty() and args.method != "entropy":
         from tqdm.auto import tqdm
 
+        total = min(args.batch_size, len(pb.unlabeled))
         bar = tqdm(
-            total=batch_size, desc=f"query ({args.method})", unit="row", file=sys.stderr
+            total=total, desc=f"query ({args.method})", unit="row", file=sys.stderr
         )
     try:
-        sel = select(
-            probs,
-            args.method,
-            batch_size,
+        choice = labeling.choose_batch(
+            pb,
+            args.batch_size,
+            method=args.method,
+            model=args.model,
+            n_members=args.members,
             seed=args.seed,
             n_samples=args.samples,
             callback=None if bar is None else (lambda *_: bar.update()),
+            notify=_note,
         )
     finally:
         if bar is not None:
             bar.close()
-    return unlabeled[sel.indices], sel.gains
+    return pb, choice
 
 
-# --------------------------------------------------------------------------
-# output
-# --------------------------------------------------------------------------
-def _output_bytes(table, rows, scores, score_column, encoding) -> bytes:
-    import csv
-    import io
-    import math
+def _write_out(out: Path, data: bytes, force: bool) -> str:
+    """Write the chosen rows; returns where, for the summary."""
+    from .._files import atomic_write
 
-    ours = ["row", "line", "step", score_column]
-    header = [("batchbald_" + c if c in table.header else c) for c in ours]
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=table.delimiter, lineterminator=table.newline)
-    writer.writerow(header + table.header)
-    for step, (r, s) in enumerate(zip(rows, scores, strict=True), 1):
-        s = "" if s is None or math.isnan(s) else repr(float(s))
-        writer.writerow([r + 1, table.row_lines[r], step, s] + table.rows[r])
-    text = ("\ufeff" if table.bom else "") + buf.getvalue()
-    return text.encode(encoding)
-
-
-# --------------------------------------------------------------------------
-# the interactive session
-# --------------------------------------------------------------------------
-class _Session:
-    """Ask for labels and save each answer into the data file at once."""
-
-    def __init__(
-        self,
-        table,
-        path: Path,
-        data: bytes,
-        label_column: str,
-        classes: list[str],
-        encoding: str,
-        stdin,
-        stdout,
-    ):
-        self.table, self.path, self.expected = table, path, data
-        self.label_column, self.encoding = label_column, encoding
-        self.classes = list(classes)
-        self.stdin, self.stdout = stdin, stdout
-        self.backup: Path | None = None
-        self.saved: list[tuple[int, str]] = []
-
-    def say(self, text: str = "", end: str = "\n") -> None:
-        self.stdout.write(text + end)
-        self.stdout.flush()
-
-    def ask(self, prompt: str) -> str | None:
-        self.say(prompt, end="")
-        line = self.stdin.readline()
-        if line == "":
-            return None  # end of input
-        return line.rstrip("\r\n")
-
-    def shortcuts(self) -> bool:
-        return not any(
-            _as_float(c) is not None and float(c).is_integer() for c in self.classes
-        )
-
-    def menu(self) -> str:
-        if not self.classes:
-            return "  (no classes yet: type a label)"
-        if self.shortcuts():
-            return "  " + "   ".join(f"{k}) {c}" for k, c in enumerate(self.classes, 1))
-        return "  classes: " + ", ".join(self.classes)
-
-    def answer(self, text: str) -> str | None:
-        """The label meant by ``text``; None to ask again. Raises StopIteration
-        to quit."""
-        text = text.strip()
-        if text.lower() in ("q", "quit"):
-            raise StopIteration
-        if text.startswith("="):
-            text = text[1:].strip()
-            if not text:
-                self.say("  '=' needs a label after it, e.g. =q")
-                return None
-        elif self.shortcuts() and text.isdigit():
-            k = int(text)
-            if 1 <= k <= len(self.classes):
-                return self.classes[k - 1]
-            self.say(
-                f"  no class number {k}; choose 1..{len(self.classes)}, or "
-                f"type =<label> to use the label {text!r}"
-            )
-            return None
-        if text in self.classes:
-            return text
-        known = ", ".join(self.classes) or "none yet"
-        confirm = self.ask(
-            f"  {text!r} is a new class (known: {known}). Add it? [y/N] "
-        )
-        if confirm is None:
-            self.say()
-            self.say("end of input: stopping.")
-            raise StopIteration
-        if confirm.strip().lower() in ("y", "yes"):
-            return text
-        return None
-
-    def save(self, row: int, label: str) -> None:
-        from ..io import atomic_write, backup_path
-
-        current = self.path.read_bytes()
-        if current != self.expected:
-            raise ValueError(
-                f"{self.path} changed on disk since it was read (edited by another "
-                f"program?); stopping without saving the label {label!r} for row "
-                f"{row + 1}. {len(self.saved)} answer(s) of this session were "
-                "saved before. Run the command again to continue."
-            )
-        old = self.table.rows[row][self.table.column_index(self.label_column)]
-        self.table.set_cell(row, self.label_column, label)
+    if str(out) == "-":
+        sys.stdout.flush()
+        stream = getattr(sys.stdout, "buffer", None)
         try:
-            new = self.table.to_text().encode(self.encoding)
-        except UnicodeEncodeError:
-            self.table.set_cell(row, self.label_column, old)
-            raise ValueError(
-                f"the label {label!r} cannot be written in {self.encoding}."
-            ) from None
-        if self.backup is None:
-            self.backup = atomic_write(backup_path(self.path), current, overwrite=False)
-            self.say(f"  (the file as it was is kept in {self.backup})")
-        atomic_write(self.path, new, overwrite=True)
-        self.expected = new
-        self.saved.append((row, label))
-        if label not in self.classes:
-            self.classes.append(label)
-        self.say(f"saved: row {row + 1} = {label}")
+            if stream is None:
+                sys.stdout.write(data.decode("utf-8", "replace"))
+            else:
+                stream.write(data)
+            sys.stdout.flush()
+        except BrokenPipeError:  # e.g. | head: the reader has what it wanted
+            import os
 
-    def run(self, rows, scores, score_column) -> None:
-        import math
-
-        table = self.table
-        n = len(rows)
-        for k, (r, s) in enumerate(zip(rows, scores, strict=True), 1):
-            score = "" if s is None or math.isnan(s) else f", {score_column} {s:.4f}"
-            self.say()
-            self.say(f"[{k}/{n}] row {r + 1} (line {table.row_lines[r]}){score}")
-            width = max(len(c) for c in table.header)
-            for col, value in zip(table.header, table.rows[r], strict=True):
-                if col != self.label_column:
-                    self.say(f"  {col.rjust(width)}: {value}")
-            while True:
-                self.say(self.menu())
-                text = self.ask(f"label for row {r + 1} (Enter = skip, q = quit)> ")
-                if text is None:
-                    self.say()
-                    self.say("end of input: stopping.")
-                    return
-                if text.strip() == "":
-                    self.say(f"skipped row {r + 1}")
-                    break
-                try:
-                    label = self.answer(text)
-                except StopIteration:
-                    return
-                if label is not None:
-                    self.save(r, label)
-                    break
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return "the rows to stdout"
+    atomic_write(out, data, overwrite=force)
+    return str(out)
 
 
-# --------------------------------------------------------------------------
-# run
-# --------------------------------------------------------------------------
+def _summary(args, choice, n_unlabeled: int, t0: float, wrote) -> None:
+    import numpy as np
+
+    finite = choice.scores[np.isfinite(choice.scores)]
+    text = f"chose {len(choice.rows)} of {n_unlabeled} unlabeled rows"
+    if len(finite):
+        score = SCORE_COLUMN[args.method]
+        what = (
+            "joint information I(batch; w)"
+            if args.method == "batchbald"
+            else f"sum of {score[:-5]} scores"
+        )
+        text += f"; {what} = {float(finite.sum()):.4f} nats"
+    text += f"; {time.perf_counter() - t0:.2f} s"
+    if wrote is not None:
+        text += f"; wrote {wrote}"
+    _note(text)
+
+
+def _label(args, labels, pb, choice) -> None:
+    """The interactive session over the chosen rows."""
+    from ._interactive import Session, shown_rows
+
+    stray = sorted(labels.path.parent.glob(f".{labels.path.name}.*.tmp"))
+    if stray:
+        _note(
+            f"found {len(stray)} leftover temporary file(s) of an interrupted "
+            f"save (e.g. {stray[0]}); {labels.path} itself is intact and they "
+            "can be deleted."
+        )
+    items = shown_rows(choice.rows, choice.scores, choice.mean_probs, pb.classes)
+    session = Session(labels, pb.classes, sys.stdin, sys.stdout)
+    try:
+        session.run(items, SCORE_COLUMN[args.method])
+    except KeyboardInterrupt:
+        _note(f"{session.n_saved} answer(s) saved in {args.data}.")
+        raise
+    _note(
+        f"{session.n_saved} answer(s) saved in {args.data}"
+        + (f" (backup: {labels.backup})" if labels.backup else "")
+        + ". Run the command again for the next batch."
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Carry out ``batchbald query``; returns the exit status."""
+    from .._files import is_disk_full
+
     t0 = time.perf_counter()
     try:
         return _run(args, t0)
@@ -594,139 +301,47 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{exc.filename} is a directory.") from None
     except PermissionError as exc:
         raise ValueError(f"{exc.filename}: permission denied.") from None
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise ValueError(
+                f"no space left on the device ({exc.filename or 'writing'}); "
+                f"nothing was written and {args.data} is unchanged."
+            ) from None
+        raise
 
 
 def _run(args, t0) -> int:
-    import numpy as np
-    from sklearn.preprocessing import StandardScaler
+    from ..tables import CsvTable, LabelFile, chosen_rows_csv
 
-    from ..io import CsvTable, check_new_file
-    from ..utils import check_random_state
-
-    if not 0 <= args.seed < 2**32:
-        raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
-    out = None
-    if args.out is not None or not args.interactive:
-        out = Path(args.out or "to_label.csv")
-        check_new_file(out, args.force, "output")
-        if args.data.exists() and out.resolve() == args.data.resolve():
-            raise ValueError(
-                "--out must not be the data file; query never overwrites it "
-                "(use --interactive to label in place)."
+    out = _out_path(args)
+    with contextlib.ExitStack() as stack:
+        labels = None
+        if args.interactive:
+            labels = LabelFile.open(
+                args.data,
+                args.label_column,
+                delimiter=args.delimiter,
+                encoding=args.encoding,
             )
-    table, data = CsvTable.read(args.data, args.delimiter, args.encoding)
-    if args.interactive and table.to_text().encode(args.encoding) != data:
-        raise ValueError(
-            f"{table.name} cannot be rewritten byte for byte with --encoding "
-            f"{args.encoding}; not labeling in place (run without --interactive)."
-        )
-    labels = [v.strip() for v in table.column(args.label_column)]
-    feature_cols = _feature_columns(table, args.label_column, args.features)
-    if not table.rows:
-        raise ValueError(f"{table.name} has a header but no data rows.")
-    X, names, encoded = encode_features(table, feature_cols, args.one_hot)
-    if encoded:
-        _note(
-            "one-hot encoding non-numeric column(s): "
-            + ", ".join(f"{c} ({len(v)} values)" for c, v in encoded.items())
-        )
-        for c, v in encoded.items():
-            if len(v) > max(10, len(table.rows) // 2):
-                _note(
-                    f"warning: column {c!r} has {len(v)} distinct values, "
-                    "like an ID; leave it out with --features."
-                )
-
-    unlabeled = np.flatnonzero([v == "" for v in labels])
-    if len(unlabeled) == 0:
-        _note(
-            f"all {len(labels)} rows of {table.name} are labeled; nothing left "
-            "to label."
-        )
-        return 0
-    classes = sorted({v for v in labels if v}, key=_sort_key)
-    codes = {c: k for k, c in enumerate(classes)}
-    y = np.array([codes[v] if v else np.nan for v in labels], dtype=np.float64)
-    batch_size = args.batch_size
-    if batch_size > len(unlabeled):
-        _note(f"only {len(unlabeled)} unlabeled rows; choosing all of them.")
-        batch_size = len(unlabeled)
-
-    Z = StandardScaler().fit_transform(X)
-    score_column = _SCORE_COLUMN[args.method]
-    if len(classes) < 2 and args.method != "random":
-        why = (
-            "no row is labeled yet"
-            if not classes
-            else f"only one class ({classes[0]!r}) is labeled so far"
-        )
-        _note(
-            f"{why}, so no model can rank the rows: choosing a diverse batch "
-            "instead (k-means++ seeding over the standardised features"
-            + (", away from the labeled rows" if classes else "")
-            + f"), not {args.method}. Label it and run again."
-        )
-        rng = check_random_state(args.seed)
-        rows = diverse_batch(
-            Z, unlabeled, np.flatnonzero(~np.isnan(y)), batch_size, rng
-        )
-        scores = np.full(len(rows), np.nan)
-    elif len(classes) < 2:  # random needs no model
-        rng = check_random_state(args.seed)
-        rows = unlabeled[rng.permutation(len(unlabeled))[:batch_size]]
-        scores = np.full(len(rows), np.nan)
-    else:
-        rows, scores = _choose(args, Z, y, unlabeled, len(classes), batch_size)
-
-    finite = scores[np.isfinite(scores)]
-    total = float(finite.sum()) if len(finite) else float("nan")
-    if out is not None:
-        from ..io import atomic_write
-
-        atomic_write(
-            out,
-            _output_bytes(table, rows, scores, score_column, args.encoding),
-            overwrite=args.force,
-        )
-    elapsed = time.perf_counter() - t0
-    summary = f"chose {len(rows)} of {len(unlabeled)} unlabeled rows"
-    if np.isfinite(total):
-        what = (
-            "joint information I(batch; w)"
-            if args.method == "batchbald"
-            else f"sum of {score_column[:-5]} scores"
-        )
-        summary += f"; {what} = {total:.4f} nats"
-    summary += f"; {elapsed:.2f} s"
-    if out is not None:
-        summary += f"; wrote {out}"
-    _note(summary)
-    if args.interactive:
-        stray = sorted(args.data.parent.glob(f".{args.data.name}.*.tmp"))
-        if stray:
-            _note(
-                f"found {len(stray)} leftover temporary file(s) of an interrupted "
-                f"save (e.g. {stray[0]}); {args.data} itself is intact and they "
-                "can be deleted."
+            stack.enter_context(labels.locked(timeout=0.0))
+            table = labels.table
+        else:
+            table, _ = CsvTable.read(args.data, args.delimiter, args.encoding)
+        chosen = _choose(args, table)
+        if chosen is None:
+            return 0
+        pb, choice = chosen
+        wrote = None
+        if out is not None:
+            data = chosen_rows_csv(
+                table,
+                choice.rows,
+                choice.scores,
+                SCORE_COLUMN[args.method],
+                args.encoding,
             )
-        session = _Session(
-            table,
-            args.data,
-            data,
-            args.label_column,
-            classes,
-            args.encoding,
-            sys.stdin,
-            sys.stdout,
-        )
-        try:
-            session.run(rows, scores, score_column)
-        except KeyboardInterrupt:
-            _note(f"{len(session.saved)} answer(s) saved in {args.data}.")
-            raise
-        _note(
-            f"{len(session.saved)} answer(s) saved in {args.data}"
-            + (f" (backup: {session.backup})" if session.backup else "")
-            + ". Run the command again for the next batch."
-        )
+            wrote = _write_out(out, data, args.force)
+        _summary(args, choice, len(pb.unlabeled), t0, wrote)
+        if labels is not None:
+            _label(args, labels, pb, choice)
     return 0

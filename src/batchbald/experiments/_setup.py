@@ -3,7 +3,6 @@ argument checks and the per-seed random streams."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import numbers
 from collections.abc import Callable
@@ -102,38 +101,6 @@ class _ModelSpec:
     strategy_kwargs: dict = field(default_factory=dict)
 
 
-def _deep_model_spec(n_features, n_classes, n_samples_K, params) -> _ModelSpec:
-    try:
-        deep = importlib.import_module("batchbald.deep")
-    except ImportError as exc:  # torch missing
-        raise ImportError(
-            "model='mc-dropout' needs PyTorch; install the extra with "
-            'pip install "batchbald[torch]" (or pick a bagging model).'
-        ) from exc
-    params = dict(params)
-    mlp_kwargs = {k: params.pop(k) for k in ("hidden", "dropout") if k in params}
-    if isinstance(mlp_kwargs.get("hidden"), numbers.Integral):
-        mlp_kwargs["hidden"] = (mlp_kwargs["hidden"],)
-
-    def factory(seed: int):
-        module = deep.make_mlp(n_features, n_classes, random_state=seed, **mlp_kwargs)
-        return deep.MCDropoutClassifier(
-            module,
-            classes=np.arange(n_classes),
-            n_mc_samples=n_samples_K,
-            random_state=seed,
-            **params,
-        )
-
-    return _ModelSpec(
-        factory,
-        {
-            "sample_predictions_method_name": "sample_proba",
-            "sample_predictions_dict": {"n_samples": n_samples_K},
-        },
-    )
-
-
 def make_model(
     model: str,
     n_features: int,
@@ -145,8 +112,11 @@ def make_model(
 
     Parameters
     ----------
-    model : {"mc-dropout", "bagging-logreg", "bagging-mlp"}
-        See :data:`MODELS`.
+    model : str
+        A name of :mod:`batchbald.models` (``"mc-dropout"``,
+        ``"logreg-bagging"``, ``"mlp-bagging"``, ``"rf"``, ``"gp-bagging"``)
+        or one of :data:`MODELS` (the experiment's ``"bagging-logreg"`` and
+        ``"bagging-mlp"``, accepted without a warning).
     n_features, n_classes : int
         Input and output sizes.
     n_samples_K : int, default=20
@@ -167,38 +137,51 @@ def make_model(
         classifier) and ``strategy_kwargs`` (keywords the ensemble strategies
         need to draw posterior samples from it).
     """
+    from .. import models
+
     n_samples_K = check_positive_int(n_samples_K, "n_samples_K")
-    params = dict(model_params or {})
-    if model == "mc-dropout":
-        return _deep_model_spec(n_features, n_classes, n_samples_K, params)
-    if model not in MODELS:
+    if model not in MODELS and model not in models.MODELS:
         raise ValueError(
-            f"unknown model {model!r}; choose from {', '.join(MODELS)} "
+            f"unknown model {model!r}; choose from "
+            f"{', '.join(dict.fromkeys([*models.MODELS, *MODELS]))} "
             "(or pass a callable seed -> estimator)."
         )
-    from ..ensembles import bagging_ensemble
-
-    if model == "bagging-logreg":
-        from sklearn.linear_model import LogisticRegression
-
-        params.setdefault("max_iter", 500)
-        base_cls = LogisticRegression
+    # The experiment's own names (its MODELS, its default "bagging-logreg")
+    # resolve silently; other aliases warn.
+    if model in MODELS:
+        name = models.MODEL_ALIASES.get(model, model)
     else:
-        from sklearn.neural_network import MLPClassifier
-
-        params.setdefault("hidden_layer_sizes", (64,))
-        params.setdefault("max_iter", 300)
-        base_cls = MLPClassifier
+        name = models.resolve_model_name(model)
+    params = dict(model_params or {})
+    # The experiments' historical defaults (the recorded learning curves).
+    for key, value in _EXPERIMENT_DEFAULTS.get(name, {}).items():
+        params.setdefault(key, value)
+    models.make_model(  # build one now: bad names and parameters fail here
+        name,
+        n_features=n_features,
+        n_classes=n_classes,
+        n_members=n_samples_K,
+        params=params,
+    )
 
     def factory(seed: int):
-        base = base_cls(**params)
-        if "random_state" in base.get_params():
-            base.set_params(random_state=seed)
-        return bagging_ensemble(
-            base, n_samples_K, classes=np.arange(n_classes), random_state=seed
-        )
+        return models.make_model(
+            name,
+            n_features=n_features,
+            n_classes=n_classes,
+            n_members=n_samples_K,
+            random_state=seed,
+            params=params,
+        ).estimator
 
-    return _ModelSpec(factory, {})
+    return _ModelSpec(factory, models.predict_kwargs(name, n_samples_K))
+
+
+#: Base-estimator defaults of the experiments, which differ from the registry's.
+_EXPERIMENT_DEFAULTS: dict[str, dict] = {
+    "logreg-bagging": {"max_iter": 500},
+    "mlp-bagging": {"hidden_layer_sizes": (64,), "max_iter": 300},
+}
 
 
 def _check_strategy_name(name) -> None:
