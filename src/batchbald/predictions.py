@@ -7,12 +7,15 @@ the memory map where possible, else a chunk-wise converted copy (in memory when
 small, in a temporary memory-mapped file otherwise). :func:`layout_warning`
 says when a shape suggests the other layout, :func:`probability_hint` what a
 failed probability check probably means, and :func:`read_indices` reads a list
-of pool indices. Used by ``batchbald select``; nothing here prints.
+of pool indices. :func:`selection_table` and :func:`selection_csv` write what
+was chosen from them. Used by ``batchbald select``; nothing here prints.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import os
 import re
 import tempfile
@@ -28,6 +31,9 @@ __all__ = [
     "load_predictions",
     "probability_hint",
     "read_indices",
+    "selection_csv",
+    "selection_table",
+    "total_meaning",
 ]
 
 # Chunk of the sample axis converted or checked at once (log-probabilities,
@@ -376,3 +382,50 @@ def _text_indices(path: Path, name: str) -> np.ndarray:
                         f"integer pool indices, got {token!r}."
                     ) from None
     return np.asarray(out_list, dtype=np.intp)
+
+
+# --------------------------------------------------------------------------
+# the selection made from them
+# --------------------------------------------------------------------------
+def selection_table(indices, gains, method: str) -> tuple[tuple[str, ...], list]:
+    """Header and rows ``(step, index, gain)`` of a selection, step 1 first.
+
+    Parameters
+    ----------
+    indices : array-like of int, shape (B,)
+        Pool indices in the order chosen.
+    gains : array-like of float, shape (B,)
+        Their gains in nats.
+    method : str
+        The strategy's name; gives the third column's name (see
+        :func:`batchbald.registry.gain_column`).
+    """
+    from .registry import gain_column
+
+    rows = [
+        (step, int(i), float(g))
+        for step, (i, g) in enumerate(zip(indices, gains, strict=True), 1)
+    ]
+    return ("step", "index", gain_column(method)), rows
+
+
+def selection_csv(header, rows) -> bytes:
+    """The table as comma-separated UTF-8 text (gains at full precision).
+
+    Always commas: the format follows the output, never the input.
+    """
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=",", lineterminator="\n")
+    writer.writerow(header)
+    for step, index, gain in rows:
+        writer.writerow([step, index, repr(gain)])
+    return buf.getvalue().encode("utf-8")
+
+
+def total_meaning(method: str) -> str:
+    """What the sum of a selection's gains is, in words."""
+    if method == "batchbald":
+        return "joint mutual information I(y_batch; w)"
+    if method == "entropy":
+        return "sum of the entropies of the mean predictions"
+    return "sum of the BALD scores (an upper bound on I(y_batch; w))"

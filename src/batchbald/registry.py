@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "STRATEGY_NAMES",
     "check_strategy_name",
+    "check_strategy_params",
     "gain_column",
     "make_strategy",
     "select_from_probabilities",
@@ -136,16 +137,48 @@ def gain_column(name: str) -> str:
     return {None: "gain_nats", "entropy": "entropy_nats"}.get(scores, "bald_nats")
 
 
-def _check_beta(beta: object, name: str) -> float | None:
+def check_strategy_params(
+    method: str,
+    beta: object = None,
+    n_configurations: object = None,
+    *,
+    names: tuple[str, str] = ("beta", "n_configurations"),
+) -> float | None:
+    """Check the parameters that only some strategies take; returns ``beta``.
+
+    Parameters
+    ----------
+    method : str
+        A registered strategy name.
+    beta : float, default=None
+        Must be None unless ``method`` samples (powerbald, softmaxbald,
+        softrankbald); then a number ``>= 0``.
+    n_configurations : int, default=None
+        Must be None unless ``method`` is ``"batchbald"``.
+    names : (str, str), default=("beta", "n_configurations")
+        How the messages call the two (``("--beta", "--configurations")`` on
+        the command line).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, the value and what is valid.
+    """
+    check_strategy_name(method, "method")
+    if n_configurations is not None and method != "batchbald":
+        raise ValueError(
+            f"{names[1]} only applies to batchbald; got {names[1]}="
+            f"{n_configurations!r} for {method!r}."
+        )
     if beta is None:
         return None
-    if _RULES[name][1] not in _STOCHASTIC:
+    if _RULES[method][1] not in _STOCHASTIC:
         raise ValueError(
-            f"beta only applies to powerbald, softmaxbald and softrankbald; "
-            f"got beta={beta!r} for {name!r}."
+            f"{names[0]} only applies to powerbald, softmaxbald and softrankbald; "
+            f"got {names[0]}={beta!r} for {method!r}."
         )
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
-        raise ValueError(f"beta must be a number >= 0; got {beta!r}.")
+        raise ValueError(f"{names[0]} must be a number >= 0; got {beta!r}.")
     return float(beta)
 
 
@@ -217,13 +250,7 @@ def select_from_probabilities(
     from .information import DEFAULT_EPS
     from .utils import check_random_state
 
-    check_strategy_name(method, "method")
-    beta = _check_beta(beta, method)
-    if n_configurations is not None and method != "batchbald":
-        raise ValueError(
-            "n_configurations only applies to batchbald; got "
-            f"n_configurations={n_configurations!r} for {method!r}."
-        )
+    beta = check_strategy_params(method, beta, n_configurations)
     eps = DEFAULT_EPS if eps is None else eps
     if method == "batchbald":
         kwargs = {_configurations_keyword(): n_configurations}

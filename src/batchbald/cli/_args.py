@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import re
+import sys
 
 
 def positive_int(text: str) -> int:
@@ -14,3 +16,162 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
     return value
+
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """``argparse`` type: ``"512M"``, ``"2GiB"``, ``"1.5g"`` or a plain number
+    of bytes, at least 1 MiB."""
+    match = re.fullmatch(
+        r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgt]?)(i?b)?\s*", text.lower()
+    )
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 512M, 2G or 1000000 (bytes), got {text!r}"
+        )
+    value = int(float(match.group(1)) * _UNITS[match.group(2)])
+    if value < 2**20:
+        raise argparse.ArgumentTypeError(f"expected at least 1M, got {text!r}")
+    return value
+
+
+class DeprecatedAlias(argparse.Action):
+    """An old option name that stores into the new option's ``dest`` and
+    warns on stderr, e.g. ``--samples`` for ``--configurations``.
+
+    Use as ``p.add_argument("--samples", action=DeprecatedAlias,
+    dest="configurations", new="--configurations", type=..., help=SUPPRESS)``.
+    """
+
+    def __init__(self, option_strings, dest, new: str, **kwargs):
+        self.new = new
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(
+            f"{parser.prog}: warning: {option_string} is deprecated and will be "
+            f"removed; use {self.new} instead.",
+            file=sys.stderr,
+        )
+        setattr(namespace, self.dest, values)
+
+
+def warn(command: str, message: str) -> None:
+    """Print ``batchbald <command>: warning: <message>`` on stderr."""
+    print(f"batchbald {command}: warning: {message}", file=sys.stderr)
+
+
+def check_device(text: str | None, option: str = "--device") -> str | None:
+    """The torch device ``text`` if it exists on this machine, else ValueError.
+
+    Checked before any work, so that ``--device cuda`` on a machine without
+    CUDA ends in a message and exit status 2 rather than torch's
+    ``AssertionError`` or ``RuntimeError`` midway.
+    """
+    if text is None:
+        return None
+    try:
+        import torch
+    except ImportError:
+        raise ValueError(
+            f'{option} needs PyTorch: pip install "batchbald[torch]", or drop '
+            f"{option} to run with numpy."
+        ) from None
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{option} {text!r} is not a torch device ({exc}); use e.g. cpu, "
+            "cuda or cuda:0."
+        ) from None
+    if device.type == "meta":
+        raise ValueError(
+            f"{option} meta holds no data; use a device that computes, e.g. cpu."
+        )
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"{option} {text}: CUDA is not available on this machine "
+            "(torch.cuda.is_available() is False); use --device cpu, or drop "
+            f"{option} to run with numpy."
+        )
+    try:
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError) as exc:
+        raise ValueError(
+            f"{option} {text}: torch cannot use this device here ({exc})."
+        ) from None
+    return text
+
+
+# --------------------------------------------------------------------------
+# options shared by the sub-commands: one name for each quantity
+# --------------------------------------------------------------------------
+def add_configurations(group, deprecated: tuple[str, ...] = ()) -> None:
+    """``--configurations/-M``: BatchBALD's joint labellings M (``dest``
+    ``configurations``); ``deprecated`` old names still work, with a warning."""
+    group.add_argument(
+        "--configurations",
+        "-M",
+        dest="configurations",
+        type=positive_int,
+        default=None,
+        metavar="M",
+        help="batchbald: joint labellings M sampled once exact enumeration "
+        "gets too large (default: 1000)",
+    )
+    for old in deprecated:
+        group.add_argument(
+            old,
+            dest="configurations",
+            action=DeprecatedAlias,
+            new="--configurations",
+            type=positive_int,
+            help=argparse.SUPPRESS,
+        )
+
+
+def add_members(group, default: int, deprecated: tuple[str, ...] = ()) -> None:
+    """``--members/-K``: ensemble members or MC-dropout passes K (``dest``
+    ``members``)."""
+    group.add_argument(
+        "--members",
+        "-K",
+        dest="members",
+        type=positive_int,
+        default=default,
+        metavar="K",
+        help="posterior samples K: bagging members, trees or MC-dropout passes "
+        "(default: %(default)s)",
+    )
+    for old in deprecated:
+        group.add_argument(
+            old,
+            dest="members",
+            action=DeprecatedAlias,
+            new="--members",
+            type=positive_int,
+            help=argparse.SUPPRESS,
+        )
+
+
+def add_beta(group) -> None:
+    """``--beta``: the stochastic strategies' inverse temperature."""
+    group.add_argument(
+        "--beta",
+        type=float,
+        default=None,
+        metavar="BETA",
+        help="powerbald, softmaxbald, softrankbald: inverse temperature (default: 1)",
+    )
+
+
+def add_no_progress(group) -> None:
+    """``--no-progress`` (``dest`` ``progress``)."""
+    group.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="hide the progress bar (drawn only when stderr is a terminal)",
+    )
