@@ -7,7 +7,6 @@ import pytest
 
 from batchbald.datasets import make_blobs_pool, make_repeated_digits
 from batchbald.experiments import (
-    MODELS,
     RECORD_FIELDS,
     STRATEGIES,
     ExperimentResult,
@@ -20,13 +19,13 @@ from batchbald.experiments import (
 
 # A tiny configuration: 40 digits x 3 copies, bagging of 3 logistic regressions.
 TINY = dict(
-    model="bagging-logreg",
+    model="logreg-bagging",
     seeds=2,
     n_initial=10,
     batch_size=4,
     n_cycles=2,
-    n_samples_K=3,
-    n_MC_samples=50,
+    n_members=3,
+    n_configurations=50,
     model_params={"max_iter": 200},
 )
 
@@ -188,18 +187,32 @@ def test_invalid_query_result_is_reported(tiny_data):
         run_experiment(tiny_data, [("broken", Repeats)], **{**TINY, "seeds": 1})
 
 
-def test_progress_bar_only_when_asked(tiny_data, capsys):
+@pytest.mark.parametrize(
+    "progress, terminal, drawn",
+    [(False, True, False), (True, True, True), (True, False, False)],
+)
+def test_progress_bar_only_when_asked_and_on_a_terminal(
+    tiny_data, capsys, monkeypatch, progress, terminal, drawn
+):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
     kwargs = {**TINY, "seeds": 1, "n_cycles": 1}
-    run_experiment(tiny_data, [("first", FirstUnlabeled)], **kwargs)
-    assert capsys.readouterr().err == ""
-    run_experiment(tiny_data, [("first", FirstUnlabeled)], progress=True, **kwargs)
-    assert "first seed 0" in capsys.readouterr().err
+    run_experiment(tiny_data, [("first", FirstUnlabeled)], progress=progress, **kwargs)
+    err = capsys.readouterr().err
+    assert ("first seed 0" in err) is drawn
+    if not drawn:
+        assert err == ""
 
 
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"strategies": ["bald", "qbc"]}, ValueError, "unknown strategy 'qbc'"),
+        (
+            {"strategies": ["bald", "qbc"]},
+            ValueError,
+            "strategy must be one of .*'qbc'",
+        ),
         ({"strategies": "bald,bald"}, ValueError, "duplicates"),
         ({"strategies": [3]}, TypeError, "strategies"),
         ({"model": "svm"}, ValueError, "unknown model 'svm'"),
@@ -223,13 +236,30 @@ def test_dataset_type_is_checked():
         run_experiment((np.zeros((3, 2)), np.zeros(3)), ["random"])
 
 
-def test_registries_are_consistent_with_the_cli():
-    from batchbald.cli import experiment as cli_experiment
-    from batchbald.datasets import DATASETS
+def test_strategies_are_the_registry():
+    from batchbald import pool, registry
 
-    assert cli_experiment.DATASET_CHOICES == tuple(DATASETS)
-    assert cli_experiment.MODEL_CHOICES == tuple(MODELS)
-    assert cli_experiment.STRATEGY_CHOICES == tuple(STRATEGIES)
+    assert tuple(STRATEGIES) == registry.STRATEGY_NAMES
+    for name, cls in STRATEGIES.items():
+        assert getattr(pool, cls) is registry.strategy_class(name)
+
+
+def test_deprecated_names_warn_and_run_the_same(tiny_data):
+    base = {**TINY, "seeds": 1, "n_cycles": 1}
+    for key in ("model", "n_members", "n_configurations"):
+        base.pop(key)
+    old = {"model": "bagging-logreg", "n_samples_K": 3, "n_MC_samples": 50}
+    new = {"model": "logreg-bagging", "n_members": 3, "n_configurations": 50}
+    with pytest.warns(FutureWarning) as caught:
+        a = run_experiment(tiny_data, ["batchbald"], **base, **old)
+    messages = " ".join(str(w.message) for w in caught)
+    for name in ("n_samples_K", "n_MC_samples", "'bagging-logreg'"):
+        assert f"{name}" in messages and "deprecated" in messages
+    b = run_experiment(tiny_data, ["batchbald"], **base, **new)
+    assert _strip_times(a.records) == _strip_times(b.records)
+    assert a.config == {**b.config, "wall_time_s": a.config["wall_time_s"]}
+    assert a.config["model"] == "logreg-bagging"
+    assert a.config["n_members"] == 3 and a.config["n_configurations"] == 50
 
 
 # --------------------------------------------------------------------------
@@ -419,8 +449,8 @@ def test_mc_dropout_model_runs_reproducibly(tiny_data):
         n_initial=10,
         batch_size=3,
         n_cycles=1,
-        n_samples_K=4,
-        n_MC_samples=20,
+        n_members=4,
+        n_configurations=20,
         model_params={"hidden": 16, "max_epochs": 3},
     )
     a = run_experiment(tiny_data, ["batchbald", "random"], **kwargs)
@@ -439,7 +469,7 @@ CLI_TINY = [
     "--pool-size",
     "30",
     "--model",
-    "bagging-logreg",
+    "logreg-bagging",
     "--strategies",
     "bald,random",
     "--seeds",
@@ -450,7 +480,7 @@ CLI_TINY = [
     "3",
     "--cycles",
     "1",
-    "--samples-K",
+    "--members",
     "3",
     "--no-progress",
 ]
@@ -487,6 +517,7 @@ def test_cli_help_has_examples(capsys):
     [
         (["--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["--model", "svm"], "invalid choice: 'svm'"),
+        (["--model", "bagging-svm"], "choose from gp-bagging, rf"),
         (["--strategies", "bald,qbc"], "unknown strategy 'qbc'"),
         (["--strategies", ","], "unknown strategy (none given)"),
         (["--seeds", "two"], "--seeds must be"),

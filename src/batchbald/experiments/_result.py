@@ -76,6 +76,11 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
         )
 
 
+def _config(config: dict, key: str, old_key: str):
+    """``config[key]``, or its name before the M/K renaming in older files."""
+    return config.get(key, config.get(old_key))
+
+
 def _json_value(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None
@@ -159,11 +164,13 @@ class ExperimentResult:
         n_seeds = len({r["seed"] for r in self.records})
         lines = [f"# Active-learning experiment: {c.get('dataset', '?')}", ""]
         if c:
-            M = c.get("n_MC_samples") or f"{DEFAULT_N_SAMPLES} (BatchBALD's default)"
+            M = _config(c, "n_configurations", "n_MC_samples") or (
+                f"{DEFAULT_N_SAMPLES} (BatchBALD's default)"
+            )
             lines += [
                 f"- data: {c.get('dataset_description', '')}",
                 f"- model: {c.get('model')} {c.get('model_params') or ''}".rstrip(),
-                f"- K (posterior samples) = {c.get('n_samples_K')}, "
+                f"- K (posterior samples) = {_config(c, 'n_members', 'n_samples_K')}, "
                 f"M (BatchBALD configurations) = {M}",
                 f"- initial labelled set: {c.get('n_initial')} "
                 f"({c.get('initial_method')}); batch size {c.get('batch_size')}; "
@@ -347,7 +354,7 @@ class ExperimentResult:
         if c:
             title = (
                 f"{c.get('dataset')}, {c.get('model')}, batch {c.get('batch_size')}, "
-                f"K={c.get('n_samples_K')}"
+                f"K={_config(c, 'n_members', 'n_samples_K')}"
             )
         plot_learning_curves(
             self.records,

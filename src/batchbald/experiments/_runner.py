@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .._names import MODEL_ALIASES
+from .._progress import progress_bar
 from ..datasets import Dataset
 from ..utils import check_positive_int
 from ._result import ExperimentResult
@@ -27,18 +30,20 @@ def run_experiment(
     dataset: Dataset,
     strategies: Sequence = ("batchbald", "bald", "random"),
     *,
-    model: str | Callable = "bagging-logreg",
+    model: str | Callable = "logreg-bagging",
     seeds: int | Sequence[int] = 5,
     n_initial: int = 20,
     initial_method: str = "balanced",
     batch_size: int = 10,
     n_cycles: int | None = None,
     budget: int | None = None,
-    n_samples_K: int = 20,
-    n_MC_samples: int | None = None,
+    n_members: int = 20,
+    n_configurations: int | None = None,
     model_params: dict | None = None,
     strategy_params: dict | None = None,
     progress: bool = False,
+    n_samples_K: int | None = None,
+    n_MC_samples: int | None = None,
 ) -> ExperimentResult:
     """Run active-learning loops for several strategies and seeds.
 
@@ -50,8 +55,10 @@ def run_experiment(
         Names from :data:`STRATEGIES` (a comma-separated string works too), or
         ``(label, factory)`` with ``factory(random_state=...)`` returning an
         object with a scikit-activeml-style ``query``.
-    model : str or callable, default="bagging-logreg"
-        A name from :data:`MODELS`, or ``factory(seed) -> estimator`` returning
+    model : str or callable, default="logreg-bagging"
+        A model name (see :data:`batchbald._names.MODELS`; the old names
+        ``bagging-logreg`` and ``bagging-mlp`` still work, with a
+        ``FutureWarning``), or ``factory(seed) -> estimator`` returning
         an unfitted classifier that ignores NaN labels in ``fit(X, y)`` and has
         ``predict``; for a custom model the strategies get no extra keywords
         (put them in ``strategy_params``).
@@ -69,9 +76,9 @@ def run_experiment(
         neither, 10 cycles.
     budget : int, optional
         Total number of labels (initial set included) to stop at.
-    n_samples_K : int, default=20
+    n_members : int, default=20
         Posterior samples ``K``: MC-dropout passes or bagging members.
-    n_MC_samples : int, optional
+    n_configurations : int, optional
         Sampled label configurations ``M`` for BatchBALD's joint entropy
         (BatchBALD's own default when None).
     model_params : dict, optional
@@ -80,7 +87,11 @@ def run_experiment(
         ``{strategy label: {keyword: value}}`` for extra constructor keywords,
         e.g. ``{"powerbald": {"beta": 1.0}}``.
     progress : bool, default=False
-        Show a tqdm progress bar over all cycles.
+        Show a progress bar over all cycles (drawn only when stderr is a
+        terminal).
+    n_samples_K, n_MC_samples : int, optional
+        Deprecated names of ``n_members`` and ``n_configurations`` (a
+        ``FutureWarning``); they will be removed.
 
     Returns
     -------
@@ -91,6 +102,9 @@ def run_experiment(
             "dataset must be a batchbald.datasets.Dataset (see from_arrays); got "
             f"{type(dataset).__name__}."
         )
+    n_members, n_configurations = _renamed(
+        n_members, n_configurations, n_samples_K, n_MC_samples
+    )
     strategy_list = _check_strategies(strategies)
     seed_list = _check_seeds(seeds)
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -115,16 +129,10 @@ def run_experiment(
             f"strategy_params has keys {sorted(unknown)} that are not among the "
             f"strategies {labels}."
         )
-    if callable(model):
-        spec = _ModelSpec(model, {})
-        model_name = getattr(model, "__name__", type(model).__name__)
-    else:
-        spec = make_model(
-            model, dataset.n_features, dataset.n_classes, n_samples_K, model_params
-        )
-        model_name = model
-    if n_MC_samples is not None:
-        n_MC_samples = check_positive_int(n_MC_samples, "n_MC_samples")
+    n_members = check_positive_int(n_members, "n_members")
+    spec, model_name = _model_spec(model, dataset, n_members, model_params)
+    if n_configurations is not None:
+        n_configurations = check_positive_int(n_configurations, "n_configurations")
 
     from .. import __version__
 
@@ -145,18 +153,16 @@ def run_experiment(
         "batch_size": batch_size,
         "n_cycles": n_cycles,
         "budget": budget,
-        "n_samples_K": n_samples_K,
-        "n_MC_samples": n_MC_samples,
+        "n_members": n_members,
+        "n_configurations": n_configurations,
         "strategy_params": strategy_params,
     }
-
-    from tqdm.auto import tqdm
 
     records: list[dict] = []
     queries: list[dict] = []
     t_start = time.perf_counter()
     total = len(seed_list) * len(strategy_list) * (n_cycles + 1)
-    with tqdm(total=total, disable=not progress, desc="active learning") as bar:
+    with progress_bar(total, "active learning", enabled=progress) as bar:
         for seed in seed_list:
             for label, strategy_ref in strategy_list:
                 bar.set_description(f"{label} seed {seed}")
@@ -171,7 +177,7 @@ def run_experiment(
                     batch_size,
                     n_cycles,
                     budget,
-                    n_MC_samples,
+                    n_configurations,
                     strategy_params.get(label, {}),
                     bar,
                 )
@@ -179,6 +185,60 @@ def run_experiment(
                 queries.extend(picks)
     config["wall_time_s"] = round(time.perf_counter() - t_start, 3)
     return ExperimentResult(records, config, queries)
+
+
+def _renamed(n_members, n_configurations, n_samples_K, n_MC_samples):
+    """``(n_members, n_configurations)``, taking the deprecated names."""
+    for old, new, value in (
+        ("n_samples_K", "n_members", n_samples_K),
+        ("n_MC_samples", "n_configurations", n_MC_samples),
+    ):
+        if value is not None:
+            warnings.warn(
+                f"run_experiment({old}=...) is deprecated and will be removed; "
+                f"use {new}=... instead.",
+                FutureWarning,
+                stacklevel=3,
+            )
+    if n_samples_K is not None:
+        n_members = n_samples_K
+    if n_MC_samples is not None:
+        n_configurations = n_MC_samples
+    return n_members, n_configurations
+
+
+def resolve_model_name(model: str) -> str:
+    """The current name of ``model``: deprecated aliases (``bagging-logreg``,
+    ``bagging-mlp``) give their new name with a ``FutureWarning``."""
+    if model in MODEL_ALIASES:
+        warnings.warn(
+            f"model {model!r} is deprecated and will be removed; use "
+            f"{MODEL_ALIASES[model]!r} instead.",
+            FutureWarning,
+            stacklevel=3,
+        )
+        return MODEL_ALIASES[model]
+    return model
+
+
+def _model_spec(model, dataset, n_members, model_params) -> tuple[_ModelSpec, str]:
+    if callable(model):
+        return _ModelSpec(model, {}), getattr(model, "__name__", type(model).__name__)
+    if not isinstance(model, str):
+        raise TypeError(
+            f"model must be a model name or a callable seed -> estimator; got "
+            f"{model!r}."
+        )
+    name = resolve_model_name(model)
+    args = (dataset.n_features, dataset.n_classes, n_members, model_params)
+    try:
+        return make_model(name, *args), name
+    except ValueError:
+        # make_model before it reads batchbald.models knew only the old names.
+        legacy = {new: old for old, new in MODEL_ALIASES.items()}.get(name)
+        if legacy is None:
+            raise
+        return make_model(legacy, *args), name
 
 
 def _pick(label, seed, cycle, indices) -> dict:
@@ -202,7 +262,7 @@ def _run_one(
     batch_size,
     n_cycles,
     budget,
-    n_MC_samples,
+    n_configurations,
     params,
     bar,
 ) -> tuple[list[dict], list[dict]]:
@@ -213,8 +273,8 @@ def _run_one(
     y[start] = y_true[start]
     if isinstance(strategy_ref, str):
         params = dict(params)
-        if strategy_ref == "batchbald" and n_MC_samples is not None:
-            params.setdefault("n_MC_samples", n_MC_samples)
+        if strategy_ref == "batchbald" and n_configurations is not None:
+            params.setdefault("n_MC_samples", n_configurations)
         strategy = make_strategy(
             strategy_ref, strategy_rng, spec.strategy_kwargs, params
         )
