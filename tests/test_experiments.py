@@ -676,3 +676,210 @@ def test_cli_keeps_results_when_an_output_appears_during_the_run(
     assert (tmp_path / "experiment_t-1.json").exists()
     assert (tmp_path / "learning_curve_t-1.png").exists()
     assert "experiment_t-1.csv" in captured.out
+
+
+# --------------------------------------------------------------------------
+# a user's own data (batchbald.experiments._data and experiment --data)
+# --------------------------------------------------------------------------
+def _write_table(path, delimiter=","):
+    """60 rows, 3 classes, numeric features f1 f2, an ID and a notes column."""
+    rng = np.random.RandomState(0)
+    lines = [delimiter.join(["id", "f1", "label", "notes", "f2"])]
+    for i in range(60):
+        c = i % 3
+        f1, f2 = rng.randn(2) + 3 * c
+        lines.append(delimiter.join([f"r{i}", str(f1), "abc"[c], "n/a", str(f2)]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "suffix, delimiter", [(".csv", ","), (".tsv", "\t"), (".txt", ";")]
+)
+def test_read_table_delimiters_and_columns(tmp_path, suffix, delimiter):
+    from batchbald.experiments import read_table
+
+    path = _write_table(tmp_path / f"d{suffix}", delimiter)
+    X, y, columns = read_table(path, "label", drop=["id", "notes"])
+    assert columns == ["f1", "f2"] and X.shape == (60, 2)
+    assert y[:4].tolist() == ["a", "b", "c", "a"]
+    X2, _, columns2 = read_table(path, "label", features=["f2", "f1"])
+    assert columns2 == ["f2", "f1"]
+    np.testing.assert_array_equal(X2, X[:, ::-1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"label_column": "kind"}, "label_column: no column 'kind'.*id, f1, label"),
+        ({"label_column": "label"}, "feature column 'id' .* holds 'r0'.*drop"),
+        ({"label_column": "label", "drop": ["id", "nope"]}, "drop: no column 'nope'"),
+        ({"label_column": "label", "features": ["f1", "x"]}, "features: no column 'x'"),
+    ],
+)
+def test_read_table_errors(tmp_path, kwargs, match):
+    from batchbald.experiments import read_table
+
+    path = _write_table(tmp_path / "d.csv")
+    with pytest.raises(ValueError, match=match):
+        read_table(path, **kwargs)
+
+
+def test_read_table_refuses_missing_labels_and_ragged_rows(tmp_path):
+    from batchbald.experiments import read_table
+
+    (tmp_path / "a.csv").write_text("f,label\n1,a\n2,\n3,b\n")
+    with pytest.raises(ValueError, match="empty in 1 row.*data row 2.*query"):
+        read_table(tmp_path / "a.csv", "label")
+    (tmp_path / "b.csv").write_text("f,label\n1,a\n2,b,extra\n")
+    with pytest.raises(ValueError, match="data row 2: 3 fields"):
+        read_table(tmp_path / "b.csv", "label")
+
+
+@pytest.mark.parametrize(
+    "files, kwargs, match",
+    [
+        ({"X.npy": np.zeros((6, 2))}, {}, "--labels y.npy"),
+        ({"d.npz": None}, {"labels": "y.npy"}, "only applies to a .npy"),
+        ({"d.csv": "f,label\n1,a\n"}, {}, "--label-column"),
+        ({"X.npy": np.zeros((6, 2))}, {"label_column": "y"}, "apply to tables"),
+    ],
+)
+def test_load_user_data_errors(tmp_path, files, kwargs, match):
+    from batchbald.experiments import load_user_data
+
+    for name, content in files.items():
+        if isinstance(content, str):
+            (tmp_path / name).write_text(content)
+        elif name.endswith(".npz"):
+            np.savez(tmp_path / name, X=np.zeros((6, 2)), y=np.arange(6) % 2)
+        else:
+            np.save(tmp_path / name, content)
+    with pytest.raises(ValueError, match=match):
+        load_user_data(tmp_path / next(iter(files)), **kwargs)
+
+
+def test_load_user_data_npy_npz_and_images(tmp_path):
+    from batchbald.experiments import load_user_data
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 2, 3), np.arange(40) % 2
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    a = load_user_data(tmp_path / "X.npy", labels=tmp_path / "y.npy", random_state=0)
+    b = load_user_data(tmp_path / "d.npz", random_state=0)
+    assert a.n_features == 6 and a.name == "X" and b.name == "d"
+    np.testing.assert_array_equal(a.X_pool, b.X_pool)
+    assert len(a.y_pool) + len(a.y_test) == 40
+
+
+CLI_DATA = [
+    "experiment",
+    "--strategies",
+    "bald,random",
+    "--seeds",
+    "1,",
+    "--initial",
+    "6",
+    "--batch-size",
+    "3",
+    "--cycles",
+    "1",
+    "--members",
+    "3",
+    "--no-progress",
+]
+
+
+@pytest.mark.parametrize("suffix, delimiter", [(".csv", ","), (".tsv", "\t")])
+def test_cli_runs_on_a_users_table(tmp_path, capsys, suffix, delimiter):
+    from batchbald.cli import main
+
+    data = _write_table(tmp_path / f"cells{suffix}", delimiter)
+    argv = [*CLI_DATA, "--data", str(data), "--label-column", "label"]
+    argv += ["--drop-columns", "id,notes", "--out-dir", str(tmp_path / "out")]
+    assert main(argv) == 0, capsys.readouterr().err
+    out = tmp_path / "out" / "experiment_cells.csv"
+    header = out.read_text().splitlines()[0]
+    assert header.startswith("strategy,seed,cycle,n_labels,accuracy")  # commas
+    assert "\t" not in out.read_text()
+    config = json.loads((tmp_path / "out" / "experiment_cells.json").read_text())
+    assert config["config"]["n_pool"] == 45 and config["config"]["n_classes"] == 3
+
+
+def test_cli_runs_on_users_arrays(tmp_path, capsys):
+    from batchbald.cli import main
+
+    rng = np.random.RandomState(1)
+    y = np.arange(48) % 2
+    np.save(tmp_path / "X.npy", rng.randn(48, 4) + y[:, None])
+    np.save(tmp_path / "y.npy", y)
+    argv = [*CLI_DATA, "--data", str(tmp_path / "X.npy"), "--labels"]
+    argv += [str(tmp_path / "y.npy"), "--out-dir", str(tmp_path), "--name", "t"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (tmp_path / "experiment_t.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--label-column", "label"], "--label-column only apply with --data"),
+        (["--data", "{dir}/none.csv", "-y", "x"], "data file .* does not exist"),
+        (["--data", "{dir}/c.csv", "--dataset", "digits"], "not both"),
+        (["--data", "{dir}/c.csv"], "--label-column NAME"),
+        (["--data", "{dir}/c.csv", "-y", "label"], "column 'id' .* holds 'r0'"),
+    ],
+)
+def test_cli_data_errors_exit_2(tmp_path, capsys, monkeypatch, extra, message):
+    import re
+
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    _write_table(tmp_path / "c.csv")
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    extra = [a.format(dir=tmp_path) for a in extra]
+    assert main([*CLI_DATA, "--out-dir", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald experiment: error: ") and re.search(message, err)
+
+
+# --------------------------------------------------------------------------
+# one naming scheme on the command line
+# --------------------------------------------------------------------------
+def _parsed(argv):
+    from batchbald.cli import build_parser
+
+    return build_parser().parse_args(["experiment", *argv])
+
+
+@pytest.mark.parametrize(
+    "argv, dest, value, warned",
+    [
+        (["--members", "7"], "members", 7, None),
+        (["-K", "7"], "members", 7, None),
+        (["--samples-K", "7"], "members", 7, "--samples-K is deprecated"),
+        (["--configurations", "9"], "configurations", 9, None),
+        (["-M", "9"], "configurations", 9, None),
+        (["--configurations-M", "9"], "configurations", 9, "use --configurations"),
+        (["--model", "mlp-bagging"], "model", "mlp-bagging", None),
+        (["--model", "bagging-mlp"], "model", "mlp-bagging", "--model mlp-bagging"),
+        (["--model", "bagging-logreg"], "model", "logreg-bagging", "deprecated"),
+        (["--model", "rf"], "model", "rf", None),
+    ],
+)
+def test_cli_names_and_deprecated_aliases(capsys, argv, dest, value, warned):
+    assert getattr(_parsed(argv), dest) == value
+    err = capsys.readouterr().err
+    assert (warned in err) if warned else err == ""
+
+
+def test_cli_beta_needs_a_sampling_strategy(tmp_path, capsys, monkeypatch):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--beta", "2"]
+    assert main(argv) == 2
+    assert "--beta only applies to powerbald" in capsys.readouterr().err
