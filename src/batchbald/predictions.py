@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 import tempfile
@@ -32,6 +33,7 @@ __all__ = [
     "probability_hint",
     "read_indices",
     "selection_csv",
+    "selection_json",
     "selection_table",
     "total_meaning",
 ]
@@ -420,6 +422,25 @@ def selection_csv(header, rows) -> bytes:
     for step, index, gain in rows:
         writer.writerow([step, index, repr(gain)])
     return buf.getvalue().encode("utf-8")
+
+
+def selection_json(header, rows, method: str, **meta) -> bytes:
+    """The table as a JSON document (UTF-8), after the keys of ``meta``.
+
+    Adds ``method``, ``batch_size``, ``gain_column``, ``total_nats`` (the sum
+    of the gains), ``total_is`` (:func:`total_meaning`) and ``selection`` (one
+    object per row, keyed by ``header``).
+    """
+    doc = {
+        **meta,
+        "method": method,
+        "batch_size": len(rows),
+        "gain_column": header[2],
+        "total_nats": float(sum(r[2] for r in rows)),
+        "total_is": total_meaning(method),
+        "selection": [dict(zip(header, r, strict=True)) for r in rows],
+    }
+    return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
 
 
 def total_meaning(method: str) -> str:

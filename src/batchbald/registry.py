@@ -177,9 +177,12 @@ def check_strategy_params(
             f"{names[0]} only applies to powerbald, softmaxbald and softrankbald; "
             f"got {names[0]}={beta!r} for {method!r}."
         )
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not beta >= 0:
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
         raise ValueError(f"{names[0]} must be a number >= 0; got {beta!r}.")
-    return float(beta)
+    value = float(beta)
+    if not value >= 0:
+        raise ValueError(f"{names[0]} must be a number >= 0; got {beta!r}.")
+    return value
 
 
 def _configurations_keyword() -> str:
@@ -253,7 +256,7 @@ def select_from_probabilities(
     beta = check_strategy_params(method, beta, n_configurations)
     eps = DEFAULT_EPS if eps is None else eps
     if method == "batchbald":
-        kwargs = {_configurations_keyword(): n_configurations}
+        kwargs: dict[str, Any] = {_configurations_keyword(): n_configurations}
         return engine.select_batch(
             probs_K_N_C,
             batch_size,

@@ -103,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         return _error(args._command, str(exc))
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        return _error(args._command, f"{exc.filename or ''}: {exc.strerror}.")
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE

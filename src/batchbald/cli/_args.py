@@ -156,6 +156,36 @@ def add_members(group, default: int, deprecated: tuple[str, ...] = ()) -> None:
         )
 
 
+def add_method(group, default: str = "batchbald") -> None:
+    """``--method``: one strategy of the registry (:mod:`batchbald._names`)."""
+    from .._names import STRATEGIES
+
+    group.add_argument(
+        "--method",
+        choices=tuple(STRATEGIES),
+        default=default,
+        help=f"selection rule, see above (default: {default})",
+    )
+
+
+def add_engine_options(group) -> None:
+    """``--max-memory`` and ``--device``: the engine's resources."""
+    group.add_argument(
+        "--max-memory",
+        type=parse_size,
+        default=None,
+        metavar="SIZE",
+        help="working-memory budget, e.g. 512M or 4G (default: 256M)",
+    )
+    group.add_argument(
+        "--device",
+        default=None,
+        metavar="DEVICE",
+        help="run on PyTorch on this device, e.g. cuda or cpu (needs "
+        "batchbald[torch]; default: numpy)",
+    )
+
+
 def add_beta(group) -> None:
     """``--beta``: the stochastic strategies' inverse temperature."""
     group.add_argument(

@@ -12,9 +12,10 @@ from .._names import STRATEGIES, describe
 from ._args import (
     add_beta,
     add_configurations,
+    add_engine_options,
+    add_method,
     add_no_progress,
     check_device,
-    parse_size,
     positive_int,
     warn,
 )
@@ -86,12 +87,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="B",
         help="number of samples to choose",
     )
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="batchbald",
-        help="selection rule, see above (default: batchbald)",
-    )
+    add_method(p)
     p.add_argument(
         "--layout",
         choices=("KNC", "NKC"),
@@ -136,20 +132,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         default=0,
         help="random seed for ties, sampling and the stochastic methods (default: 0)",
     )
-    p.add_argument(
-        "--max-memory",
-        type=parse_size,
-        default=None,
-        metavar="SIZE",
-        help="working-memory budget, e.g. 512M or 4G (default: 256M)",
-    )
-    p.add_argument(
-        "--device",
-        default=None,
-        metavar="DEVICE",
-        help="run on PyTorch on this device, e.g. cuda or cpu (needs "
-        "batchbald[torch]; default: numpy)",
-    )
+    add_engine_options(p)
     add_no_progress(p)
     return p
 
@@ -197,40 +180,6 @@ def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
         n_configurations=n_samples,
         **kwargs,
     )
-
-
-def _json_bytes(args, layout, info, n_pool, n_cand, header, rows, total, elapsed):
-    import json
-
-    from ..predictions import total_meaning
-
-    doc = {
-        "predictions": str(args.predictions),
-        "layout": layout,
-        "log": bool(args.log),
-        "shape": list(info["shape"]),
-        "pool_size": int(n_pool),
-        "n_candidates": int(n_cand),
-        "method": args.method,
-        "batch_size": int(len(rows)),
-        "seed": args.seed,
-        "gain_column": header[2],
-        "total_nats": total,
-        "total_is": total_meaning(args.method),
-        "seconds": elapsed,
-        "selection": [dict(zip(header, r, strict=True)) for r in rows],
-    }
-    return (json.dumps(doc, indent=2) + "\n").encode("utf-8")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Carry out ``batchbald select``; returns the exit status."""
-    try:
-        return _run(args)
-    except IsADirectoryError as exc:
-        raise ValueError(f"{exc.filename} is a directory.") from None
-    except PermissionError as exc:
-        raise ValueError(f"{exc.filename}: permission denied.") from None
 
 
 def _load(args, max_memory: int) -> tuple[Any, dict, Any, str]:
@@ -316,11 +265,17 @@ def _write(args, data: bytes) -> str:
     return str(args.out)
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``batchbald select``; returns the exit status."""
     import numpy as np
 
     from ..engine import DEFAULT_MAX_MEMORY
-    from ..predictions import selection_csv, selection_table, total_meaning
+    from ..predictions import (
+        selection_csv,
+        selection_json,
+        selection_table,
+        total_meaning,
+    )
 
     t0 = time.perf_counter()
     _check_args(args)
@@ -343,9 +298,19 @@ def _run(args: argparse.Namespace) -> int:
     total = float(np.sum(selection.gains))
     elapsed = time.perf_counter() - t0
     if Path(args.out).suffix.lower() == ".json" and args.out != "-":
-        n_pool = info["shape"][1] if layout == "KNC" else info["shape"][0]
-        doc = (layout, info, n_pool, N, header, rows, total, elapsed)
-        data = _json_bytes(args, *doc)
+        data = selection_json(
+            header,
+            rows,
+            args.method,
+            predictions=str(args.predictions),
+            layout=layout,
+            log=bool(args.log),
+            shape=list(info["shape"]),
+            pool_size=int(info["shape"][1 if layout == "KNC" else 0]),
+            n_candidates=int(N),
+            seed=args.seed,
+            seconds=elapsed,
+        )
     else:
         data = selection_csv(header, rows)
     where = _write(args, data)

@@ -234,7 +234,7 @@ def _query_takes_ensemble(strategy) -> bool:
 def _check_strategies(strategies) -> list[tuple[str, object]]:
     if isinstance(strategies, str):
         strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-    out = []
+    out: list[tuple[str, object]] = []
     for s in strategies:
         if isinstance(s, str):
             _check_strategy_name(s)
