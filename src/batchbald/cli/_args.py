@@ -205,3 +205,70 @@ def add_no_progress(group) -> None:
         action="store_false",
         help="hide the progress bar (drawn only when stderr is a terminal)",
     )
+
+
+def add_table_columns(group, prefix: str = "") -> None:
+    """``--label-column/-y``, ``--features`` and ``--drop-columns`` of a table
+    (``prefix`` starts each help text)."""
+    group.add_argument(
+        "--label-column",
+        "-y",
+        default=None,
+        metavar="NAME",
+        help=f"{prefix}the column of the labels",
+    )
+    group.add_argument(
+        "--features",
+        default=None,
+        metavar="LIST",
+        help=f"{prefix}comma-separated feature columns (default: all but the "
+        "label and --drop-columns)",
+    )
+    group.add_argument(
+        "--drop-columns",
+        default=None,
+        metavar="LIST",
+        help=f"{prefix}comma-separated columns to leave out (an ID, notes)",
+    )
+
+
+def names_list(text: str | None) -> list[str] | None:
+    """``"a, b,c"`` -> ``["a", "b", "c"]``; None stays None."""
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+
+
+def strategy_list(text: str) -> list[str]:
+    """``argparse`` type: comma-separated registered strategy names."""
+    from .._names import STRATEGIES
+
+    names = names_list(text) or []
+    bad = [s for s in names if s not in STRATEGIES]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown strategy {', '.join(map(repr, bad)) or '(none given)'}; "
+            f"choose from {', '.join(STRATEGIES)}"
+        )
+    return names
+
+
+class ModelName(argparse.Action):
+    """``--model``: a name of :data:`batchbald._names.MODELS`; a deprecated
+    alias stores its new name and warns on stderr."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from .._names import MODEL_ALIASES, MODELS
+
+        if values in MODEL_ALIASES:
+            print(
+                f"{parser.prog}: warning: {option_string} {values} is deprecated "
+                f"and will be removed; use {option_string} "
+                f"{MODEL_ALIASES[values]} instead.",
+                file=sys.stderr,
+            )
+            values = MODEL_ALIASES[values]
+        elif values not in MODELS:
+            parser.error(
+                f"argument {option_string}: invalid choice: {values!r} (choose "
+                f"from {', '.join(MODELS)})"
+            )
+        setattr(namespace, self.dest, values)

@@ -6,8 +6,17 @@ import argparse
 import importlib
 import sys
 
-from .._names import DATASETS, MODEL_ALIASES, MODELS, STRATEGIES, describe
-from ._args import add_beta, add_configurations, add_members, add_no_progress, warn
+from .._names import DATASETS, MODELS, STRATEGIES, describe
+from ._args import (
+    ModelName,
+    add_beta,
+    add_configurations,
+    add_members,
+    add_no_progress,
+    add_table_columns,
+    names_list,
+    strategy_list,
+)
 
 NAME = "experiment"
 HELP = "run active-learning loops and write learning curves and tables"
@@ -65,39 +74,6 @@ before the run starts, and every file is written atomically.
 """
 
 
-def strategy_list(text: str) -> list[str]:
-    """``argparse`` type: comma-separated registered strategy names."""
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [s for s in names if s not in STRATEGIES]
-    if bad or not names:
-        raise argparse.ArgumentTypeError(
-            f"unknown strategy {', '.join(map(repr, bad)) or '(none given)'}; "
-            f"choose from {', '.join(STRATEGIES)}"
-        )
-    return names
-
-
-#: What --strategies accepts (the registry's names).
-strategy_list.choices = tuple(STRATEGIES)  # type: ignore[attr-defined]
-
-
-def model_name(text: str) -> str:
-    """``argparse`` type: a model name; an old name gives its new one, with a
-    deprecation warning on stderr."""
-    if text in MODEL_ALIASES:
-        warn(
-            NAME,
-            f"--model {text} is deprecated and will be removed; use --model "
-            f"{MODEL_ALIASES[text]} instead.",
-        )
-        return MODEL_ALIASES[text]
-    if text not in MODELS:
-        raise argparse.ArgumentTypeError(
-            f"invalid choice: {text!r} (choose from {', '.join(MODELS)})"
-        )
-    return text
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``experiment`` sub-command."""
     p = subparsers.add_parser(
@@ -122,31 +98,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "a .npy of samples with --labels, or an .npz with arrays X and y",
     )
     g.add_argument(
-        "--label-column",
-        "-y",
-        default=None,
-        metavar="NAME",
-        help="--data table: the column of the labels",
-    )
-    g.add_argument(
         "--labels",
         default=None,
         metavar="PATH",
         help="--data .npy: the .npy file of the labels",
     )
-    g.add_argument(
-        "--features",
-        default=None,
-        metavar="LIST",
-        help="--data table: comma-separated feature columns (default: all but "
-        "the label and --drop-columns)",
-    )
-    g.add_argument(
-        "--drop-columns",
-        default=None,
-        metavar="LIST",
-        help="--data table: comma-separated columns to leave out (an ID, notes)",
-    )
+    add_table_columns(g, prefix="--data table: ")
     g.add_argument(
         "--scaling",
         choices=("standard", "minmax", "none"),
@@ -249,7 +206,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g = p.add_argument_group("model")
     g.add_argument(
         "--model",
-        type=model_name,
+        action=ModelName,
         default="logreg-bagging",
         metavar="{" + ",".join(MODELS) + "}",
         help="see above; mc-dropout needs torch (default: %(default)s)",
@@ -359,10 +316,6 @@ def _seeds(text: str):
     return parts
 
 
-def _names_list(text: str | None) -> list[str] | None:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
-
-
 def _dataset(args):
     """The Dataset: a built-in one, or the user's --data file."""
     from ..datasets import load_dataset
@@ -385,8 +338,8 @@ def _dataset(args):
         args.data,
         label_column=args.label_column,
         labels=args.labels,
-        features=_names_list(args.features),
-        drop=_names_list(args.drop_columns),
+        features=names_list(args.features),
+        drop=names_list(args.drop_columns),
         test_size=args.test_size,
         scaling=args.scaling,
         random_state=args.data_seed,
@@ -483,64 +436,6 @@ def _build(args):
     return dataset, strategies, model_params, strategy_params
 
 
-def _check_outputs(args, name: str) -> None:
-    """Check every output path before the run (see ``io.check_new_file``)."""
-    from pathlib import Path
-
-    from ..experiments._result import output_paths
-    from ..io import check_new_file
-
-    paths = output_paths(args.out_dir, name, args.figure)
-    if paths["figure"].resolve() in {
-        p.resolve() for k, p in paths.items() if k != "figure"
-    }:
-        raise _UsageError(
-            f"--figure {str(paths['figure'])!r} is also the path of another "
-            "output; choose another --figure."
-        )
-    for kind, path in paths.items():
-        # The first existing folder above the file: save() creates the rest.
-        parent = path.parent if str(path.parent) else Path(".")
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir():
-            raise _UsageError(
-                f"cannot write {kind} file {str(path)!r}: {str(parent)!r} is not "
-                "a folder."
-            )
-        if parent != (path.parent if str(path.parent) else Path(".")):
-            continue  # its folder does not exist yet, so neither does the file
-        try:
-            check_new_file(path, args.force, kind)
-        except ValueError as exc:
-            if path.exists() and not path.is_dir():
-                raise _UsageError(
-                    f"{kind} file {str(path)!r} already exists; refusing to "
-                    "overwrite it. Pass --force to replace it, or choose another "
-                    "--name or --out-dir."
-                ) from None
-            raise _UsageError(str(exc)) from None
-
-
-def _free_name(out_dir, name: str, figure):
-    """The first ``NAME-N`` (and ``--figure`` stem ``-N``) whose files are all
-    free."""
-    from pathlib import Path
-
-    from ..experiments._result import output_paths
-
-    n = 1
-    while True:
-        fig = None
-        if figure is not None:
-            fig = Path(figure)
-            fig = fig.with_name(f"{fig.stem}-{n}{fig.suffix}")
-        paths = output_paths(out_dir, f"{name}-{n}", fig)
-        if not any(p.exists() for p in paths.values()):
-            return f"{name}-{n}", fig
-        n += 1
-
-
 def run(args) -> int:
     """Run the experiment described by ``args`` and write its files.
 
@@ -548,13 +443,18 @@ def run(args) -> int:
     raise ``ValueError`` before the run (printed by :func:`batchbald.cli.main`,
     exit status 2).
     """
-    from ..experiments import labels_to_reach_markdown, run_experiment
+    from ..experiments import (
+        check_outputs,
+        free_name,
+        labels_to_reach_markdown,
+        run_experiment,
+    )
 
     targets = _floats(args.targets, "--targets")
     seeds = _seeds(args.seeds)
     dataset, strategies, model_params, strategy_params = _build(args)
     name = args.name or dataset.name
-    _check_outputs(args, name)
+    check_outputs(args.out_dir, name, args.figure, overwrite=args.force)
     result = run_experiment(
         dataset,
         strategies,
@@ -583,7 +483,7 @@ def run(args) -> int:
             raise
         # An output appeared during the run: keep the results under a free name
         # rather than lose them or replace that file.
-        free, figure = _free_name(args.out_dir, name, args.figure)
+        free, figure = free_name(args.out_dir, name, args.figure)
         print(
             "batchbald experiment: warning: an output file was created during "
             f"the run; writing the results under the name {free!r} instead.",
