@@ -6,6 +6,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -110,17 +111,7 @@ def run_experiment(
     batch_size = check_positive_int(batch_size, "batch_size")
     n_initial = check_positive_int(n_initial, "n_initial")
     n_pool = len(dataset.y_pool)
-    if n_cycles is not None and budget is not None:
-        raise ValueError("give n_cycles or budget, not both.")
-    if budget is not None:
-        budget = check_positive_int(budget, "budget", minimum=n_initial)
-        budget = min(budget, n_pool)
-        n_cycles = math.ceil((budget - n_initial) / batch_size)
-    else:
-        n_cycles = check_positive_int(
-            10 if n_cycles is None else n_cycles, "n_cycles", minimum=0
-        )
-        budget = min(n_pool, n_initial + n_cycles * batch_size)
+    n_cycles, budget = _stopping(n_cycles, budget, n_initial, batch_size, n_pool)
     labels = [label for label, _ in strategy_list]
     strategy_params = dict(strategy_params or {})
     unknown = set(strategy_params) - set(labels)
@@ -134,30 +125,11 @@ def run_experiment(
     if n_configurations is not None:
         n_configurations = check_positive_int(n_configurations, "n_configurations")
 
-    from .. import __version__
-
-    config = {
-        "batchbald_version": __version__,
-        "dataset": dataset.name,
-        "dataset_description": dataset.description,
-        "dataset_params": dataset.params,
-        "n_pool": n_pool,
-        "n_test": len(dataset.y_test),
-        "n_classes": dataset.n_classes,
-        "strategies": labels,
-        "model": model_name,
-        "model_params": dict(model_params or {}),
-        "seeds": seed_list,
-        "n_initial": n_initial,
-        "initial_method": initial_method,
-        "batch_size": batch_size,
-        "n_cycles": n_cycles,
-        "budget": budget,
-        "n_members": n_members,
-        "n_configurations": n_configurations,
-        "strategy_params": strategy_params,
-    }
-
+    plan = _Plan(
+        n_initial, initial_method, batch_size, n_cycles, budget, n_configurations
+    )
+    config = _config_record(dataset, labels, model_name, model_params, seed_list, plan)
+    config.update(n_members=n_members, strategy_params=strategy_params)
     records: list[dict] = []
     queries: list[dict] = []
     t_start = time.perf_counter()
@@ -166,25 +138,66 @@ def run_experiment(
         for seed in seed_list:
             for label, strategy_ref in strategy_list:
                 bar.set_description(f"{label} seed {seed}")
+                params = strategy_params.get(label, {})
                 rows, picks = _run_one(
-                    dataset,
-                    label,
-                    strategy_ref,
-                    spec,
-                    seed,
-                    n_initial,
-                    initial_method,
-                    batch_size,
-                    n_cycles,
-                    budget,
-                    n_configurations,
-                    strategy_params.get(label, {}),
-                    bar,
+                    dataset, label, strategy_ref, spec, seed, plan, params, bar
                 )
                 records.extend(rows)
                 queries.extend(picks)
     config["wall_time_s"] = round(time.perf_counter() - t_start, 3)
     return ExperimentResult(records, config, queries)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What every (seed, strategy) run of an experiment shares."""
+
+    n_initial: int
+    initial_method: str
+    batch_size: int
+    n_cycles: int
+    budget: int
+    n_configurations: int | None
+
+
+def _config_record(dataset, labels, model_name, model_params, seeds, plan) -> dict:
+    from .. import __version__
+
+    return {
+        "batchbald_version": __version__,
+        "dataset": dataset.name,
+        "dataset_description": dataset.description,
+        "dataset_params": dataset.params,
+        "n_pool": len(dataset.y_pool),
+        "n_test": len(dataset.y_test),
+        "n_classes": dataset.n_classes,
+        "strategies": labels,
+        "model": model_name,
+        "model_params": dict(model_params or {}),
+        "seeds": seeds,
+        "n_initial": plan.n_initial,
+        "initial_method": plan.initial_method,
+        "batch_size": plan.batch_size,
+        "n_cycles": plan.n_cycles,
+        "budget": plan.budget,
+        "n_members": None,
+        "n_configurations": plan.n_configurations,
+        "strategy_params": None,
+    }
+
+
+def _stopping(n_cycles, budget, n_initial: int, batch_size: int, n_pool: int):
+    """``(n_cycles, budget)`` from whichever of the two was given."""
+    if n_cycles is not None and budget is not None:
+        raise ValueError("give n_cycles or budget, not both.")
+    if budget is not None:
+        budget = check_positive_int(budget, "budget", minimum=n_initial)
+        budget = min(budget, n_pool)
+        return math.ceil((budget - n_initial) / batch_size), budget
+    n_cycles = check_positive_int(
+        10 if n_cycles is None else n_cycles, "n_cycles", minimum=0
+    )
+    return n_cycles, min(n_pool, n_initial + n_cycles * batch_size)
 
 
 def _renamed(n_members, n_configurations, n_samples_K, n_MC_samples):
@@ -251,42 +264,47 @@ def _pick(label, seed, cycle, indices) -> dict:
     }
 
 
+def _strategy(strategy_ref, spec, rng, plan: _Plan, params):
+    if not isinstance(strategy_ref, str):
+        return strategy_ref(random_state=rng, **params)
+    params = dict(params)
+    if strategy_ref == "batchbald" and plan.n_configurations is not None:
+        params.setdefault("n_MC_samples", plan.n_configurations)
+    return make_strategy(strategy_ref, rng, spec.strategy_kwargs, params)
+
+
+def _check_picks(idx, n_query: int, y, label) -> np.ndarray:
+    idx = np.asarray(idx, dtype=np.int64).ravel()
+    if (
+        len(idx) != n_query
+        or len(np.unique(idx)) != n_query
+        or idx.min() < 0
+        or idx.max() >= len(y)
+        or not np.isnan(y[idx]).all()
+    ):
+        raise ValueError(
+            f"strategy {label!r} returned {idx.tolist()}, which are not "
+            f"{n_query} distinct indices of unlabelled pool samples."
+        )
+    return idx
+
+
 def _run_one(
-    dataset,
-    label,
-    strategy_ref,
-    spec,
-    seed,
-    n_initial,
-    initial_method,
-    batch_size,
-    n_cycles,
-    budget,
-    n_configurations,
-    params,
-    bar,
+    dataset, label, strategy_ref, spec, seed, plan: _Plan, params, bar
 ) -> tuple[list[dict], list[dict]]:
-    init_rng, model_seeds, strategy_rng = _seed_streams(seed, n_cycles)
+    init_rng, model_seeds, strategy_rng = _seed_streams(seed, plan.n_cycles)
     X, y_true = dataset.X_pool, dataset.y_pool
     y = np.full(len(y_true), np.nan)
-    start = initial_indices(y_true, n_initial, initial_method, init_rng)
+    start = initial_indices(y_true, plan.n_initial, plan.initial_method, init_rng)
     y[start] = y_true[start]
-    if isinstance(strategy_ref, str):
-        params = dict(params)
-        if strategy_ref == "batchbald" and n_configurations is not None:
-            params.setdefault("n_MC_samples", n_configurations)
-        strategy = make_strategy(
-            strategy_ref, strategy_rng, spec.strategy_kwargs, params
-        )
-    else:
-        strategy = strategy_ref(random_state=strategy_rng, **params)
+    strategy = _strategy(strategy_ref, spec, strategy_rng, plan, params)
     with_ensemble = _query_takes_ensemble(strategy)
     groups = dataset.groups_pool
 
     rows = []
     picks = [_pick(label, seed, 0, start)]
     query_time = math.nan
-    for cycle in range(n_cycles + 1):
+    for cycle in range(plan.n_cycles + 1):
         labeled = np.flatnonzero(~np.isnan(y))
         est = spec.factory(int(model_seeds[cycle]))
         t0 = time.perf_counter()
@@ -311,9 +329,11 @@ def _run_one(
         )
         bar.set_postfix(labels=len(labeled), acc=f"{accuracy:.3f}", refresh=False)
         bar.update(1)
-        n_query = min(batch_size, budget - len(labeled), len(y) - len(labeled))
-        if cycle == n_cycles or n_query <= 0:
-            bar.update(n_cycles - cycle)
+        n_query = min(
+            plan.batch_size, plan.budget - len(labeled), len(y) - len(labeled)
+        )
+        if cycle == plan.n_cycles or n_query <= 0:
+            bar.update(plan.n_cycles - cycle)
             break
         t0 = time.perf_counter()
         if with_ensemble:
@@ -321,18 +341,7 @@ def _run_one(
         else:
             idx = strategy.query(X, y, batch_size=n_query)
         query_time = time.perf_counter() - t0
-        idx = np.asarray(idx, dtype=np.int64).ravel()
-        if (
-            len(idx) != n_query
-            or len(np.unique(idx)) != n_query
-            or idx.min() < 0
-            or idx.max() >= len(y)
-            or not np.isnan(y[idx]).all()
-        ):
-            raise ValueError(
-                f"strategy {label!r} returned {idx.tolist()}, which are not "
-                f"{n_query} distinct indices of unlabelled pool samples."
-            )
+        idx = _check_picks(idx, n_query, y, label)
         y[idx] = y_true[idx]
         picks.append(_pick(label, seed, cycle + 1, idx))
     return rows, picks
