@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "LAYOUTS",
     "layout_warning",
+    "load_checked_probabilities",
     "load_predictions",
     "probability_hint",
     "read_indices",
@@ -307,6 +308,31 @@ def _converted_copy(probs, cand, log: bool, name: str, max_in_memory, tmpdir):
             part[:, order, :] = np.take(probs, idx[order], axis=1)
         out[:, sl, :] = _exp_log_probs(part, name) if log else part
     return out
+
+
+def load_checked_probabilities(path, **kwargs) -> tuple[np.ndarray, dict]:
+    """:func:`load_predictions`, then
+    :func:`batchbald.information.check_probabilities` (chunk by chunk), whose
+    message gets the file's name, layout and shape and a :func:`probability_hint`.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        See :func:`load_predictions`.
+    **kwargs
+        Keywords of :func:`load_predictions`.
+    """
+    from .information import check_probabilities
+
+    probs, info = load_predictions(path, **kwargs)
+    layout = kwargs.get("layout", "KNC")
+    label = f"{Path(path).name} (--layout {layout}, shape {info['shape']})"
+    try:
+        check_probabilities(probs, name=label)
+    except (ValueError, TypeError) as exc:
+        hint = probability_hint(probs, bool(kwargs.get("log", False)))
+        raise ValueError(str(exc) + hint) from None
+    return probs, info
 
 
 def probability_hint(probs_K_N_C: np.ndarray, log: bool) -> str:

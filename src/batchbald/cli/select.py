@@ -37,12 +37,10 @@ methods (--method):
 {describe(STRATEGIES)}
 
 Writes one row per chosen sample, in the order chosen: step (1 = first),
-index (0-based position in the full pool, also with --candidates) and the gain
-in nats. For batchbald the column is gain_nats, the step's increase of the
-joint mutual information I(y_batch; w); their sum is the batch's joint
-information. For entropy it is entropy_nats, the entropy of the mean
-prediction. For the other methods it is bald_nats, the sample's own BALD score
-I(y; w); their sum over-counts what similar samples share.
+index (0-based, into the full pool) and the gain in nats: gain_nats for
+batchbald (the step's increase of the joint information I(y_batch; w); their
+sum is the batch's), entropy_nats for entropy, and otherwise bald_nats (the
+sample's own BALD score I(y; w); their sum over-counts what samples share).
 
 .npy files are memory-mapped and read chunk by chunk, so a pool larger than
 memory works; --log and --candidates need a converted copy, kept in memory up
@@ -184,19 +182,13 @@ def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
 
 def _load(args, max_memory: int) -> tuple[Any, dict, Any, str]:
     """(probs_K_N_C, file info, candidates or None, layout), checked."""
-    from ..information import check_probabilities
-    from ..predictions import (
-        layout_warning,
-        load_predictions,
-        probability_hint,
-        read_indices,
-    )
+    from ..predictions import layout_warning, load_checked_probabilities, read_indices
 
     layout = args.layout or "KNC"
     candidates = None
     if args.candidates is not None:
         candidates = read_indices(args.candidates, "candidates")
-    probs, info = load_predictions(
+    probs, info = load_checked_probabilities(
         args.predictions,
         layout=layout,
         log=args.log,
@@ -206,11 +198,6 @@ def _load(args, max_memory: int) -> tuple[Any, dict, Any, str]:
     )
     if args.layout is None and (message := layout_warning(info["shape"], layout)):
         warn(NAME, message)
-    label = f"{args.predictions.name} (--layout {layout}, shape {info['shape']})"
-    try:
-        check_probabilities(probs, name=label)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(str(exc) + probability_hint(probs, args.log)) from None
     if probs.shape[0] < 2:
         warn(
             NAME,
