@@ -277,3 +277,37 @@ def test_help_imports_no_heavy_library():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
     )
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (OSError(28, "No space left on device", "out.csv"), "no space left"),
+        (PermissionError(13, "Permission denied", "out.csv"), "Permission denied"),
+        (IsADirectoryError(21, "Is a directory", "out.csv"), "Is a directory"),
+        (TypeError("batch_size must be an integer"), "batch_size must be"),
+    ],
+)
+def test_os_and_library_errors_exit_2_with_a_message(
+    monkeypatch, capsys, error, message
+):
+    import batchbald.cli.select
+
+    def failing(args):
+        raise error
+
+    monkeypatch.setattr(batchbald.cli.select, "run", failing)
+    assert main(["select", "p.npy", "-b", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald select: error: ") and message in err
+
+
+def test_other_os_errors_are_not_hidden(monkeypatch):
+    import batchbald.cli.select
+
+    def failing(args):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(batchbald.cli.select, "run", failing)
+    with pytest.raises(OSError, match="Input/output"):
+        main(["select", "p.npy", "-b", "1"])
