@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from batchbald import pool, registry
 from batchbald._names import STRATEGIES
@@ -170,3 +172,24 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(ENSEMBLE_NAMES),
+    K=st.integers(1, 4),
+    N=st.integers(1, 12),
+    C=st.integers(2, 4),
+    b=st.integers(1, 14),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_dispatcher_equals_the_strategy_classes_on_any_shape(name, K, N, C, b, seed):
+    import warnings
+
+    probs = np.random.RandomState(seed).dirichlet(np.ones(C), size=(K, N))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # b > N selects all
+        expected = registry.make_strategy(name, random_state=seed).select(probs, b)
+        got = registry.select_from_probabilities(probs, name, b, random_state=seed)
+    assert got.indices.tolist() == expected.indices.tolist()
+    np.testing.assert_allclose(got.gains, expected.gains, rtol=1e-12, atol=1e-15)

@@ -167,7 +167,8 @@ def _check_args(args) -> None:
 
 def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
     """Deprecated: :func:`batchbald.registry.select_from_probabilities` with
-    ``random_state=seed, n_configurations=n_samples`` (kept for cli/query)."""
+    ``random_state=seed`` and ``n_configurations=n_samples`` (ignored, as
+    before, for methods other than batchbald). Kept for cli/query."""
     from ..registry import select_from_probabilities
 
     return select_from_probabilities(
@@ -175,7 +176,7 @@ def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
         method,
         batch_size,
         random_state=seed,
-        n_configurations=n_samples,
+        n_configurations=n_samples if method == "batchbald" else None,
         **kwargs,
     )
 
