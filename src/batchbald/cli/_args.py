@@ -272,3 +272,52 @@ class ModelName(argparse.Action):
                 f"from {', '.join(MODELS)})"
             )
         setattr(namespace, self.dest, values)
+
+
+def add_output(group, default: str, what: str) -> None:
+    """``--out/-o FILE`` (``-`` for standard output) and ``--force``."""
+    group.add_argument(
+        "--out",
+        "-o",
+        default=default,
+        metavar="FILE",
+        help=f"output: {what}, or - for CSV on stdout (default: {default})",
+    )
+    group.add_argument(
+        "--force", action="store_true", help="replace --out if it exists"
+    )
+
+
+def check_output(out: str, suffixes: tuple[str, ...], force: bool, inputs=()) -> None:
+    """Check ``--out`` before any work: its suffix, that it is new (unless
+    ``force``) and that it is none of the ``inputs``; ``-`` is always fine."""
+    from pathlib import Path
+
+    from ..io import check_new_file
+
+    if out == "-":
+        return
+    path = Path(out)
+    if path.suffix.lower() not in suffixes:
+        raise ValueError(
+            f"--out must end in {' or '.join(suffixes)} (or be - for stdout); got "
+            f"{out!r}."
+        )
+    check_new_file(path, force, "output")
+    for source in inputs:
+        if path.resolve() == Path(source).resolve():
+            raise ValueError(f"--out must not be the input file {str(source)!r}.")
+
+
+def add_seed(group, what: str) -> None:
+    """``--seed``: an integer in [0, 2**32) (checked by :func:`check_seed`)."""
+    group.add_argument(
+        "--seed", type=int, default=0, help=f"random seed for {what} (default: 0)"
+    )
+
+
+def check_seed(seed: int) -> int:
+    """``--seed`` in [0, 2**32), numpy's range."""
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"--seed must be in [0, 2**32); got {seed}.")
+    return seed

@@ -15,7 +15,11 @@ from ._args import (
     add_engine_options,
     add_method,
     add_no_progress,
+    add_output,
+    add_seed,
     check_device,
+    check_output,
+    check_seed,
     positive_int,
     warn,
 )
@@ -114,22 +118,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "with integers separated by spaces, commas or newlines); the "
         "output still gives indices into the full pool",
     )
-    p.add_argument(
-        "--out",
-        "-o",
-        default="selection.csv",
-        metavar="FILE",
-        help="output: .csv, .json, or - for CSV on stdout (default: selection.csv)",
-    )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    add_output(p, "selection.csv", ".csv, .json")
     add_configurations(p, deprecated=("--samples",))
     add_beta(p)
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random seed for ties, sampling and the stochastic methods (default: 0)",
-    )
+    add_seed(p, "ties, sampling and the stochastic methods")
     add_engine_options(p)
     add_no_progress(p)
     return p
@@ -140,28 +132,17 @@ _PARAM_NAMES = ("--beta", "--configurations")
 
 def _check_args(args) -> None:
     """Every check that needs no reading, the input's existence first."""
-    from ..io import check_new_file
     from ..registry import check_strategy_params
 
     if not args.predictions.exists():
         raise FileNotFoundError(
             f"predictions file {str(args.predictions)!r} does not exist."
         )
-    if not 0 <= args.seed < 2**32:
-        raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
+    check_seed(args.seed)
     check_strategy_params(
         args.method, args.beta, args.configurations, names=_PARAM_NAMES
     )
-    if args.out != "-":
-        out = Path(args.out)
-        if out.suffix.lower() not in (".csv", ".json"):
-            raise ValueError(
-                f"--out must end in .csv or .json (or be - for stdout); got "
-                f"{args.out!r}."
-            )
-        check_new_file(out, args.force, "output")
-        if out.resolve() == args.predictions.resolve():
-            raise ValueError("--out must not be the predictions file.")
+    check_output(args.out, (".csv", ".json"), args.force, [args.predictions])
     args.device = check_device(args.device)
 
 
