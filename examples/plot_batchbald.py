@@ -16,8 +16,9 @@ measures. Each frame shows, for each of the four picks of a round, the
 utilities BatchBALD computed for that pick (green), the decision boundary,
 and the samples labelled so far.
 
-Run it with ``python examples/plot_batchbald.py [OUTPUT.gif]``; it writes
-``plot_batchbald.gif`` in the current directory by default.
+Run it with ``python examples/plot_batchbald.py [OUTPUT.gif [N_ROUNDS]]``; it
+writes five rounds to ``plot_batchbald.gif`` in the current directory by
+default.
 
 References: Houlsby et al. 2011, arXiv:1112.5745 (BALD); Kirsch, van
 Amersfoort and Gal 2019, arXiv:1906.08158 (BatchBALD).
@@ -48,6 +49,7 @@ from batchbald.visualization import (  # noqa: E402
 )
 
 out = sys.argv[1] if len(sys.argv) > 1 else "plot_batchbald.gif"
+n_rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
 
 # Until both classes have been labelled, the classifier (and ensemble members
 # whose bootstrap sample holds one class) predict class frequencies and warn
@@ -83,7 +85,7 @@ ensemble = SklearnClassifier(
 )
 strategy = BatchBALD(random_state=rng)
 
-n_rounds, batch_size = 5, 4
+batch_size = 4
 fig, axes = plt.subplots(2, 2, figsize=(9, 7.5), dpi=80)
 fig.subplots_adjust(top=0.87, hspace=0.35, left=0.08, right=0.97, bottom=0.07)
 bound = [X.min(axis=0), X.max(axis=0)]
@@ -94,8 +96,14 @@ for r in range(n_rounds):
     accuracy = ensemble.score(X_test, y_test)
     # utilities[i] holds the scores used to choose the i-th sample of the batch
     # (NaN for samples already labelled or already in the batch).
+    # fit_ensemble=False: the ensemble was fitted on these labels just above.
     picked, utilities = strategy.query(
-        X=X, y=y, ensemble=ensemble, batch_size=batch_size, return_utilities=True
+        X=X,
+        y=y,
+        ensemble=ensemble,
+        fit_ensemble=False,
+        batch_size=batch_size,
+        return_utilities=True,
     )
     print(f"round {r + 1}: accuracy {accuracy:.3f}, asking for labels of {picked}")
 

@@ -112,15 +112,7 @@ def test_from_arrays_with_a_given_test_set():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: make_repeated_digits(0), ValueError, "n_repeats"),
-        (lambda: make_repeated_digits(2.5), TypeError, "n_repeats"),
-        (lambda: make_repeated_digits(3, -0.1), ValueError, "noise"),
-        (lambda: make_repeated_digits(3, "a"), TypeError, "noise"),
         (lambda: load_digits_pool(n_pool=5000), ValueError, "n_pool"),
-        (lambda: load_digits_pool(test_size=1.5), ValueError, "test_size"),
-        (lambda: load_digits_pool(scaling="zscore"), ValueError, "scaling"),
-        (lambda: make_blobs_pool(centers=1), ValueError, "centers"),
-        (lambda: load_dataset("mnist"), ValueError, "unknown data set 'mnist'"),
         (
             lambda: from_arrays(np.zeros((4, 2)), [0.0, np.nan, 1.0, 1.0]),
             ValueError,

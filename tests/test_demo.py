@@ -16,6 +16,7 @@ import batchbald.demo  # noqa: E402
 from batchbald.classifier import FallbackWarning  # noqa: E402
 from batchbald.demo import (  # noqa: E402
     DEMO_CENTERS,
+    draw_comparison,
     draw_demo,
     make_demo_data,
     run_demo,
@@ -56,7 +57,7 @@ def test_simulate_demo_loop(n_cycles, batch_size):
     data, cycles = simulate_demo(
         seed=1, n_cycles=n_cycles, batch_size=batch_size, log=lines.append, **TINY
     )
-    n_pool = len(data["X_pool"])
+    n_pool = len(data.X_pool)
     assert len(cycles) == len(lines) == n_cycles
     chosen = set()
     for c, (cyc, line) in enumerate(zip(cycles, lines, strict=True)):
@@ -117,6 +118,7 @@ def test_run_demo_writes_animation_and_frame(tmp_path, suffix):
     else:
         text = out.read_text(encoding="utf-8")
         assert text.count("data:image/png;base64") == 2
+        assert "http://" not in text and "https://" not in text
     with Image.open(frame) as im:
         assert im.format == "PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([out.name, frame.name])
@@ -227,3 +229,43 @@ def test_run_demo_overwrite_replaces_both_files(tmp_path):
     with Image.open(frame) as im:
         assert im.format == "PNG"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.gif", "frame.png"]
+
+
+def test_cycles_record_top_k_bald_on_the_same_ensemble():
+    data, cycles = simulate_demo(seed=0, n_cycles=3, batch_size=3, log=None, **TINY)
+    for cyc in cycles:
+        scores = cyc.bald_scores
+        assert np.isnan(scores[cyc.labeled]).all()
+        # top-k BALD's batch holds the highest BALD scores
+        top = np.sort(np.nan_to_num(scores, nan=-np.inf))[-3:]
+        np.testing.assert_allclose(np.sort(scores[cyc.bald_indices]), top)
+        # BatchBALD's first pick is scored by BALD as well
+        np.testing.assert_allclose(cyc.utilities[0], scores, atol=1e-9)
+        # gains: row 0 is BALD, and each pick's gain is its utility's increase
+        np.testing.assert_allclose(cyc.gains[0], cyc.utilities[0])
+        picked = cyc.utilities[np.arange(3), cyc.query_indices]
+        np.testing.assert_allclose(
+            cyc.gains[np.arange(3), cyc.query_indices], np.diff(picked, prepend=0)
+        )
+        assert cyc.batch_information == pytest.approx(picked[-1])
+        # joint information never exceeds the sum of the scores
+        assert cyc.bald_batch_information <= scores[cyc.bald_indices].sum() + 1e-9
+
+
+def test_draw_comparison_two_panels_on_one_scale():
+    data, cycles = simulate_demo(seed=0, n_cycles=3, batch_size=2, log=None, **TINY)
+    fig = draw_comparison(data, cycles[-1], dpi=30)
+    panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
+    assert len(panels) == 2
+    bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
+    assert len(bars) == 1 and "nats" in bars[0].get_ylabel()
+    left, right = (ax.get_title() for ax in panels)
+    assert "top-k BALD" in left and "BatchBALD" in right
+    assert f"{cycles[-1].bald_batch_information:.3f} nats" in left
+    assert f"{cycles[-1].batch_information:.3f} nats" in right
+    # one colour scale: both utility contours use the same levels
+    fills = [
+        [c for c in ax.collections if getattr(c, "filled", False)] for ax in panels
+    ]
+    assert all(len(f) == 1 for f in fills)
+    np.testing.assert_array_equal(fills[0][0].levels, fills[1][0].levels)

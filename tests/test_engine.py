@@ -53,9 +53,9 @@ def test_matches_brute_force_greedy_in_exact_regime(probs, batch_size):
     finite = [r[np.isfinite(r)] for r in gaps]
     if any(len(r) > 1 and r[-1] - r[-2] < 1e-9 for r in finite):
         return
-    result = select_batch(probs, batch_size, n_samples=10**6, random_state=0)
+    result = select_batch(probs, batch_size, n_configurations=10**6, random_state=0)
     full = select_batch(
-        probs, batch_size, n_samples=10**6, random_state=0, return_utilities=True
+        probs, batch_size, n_configurations=10**6, random_state=0, return_utilities=True
     )
     np.testing.assert_array_equal(result.indices, expected_idx)
     np.testing.assert_array_equal(full.indices, expected_idx)
@@ -75,7 +75,7 @@ def test_batch_size_one_is_bald(probs):
 @given(pools(), st.integers(2, 5))
 def test_gains_are_nonnegative_and_never_increase_in_exact_regime(probs, batch_size):
     batch_size = min(batch_size, probs.shape[1])
-    result = select_batch(probs, batch_size, n_samples=10**6, random_state=0)
+    result = select_batch(probs, batch_size, n_configurations=10**6, random_state=0)
     assert np.all(result.gains >= -1e-9)
     assert np.all(np.diff(result.gains) <= 1e-9)
 
@@ -90,7 +90,7 @@ def test_same_indices_as_scikit_activeml_in_exact_regime(seed, K, N, C, b, M):
     utilities = skal.batch_bald(probs.copy(), b, n_MC_samples=M, random_state=0)
     expected = [int(np.nanargmax(row)) for row in utilities]
     result = select_batch(
-        probs, b, n_samples=M, random_state=seed, return_utilities=True
+        probs, b, n_configurations=M, random_state=seed, return_utilities=True
     )
     np.testing.assert_array_equal(result.indices, expected)
     np.testing.assert_allclose(
@@ -105,8 +105,8 @@ def test_lazy_equals_full_greedy_with_ties(seed):
     rng = np.random.RandomState(seed)
     base = random_probs(rng, 6, 30, 3)
     probs = np.concatenate([base, base[:, :10]], axis=1)  # ten exact duplicates
-    lazy = select_batch(probs, 5, n_samples=10**4, random_state=seed, lazy=True)
-    full = select_batch(probs, 5, n_samples=10**4, random_state=seed, lazy=False)
+    lazy = select_batch(probs, 5, n_configurations=10**4, random_state=seed, lazy=True)
+    full = select_batch(probs, 5, n_configurations=10**4, random_state=seed, lazy=False)
     np.testing.assert_array_equal(lazy.indices, full.indices)
     np.testing.assert_allclose(lazy.gains, full.gains, atol=1e-12)
     assert lazy.n_scored <= full.n_scored
@@ -138,8 +138,10 @@ def test_returned_index_is_the_one_conditioned_on():
 @pytest.mark.parametrize("max_memory", [2**20, 3 * 2**20, 2**28])
 def test_results_do_not_depend_on_the_memory_budget(max_memory):
     probs = random_probs(np.random.RandomState(1), 20, 3000, 10)
-    ref = select_batch(probs, 6, n_samples=2000, random_state=0)
-    res = select_batch(probs, 6, n_samples=2000, random_state=0, max_memory=max_memory)
+    ref = select_batch(probs, 6, n_configurations=2000, random_state=0)
+    res = select_batch(
+        probs, 6, n_configurations=2000, random_state=0, max_memory=max_memory
+    )
     np.testing.assert_array_equal(res.indices, ref.indices)
     # Sampled-regime gains are float32 screening values: chunking changes the
     # rounding, not the estimate.
@@ -150,10 +152,10 @@ def test_sampled_gains_track_exact_gains():
     """Past C**|A| > M the gains are estimates; with many samples they stay
     close to the exact (enumerated) gains of the same indices."""
     probs = random_probs(np.random.RandomState(4), 10, 40, 3)
-    exact = select_batch(probs, 5, n_samples=10**4, random_state=0)
+    exact = select_batch(probs, 5, n_configurations=10**4, random_state=0)
     sampled_gains = []
     for seed in range(10):
-        res = select_batch(probs, 5, n_samples=200, random_state=seed)
+        res = select_batch(probs, 5, n_configurations=200, random_state=seed)
         if np.array_equal(res.indices, exact.indices):
             sampled_gains.append(res.gains)
     assert sampled_gains, "sampling never reproduced the exact choices"
@@ -165,7 +167,7 @@ def test_input_is_not_modified(dtype):
     probs = random_probs(np.random.RandomState(0), 5, 40, 3).astype(dtype)
     probs[:, 0] = [1.0, 0.0, 0.0]
     before = probs.copy()
-    select_batch(probs, 4, n_samples=5, random_state=0, return_utilities=True)
+    select_batch(probs, 4, n_configurations=5, random_state=0, return_utilities=True)
     np.testing.assert_array_equal(probs, before)
 
 
@@ -193,29 +195,16 @@ def test_callback_is_called_per_step():
     assert [c[1] for c in calls] == list(result.indices)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"batch_size": 0}, ValueError, "batch_size"),
-        ({"batch_size": 1.5}, TypeError, "batch_size"),
-        ({"n_samples": 0}, ValueError, "n_samples"),
-        ({"eps": -1.0}, ValueError, "eps"),
-        ({"max_memory": 10}, ValueError, "max_memory"),
-        ({"lazy": True, "return_utilities": True}, ValueError, "lazy"),
-        ({"random_state": "seed"}, TypeError, "random_state"),
-    ],
-)
-def test_bad_arguments(kwargs, error, match):
+def test_lazy_cannot_return_utilities():
     probs = random_probs(np.random.RandomState(0), 3, 5, 2)
-    args = {"batch_size": 2, **kwargs}
-    with pytest.raises(error, match=match):
-        select_batch(probs, **args)
+    with pytest.raises(ValueError, match="lazy=True cannot return utilities"):
+        select_batch(probs, 2, lazy=True, return_utilities=True)
 
 
 def test_numpy_integers_are_accepted():
     probs = random_probs(np.random.RandomState(0), 3, 5, 2)
     result = select_batch(
-        probs, np.int64(2), n_samples=np.int32(50), random_state=np.int64(1)
+        probs, np.int64(2), n_configurations=np.int32(50), random_state=np.int64(1)
     )
     assert len(result.indices) == 2
 
@@ -229,9 +218,9 @@ def test_bad_probabilities_are_rejected(probs):
 def test_torch_backend_agrees_with_numpy():
     torch = pytest.importorskip("torch")
     probs = random_probs(np.random.RandomState(5), 10, 300, 4)
-    ref = select_batch(probs, 6, n_samples=100, random_state=0)
+    ref = select_batch(probs, 6, n_configurations=100, random_state=0)
     for inp, device in [(torch.from_numpy(probs), None), (probs, "cpu")]:
-        res = select_batch(inp, 6, n_samples=100, random_state=0, device=device)
+        res = select_batch(inp, 6, n_configurations=100, random_state=0, device=device)
         np.testing.assert_array_equal(res.indices, ref.indices)
         np.testing.assert_allclose(res.gains, ref.gains, atol=1e-6)
 
@@ -281,19 +270,11 @@ def test_stochastic_utilities_explain_each_choice():
         assert np.nanargmax(result.utilities[i]) == idx
 
 
-@pytest.mark.parametrize(
-    ("mode", "beta", "match"), [("gumbel", 1.0, "mode"), ("power", -1.0, "beta")]
-)
-def test_stochastic_bad_arguments(mode, beta, match):
-    with pytest.raises(ValueError, match=match):
-        select_stochastic(np.ones(3), 1, mode, beta)
-
-
 def test_no_warnings_on_regular_input():
     probs = random_probs(np.random.RandomState(0), 5, 50, 3)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        select_batch(probs, 5, n_samples=20, random_state=0)
+        select_batch(probs, 5, n_configurations=20, random_state=0)
 
 
 @pytest.mark.parametrize("max_memory", [2**20, None])
@@ -314,8 +295,140 @@ def test_lazy_equals_full_greedy_property(probs, batch_size, n_dups, seed):
     (duplicated samples make exact ties, broken by the same random_state)."""
     probs = np.concatenate([probs, probs[:, :n_dups]], axis=1)
     batch_size = min(batch_size, probs.shape[1])
-    kwargs = {"n_samples": 10**6, "random_state": seed}
+    kwargs = {"n_configurations": 10**6, "random_state": seed}
     lazy = select_batch(probs, batch_size, lazy=True, **kwargs)
     full = select_batch(probs, batch_size, lazy=False, **kwargs)
     np.testing.assert_array_equal(lazy.indices, full.indices)
     np.testing.assert_allclose(lazy.gains, full.gains, atol=1e-12)
+
+
+# -- errors in our words and bounded resources (issue 14) --------------------
+def test_deprecated_n_samples_still_works_with_a_future_warning():
+    probs = random_probs(np.random.RandomState(0), 4, 20, 3)
+    new = select_batch(probs, 3, n_configurations=5, random_state=0)
+    with pytest.warns(FutureWarning, match="n_configurations=5") as rec:
+        old = select_batch(probs, 3, n_samples=5, random_state=0)
+    assert rec[0].filename == __file__
+    np.testing.assert_array_equal(new.indices, old.indices)
+    with pytest.raises(TypeError, match="pass n_configurations only"):
+        select_batch(probs, 3, n_configurations=5, n_samples=5)
+
+
+def _warning_lines(call):
+    with pytest.warns(UserWarning, match="selecting all") as rec:
+        call()
+    return [(w.filename, w.lineno) for w in rec]
+
+
+def test_batch_size_warning_points_at_the_callers_line():
+    from batchbald.pool import BatchBALD, GreedyBALD
+
+    probs = random_probs(np.random.RandomState(0), 3, 4, 2)
+    calls = [
+        lambda: select_batch(probs, 10),
+        lambda: select_topk(np.ones(4), 10),
+        lambda: select_stochastic(np.ones(4), 10),
+        lambda: BatchBALD(random_state=0).select(probs, 10),
+        lambda: GreedyBALD(random_state=0).select(probs, 10),
+    ]
+    for call in calls:
+        lines = _warning_lines(call)
+        assert len(lines) == 1
+        assert lines[0] == (__file__, call.__code__.co_firstlineno), lines
+
+
+@pytest.mark.parametrize("max_memory", [float("inf"), float("nan"), 2**20 - 1])
+def test_unusable_memory_budgets_are_refused(max_memory):
+    probs = random_probs(np.random.RandomState(0), 3, 5, 2)
+    with pytest.raises(ValueError, match="max_memory must be a finite number"):
+        select_batch(probs, 2, max_memory=max_memory)
+
+
+@pytest.mark.parametrize(
+    ("M", "max_memory"), [(10**9, None), (10**12, None), (10**6, 2**20)]
+)
+def test_huge_n_configurations_are_refused_before_any_work(M, max_memory):
+    import tracemalloc
+
+    probs = random_probs(np.random.RandomState(0), 10, 60, 2)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"n_configurations=\d+ \(M\) needs"):
+            select_batch(probs, 40, n_configurations=M, max_memory=max_memory)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_many_configurations_that_fit_still_run():
+    # C**(B-1) = 8 configurations at most: M = 10**12 costs nothing here.
+    probs = random_probs(np.random.RandomState(0), 5, 30, 2)
+    a = select_batch(probs, 4, n_configurations=10**12, random_state=0)
+    b = select_batch(probs, 4, n_configurations=8, random_state=0)
+    np.testing.assert_array_equal(a.indices, b.indices)
+
+
+def test_memmap_validation_and_selection_stay_within_the_budget(tmp_path):
+    import tracemalloc
+
+    K, N, C = 20, 20000, 10  # 16 MB of float32 on disk
+    path = tmp_path / "probs.npy"
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(K, N, C))
+    rng = np.random.RandomState(0)
+    for a in range(0, N, 5000):
+        out[:, a : a + 5000] = random_probs(rng, K, 5000, C)
+    out.flush()
+    del out
+    mapped = np.load(path, mmap_mode="r")
+    budget = 4 * 2**20
+    tracemalloc.start()
+    try:
+        select_batch(mapped, 3, max_memory=budget, random_state=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * budget
+
+
+@pytest.mark.parametrize(
+    ("device", "error", "match"),
+    [
+        ("bogus", ValueError, "torch does not know this device"),
+        (0, TypeError, "named by a string"),
+        ("meta", ValueError, "meta device holds no data"),
+        ("cuda:99", ValueError, "device must be a torch device available"),
+    ],
+)
+def test_bad_devices_are_refused_in_our_words(device, error, match):
+    pytest.importorskip("torch")
+    probs = random_probs(np.random.RandomState(0), 3, 5, 2)
+    with pytest.raises(error, match=match):
+        select_batch(probs, 2, device=device)
+
+
+def test_cuda_without_cuda_is_refused_in_our_words():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    probs = random_probs(np.random.RandomState(0), 3, 5, 2)
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        select_batch(probs, 2, device="cuda")
+
+
+def test_meta_tensor_is_refused_in_our_words():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="meta device, which holds no values"):
+        select_batch(torch.empty((3, 5, 2), device="meta"), 2)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_big_endian_input_works_on_both_backends(device):
+    if device is not None:
+        pytest.importorskip("torch")
+    probs = random_probs(np.random.RandomState(3), 6, 40, 3)
+    swapped = probs.astype(">f8")
+    ref = select_batch(probs, 4, random_state=0)
+    res = select_batch(swapped, 4, random_state=0, device=device)
+    np.testing.assert_array_equal(res.indices, ref.indices)
+    np.testing.assert_allclose(res.gains, ref.gains, atol=1e-6)

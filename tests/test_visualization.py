@@ -567,3 +567,102 @@ def test_save_frames(tmp_path, suffix, n_frames):
 def test_save_frames_errors(tmp_path, frames, exc, match):
     with pytest.raises(exc, match=match):
         save_frames(frames, tmp_path / "a.gif")
+
+
+# ------------------------------------------------------------------ offline HTML
+def test_html_player_is_offline_and_labelled(tmp_path):
+    import re
+
+    fig, frames, anim = _animation(3)
+    text = save_animation(anim, tmp_path / "anim.html", fps=2).read_text("utf-8")
+    assert re.search(r"https?://", text) is None  # no CDN, no external resource
+    assert "font-awesome" not in text and 'class="fa' not in text
+    assert text.count("data:image/png;base64") == 3
+    labels = re.findall(r"<button[^>]*>([^<]*)</button>", text)
+    words = [re.sub(r"&#\d+;|\|", "", label).strip() for label in labels]
+    assert words == ["First", "Previous", "Play", "Next", "Last"]
+    assert 'aria-label="Frame"' in text and "frame 1 of 3" in text
+    assert "interval = 500" in text  # 2 frames per second
+
+
+def test_html_player_escapes_title():
+    from batchbald.visualization import html_player
+
+    page = html_player([b"png"], title="<b>&</b>")
+    assert "<title>&lt;b&gt;&amp;&lt;/b&gt;</title>" in page
+    with pytest.raises(ValueError, match="at least one"):
+        html_player([])
+
+
+# ------------------------------------------------------------------ DataFrames
+def test_plots_accept_dataframes():
+    pd = pytest.importorskip("pandas")
+    _, X, y = _fitted(2)
+    df = pd.DataFrame(X, columns=["height", "width"])
+    clf = LogisticRegression().fit(df, y)
+    fig, ax = plt.subplots()
+    with warnings.catch_warnings():
+        # a grid without the column names would make scikit-learn warn
+        warnings.simplefilter("error")
+        plot_decision_boundary(clf, BOUND, ax=ax, res=8)
+    assert len(ax.collections) == 3
+    plot_contour_for_samples(df, np.arange(len(df), dtype=float), ax=ax, res=6)
+    assert len(ax.collections) == 4
+
+
+def test_plot_utilities_passes_the_dataframe_to_the_strategy():
+    pd = pytest.importorskip("pandas")
+    _, X, y = _fitted(2)
+    df = pd.DataFrame(X, columns=["a", "b"])
+    seen = []
+
+    class _Strategy:
+        def query(self, X, y, candidates=None, return_utilities=False, **kw):
+            seen.append(X)
+            return np.array([0]), np.arange(len(X), dtype=float)[None, :]
+
+    fig, ax = plt.subplots()
+    plot_utilities(_Strategy(), df, y, ax=ax, res=5)
+    assert seen[0] is df
+    assert len(ax.collections) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_html_player_works_offline_in_a_browser(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("needs Chromium at /usr/bin/chromium")
+    fig, frames, anim = _animation(3)
+    out = save_animation(anim, tmp_path / "anim.html", fps=20)
+    requests = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+        )
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.as_uri())
+            buttons = page.locator("button")
+            assert buttons.count() == 5
+            for i in range(5):  # every control shows a label
+                box = buttons.nth(i).bounding_box()
+                assert buttons.nth(i).inner_text().strip() and box["width"] > 20
+            counter = page.locator(".bb-counter")
+            assert counter.inner_text() == "frame 1 of 3"
+            page.click("[data-action=next]")
+            assert counter.inner_text() == "frame 2 of 3"
+            assert page.locator("img:not([hidden])").count() == 1
+            page.click("[data-action=last]")
+            assert counter.inner_text() == "frame 3 of 3"
+            page.click("[data-action=play]")  # from the end: restarts, then stops
+            page.wait_for_function(
+                "document.querySelector('.bb-counter').textContent == 'frame 3 of 3'"
+                " && document.querySelector('[data-action=play]').textContent"
+                ".includes('Play')",
+                timeout=10_000,
+            )
+        finally:
+            browser.close()
+    assert all(url.startswith("file://") for url in requests)

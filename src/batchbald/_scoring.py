@@ -22,7 +22,9 @@ it, and so are slices over the configurations when ``M`` alone is large.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +68,17 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
 
 class _Scorer:
     """Shared chunking logic; backends supply the array operations."""
+
+    probs: Any
+    # Backend operations (see NumpyScorer and TorchScorer).
+    _to_backend: Callable[..., Any]
+    _to_numpy: Callable[[Any], np.ndarray]
+    _slice: Callable[..., Any]
+    _gather: Callable[..., Any]
+    _raise_floor: Callable[[Any], Any]
+    _entropies_chunk: Callable[[int, int], tuple[np.ndarray, np.ndarray]]
+    _cond_entropy_chunk: Callable[..., np.ndarray]
+    _weighted_member_entropy: Callable[..., np.ndarray]
 
     def __init__(self, eps: float, max_memory: int):
         self.eps = eps
@@ -296,53 +309,16 @@ class TorchScorer(_Scorer):
             ) from exc
         self.torch = torch
         if _is_torch_tensor(probs_K_N_C):
-            probs = probs_K_N_C.detach()
+            probs = check_probabilities(probs_K_N_C.detach(), "probs_K_N_C")
             if device is not None:
                 probs = probs.to(device)
         else:
             arr = check_probabilities(probs_K_N_C, "probs_K_N_C")
+            if not arr.dtype.isnative:  # torch reads native byte order only
+                arr = arr.astype(arr.dtype.newbyteorder("="))
             probs = torch.from_numpy(np.ascontiguousarray(arr)).to(device)
         self.device = probs.device
-        self._validate(probs)
         self.probs = probs
-
-    def _validate(self, probs):
-        torch = self.torch
-        if probs.ndim != 3:
-            raise ValueError(
-                "probs_K_N_C must have 3 dimensions (members K, samples N, "
-                f"classes C); got shape {tuple(probs.shape)}."
-            )
-        if not torch.is_floating_point(probs):
-            raise TypeError(
-                "probs_K_N_C must hold floating-point probabilities; "
-                f"got {probs.dtype}."
-            )
-        if 0 in probs.shape:
-            raise ValueError(
-                "probs_K_N_C must not have an empty axis; "
-                f"got shape {tuple(probs.shape)}."
-            )
-        N = probs.shape[1]
-        step = 65536
-        for start in range(0, N, step):
-            part = probs[:, start : start + step]
-            if not bool(torch.isfinite(part).all()):
-                raise ValueError(
-                    "probs_K_N_C contains NaN or infinite values; probabilities "
-                    "must be finite numbers in [0, 1]."
-                )
-            if bool((part < 0).any()):
-                raise ValueError(
-                    "probs_K_N_C contains negative values; probabilities must lie "
-                    "in [0, 1]. Pass probabilities, not logits or log-probabilities."
-                )
-            sums = part.sum(dim=-1, dtype=torch.float64)
-            if bool(((sums - 1).abs() > 1e-3).any()):
-                raise ValueError(
-                    "probs_K_N_C has rows over the class axis that do not sum to 1; "
-                    "each row must be a probability distribution."
-                )
 
     def _dtype(self, precise):
         return self.torch.float64 if precise else self.torch.float32

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from .utils import check_positive_int, check_random_state
+from ._validation import Interval, Options, validate_params
+from .utils import check_random_state
 
 __all__ = [
     "DATASETS",
@@ -90,38 +91,19 @@ class Dataset:
 
 
 # --------------------------------------------------------------------------
-# validation helpers
+# declarations and validation helpers
 # --------------------------------------------------------------------------
-def _check_test_size(test_size) -> float | int:
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise TypeError(
-            "test_size must be a float in (0, 1) or an integer >= 1; got "
-            f"{type(test_size).__name__} {test_size!r}."
-        )
-    if isinstance(test_size, numbers.Integral):
-        return check_positive_int(test_size, "test_size")
-    if not 0 < test_size < 1:
-        raise ValueError(
-            "test_size must be a float in (0, 1) or an integer >= 1; got "
-            f"{test_size!r}."
-        )
-    return float(test_size)
+_TEST_SIZE = [
+    Interval(numbers.Real, 0, 1, closed="neither"),
+    Interval(numbers.Integral, 1, None, closed="left"),
+]
+_SCALING = [Options(str, _SCALINGS)]
+_N_POOL = [Interval(numbers.Integral, 1, None, closed="left"), None]
 
 
-def _check_noise(noise) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise TypeError(
-            f"noise must be a real number >= 0; got {type(noise).__name__} {noise!r}."
-        )
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite real number >= 0; got {noise!r}.")
-    return float(noise)
-
-
-def _check_scaling(scaling) -> str:
-    if scaling not in _SCALINGS:
-        raise ValueError(f"scaling must be one of {_SCALINGS}; got {scaling!r}.")
-    return scaling
+def _number(value) -> float | int:
+    """A validated int or float as a plain Python number (for ``params``)."""
+    return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
 def _encode_labels(y, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +152,7 @@ def _scale(X_pool: np.ndarray, X_test: np.ndarray, scaling: str):
 def _subsample(X, y, n, rng, name: str):
     if n is None:
         return X, y
-    n = check_positive_int(n, name)
+    n = int(n)
     if n > len(y):
         raise ValueError(f"{name} must be at most {len(y)}; got {n}.")
     if n == len(y):
@@ -186,6 +168,14 @@ def _subsample(X, y, n, rng, name: str):
 # --------------------------------------------------------------------------
 # loaders
 # --------------------------------------------------------------------------
+@validate_params(
+    {
+        "test_size": _TEST_SIZE,
+        "scaling": _SCALING,
+        "name": [str],
+        "random_state": ["random_state"],
+    }
+)
 def from_arrays(
     X,
     y,
@@ -224,7 +214,6 @@ def from_arrays(
     -------
     Dataset
     """
-    scaling = _check_scaling(scaling)
     X = _check_X(X, "X")
     if (X_test is None) != (y_test is None):
         raise ValueError("X_test and y_test must be given together or not at all.")
@@ -234,7 +223,7 @@ def from_arrays(
             raise ValueError(
                 f"X and y must have the same length; got {len(X)} and {len(codes)}."
             )
-        test_size = _check_test_size(test_size)
+        test_size = _number(test_size)
         rng = check_random_state(random_state)
         X_pool, X_te, y_pool, y_te = train_test_split(
             X, codes, test_size=test_size, stratify=codes, random_state=rng
@@ -269,6 +258,14 @@ def from_arrays(
     )
 
 
+@validate_params(
+    {
+        "n_pool": _N_POOL,
+        "test_size": _TEST_SIZE,
+        "scaling": _SCALING,
+        "random_state": ["random_state"],
+    }
+)
 def load_digits_pool(
     *,
     n_pool: int | None = None,
@@ -297,8 +294,7 @@ def load_digits_pool(
     """
     from sklearn.datasets import load_digits
 
-    scaling = _check_scaling(scaling)
-    test_size = _check_test_size(test_size)
+    test_size = _number(test_size)
     rng = check_random_state(random_state)
     X, y = load_digits(return_X_y=True)
     X_pool, X_test, y_pool, y_test = train_test_split(
@@ -320,6 +316,16 @@ def load_digits_pool(
     )
 
 
+@validate_params(
+    {
+        "n_repeats": [Interval(numbers.Integral, 1, None, closed="left")],
+        "noise": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_pool": _N_POOL,
+        "test_size": _TEST_SIZE,
+        "scaling": _SCALING,
+        "random_state": ["random_state"],
+    }
+)
 def make_repeated_digits(
     n_repeats: int = 3,
     noise: float = 0.1,
@@ -357,8 +363,7 @@ def make_repeated_digits(
         at index ``r * n_pool + i``, and ``groups_pool[j]`` the original of
         pool sample ``j``.
     """
-    n_repeats = check_positive_int(n_repeats, "n_repeats")
-    noise = _check_noise(noise)
+    n_repeats, noise = int(n_repeats), float(noise)
     rng = check_random_state(random_state)
     base = load_digits_pool(
         n_pool=n_pool, test_size=test_size, scaling=scaling, random_state=rng
@@ -388,6 +393,16 @@ def make_repeated_digits(
     )
 
 
+@validate_params(
+    {
+        "n_samples": [Interval(numbers.Integral, 4, None, closed="left")],
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "centers": [Interval(numbers.Integral, 2, None, closed="left")],
+        "cluster_std": [Interval(numbers.Real, 0, None, closed="left")],
+        "test_size": _TEST_SIZE,
+        "random_state": ["random_state"],
+    }
+)
 def make_blobs_pool(
     n_samples: int = 1000,
     n_features: int = 2,
@@ -418,10 +433,8 @@ def make_blobs_pool(
     """
     from sklearn.datasets import make_blobs
 
-    n_samples = check_positive_int(n_samples, "n_samples", minimum=4)
-    n_features = check_positive_int(n_features, "n_features")
-    centers = check_positive_int(centers, "centers", minimum=2)
-    test_size = _check_test_size(test_size)
+    n_samples, n_features, centers = int(n_samples), int(n_features), int(centers)
+    cluster_std, test_size = float(cluster_std), _number(test_size)
     rng = check_random_state(random_state)
     X, y = make_blobs(
         n_samples=n_samples,
@@ -461,6 +474,7 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
 }
 
 
+@validate_params({"name": [Options(str, DATASETS)]})
 def load_dataset(name: str, **kwargs) -> Dataset:
     """Load a data set by name.
 
@@ -475,8 +489,4 @@ def load_dataset(name: str, **kwargs) -> Dataset:
     -------
     Dataset
     """
-    if name not in DATASETS:
-        raise ValueError(
-            f"unknown data set {name!r}; choose from {', '.join(sorted(DATASETS))}."
-        )
     return DATASETS[name](**kwargs)

@@ -2,11 +2,17 @@
 
 Five Gaussian blobs in two dimensions, labelled by blob parity (so each class
 is made of separate clusters), split into a pool and a test set. A bagging
-ensemble of Gaussian-process classifiers starts without any label; in every
+ensemble of ten small neural networks (scikit-learn's ``MLPClassifier``)
+starts without any label; in every
 cycle BatchBALD picks a batch of pool samples, their true labels are revealed,
 and the ensemble is refitted. The run is saved as an animation with one frame
 per cycle: the utilities used for each pick of the batch, the decision
 boundary, the labelled samples, and the test accuracy.
+
+In every cycle top-k BALD also chooses a batch from the same fitted ensemble
+(it is not used for labelling), and the still image (``frame``) shows the two
+batches side by side: the members' mutual information in nats on one colour
+scale, where top-k BALD piles its picks up and BatchBALD spreads them.
 
 The data and every random step derive from one seed through a single
 ``numpy.random.RandomState`` passed down to the data generator, the split,
@@ -19,38 +25,34 @@ import numbers
 import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .classifier import FallbackWarning
-from .utils import MISSING_LABEL, check_positive_int, check_random_state
-from .visualization import (
-    _check_feature_bound,
-    _check_fps,
-    _check_overwrite,
-    _draw_decision_boundary,
-    _mesh,
-    add_utility_colorbar,
+from ._demo_draw import MAX_PANELS, draw_comparison, draw_demo
+from ._demo_types import DemoCycle, DemoData, DemoResult
+from .animation import (
     check_animation_path,
-    new_collections,
-    plot_contour_for_samples,
+    check_fps,
+    check_image_path,
+    check_overwrite,
     save_animation,
-    save_animation_frame,
+    save_figure,
 )
+from .classifier import FallbackWarning
+from .plotting import check_feature_bound, feature_grid
+from .utils import MISSING_LABEL, check_positive_int, check_random_state
 
 if TYPE_CHECKING:
-    from matplotlib.artist import Artist
-    from matplotlib.figure import Figure
-
     from .classifier import SklearnClassifier
 
 __all__ = [
     "DEMO_CENTERS",
+    "MAX_PANELS",
     "DemoCycle",
+    "DemoData",
     "DemoResult",
+    "draw_comparison",
     "draw_demo",
     "make_demo_classifier",
     "make_demo_data",
@@ -62,69 +64,9 @@ __all__ = [
 #: BatchBALD gallery example).
 DEMO_CENTERS = ((0.0, 1.0), (-3.0, 0.5), (-1.0, -1.0), (2.0, 1.0), (1.0, -0.5))
 
-#: Most panels (utility rows) drawn per frame.
-MAX_PANELS = 4
-
-
-@dataclass
-class DemoCycle:
-    """What happened in one active-learning cycle of the demo.
-
-    Attributes
-    ----------
-    cycle : int
-        1-based cycle number.
-    n_labels : int
-        Number of labelled pool samples the classifier was trained on.
-    accuracy : float
-        Test accuracy of that classifier.
-    query_indices : numpy.ndarray of shape (batch_size,)
-        Pool indices BatchBALD selected in this cycle, in the order picked.
-    utilities : numpy.ndarray of shape (batch_size, n_pool)
-        Row ``i`` holds the utilities used to choose ``query_indices[i]`` (NaN
-        at labelled and already chosen samples).
-    labeled : numpy.ndarray of bool, shape (n_pool,)
-        Which pool samples were labelled when the batch was chosen.
-    grid_proba : numpy.ndarray of shape (res * res, n_classes)
-        The classifier's class probabilities on the plotting grid.
-    """
-
-    cycle: int
-    n_labels: int
-    accuracy: float
-    query_indices: np.ndarray
-    utilities: np.ndarray
-    labeled: np.ndarray
-    grid_proba: np.ndarray
-
-
-@dataclass
-class DemoResult:
-    """The outcome of :func:`run_demo`.
-
-    Attributes
-    ----------
-    out : pathlib.Path
-        The animation written.
-    frame : pathlib.Path or None
-        The still image written, if one was asked for.
-    cycles : list of DemoCycle
-        One entry per cycle.
-    """
-
-    out: Path
-    frame: Path | None
-    cycles: list[DemoCycle] = field(default_factory=list)
-
-    @property
-    def accuracies(self) -> list[float]:
-        """Test accuracy per cycle."""
-        return [c.accuracy for c in self.cycles]
-
-    @property
-    def query_indices(self) -> list[np.ndarray]:
-        """Selected pool indices per cycle."""
-        return [c.query_indices for c in self.cycles]
+#: The cycle (index into the cycles) the still image shows by default: the
+#: third, when the ensemble has seen two batches and still disagrees widely.
+DEFAULT_FRAME_INDEX = 2
 
 
 def make_demo_data(
@@ -174,11 +116,13 @@ def make_demo_data(
 def make_demo_classifier(
     classes, random_state=None, n_estimators: int = 10
 ) -> SklearnClassifier:
-    """The demo's ensemble: bagged Gaussian-process classifiers.
+    """The demo's ensemble: bagged small neural networks.
 
-    Each member and the bag are wrapped in
-    :class:`batchbald.classifier.SklearnClassifier`, so unlabelled samples
-    (``np.nan`` labels) are ignored.
+    ``n_estimators`` scikit-learn ``MLPClassifier`` with one hidden layer of
+    16 units, trained with L-BFGS on bootstrap samples. Each member and the
+    bag are wrapped in :class:`batchbald.classifier.SklearnClassifier`, so
+    unlabelled samples (``np.nan`` labels) are ignored. With few labels the
+    members disagree widely, which is where the choice of the batch matters.
 
     Parameters
     ----------
@@ -193,16 +137,14 @@ def make_demo_classifier(
     -------
     batchbald.classifier.SklearnClassifier
     """
-    from sklearn.gaussian_process import GaussianProcessClassifier
+    from sklearn.neural_network import MLPClassifier
 
     from .ensembles import bagging_ensemble
 
     n_estimators = check_positive_int(n_estimators, "n_estimators", minimum=2)
+    member = MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", max_iter=500)
     return bagging_ensemble(
-        GaussianProcessClassifier(),
-        n_estimators,
-        classes=classes,
-        random_state=random_state,
+        member, n_estimators, classes=classes, random_state=random_state
     )
 
 
@@ -214,15 +156,81 @@ def _check_log(log):
     return log
 
 
-def _fmt(value: float) -> str:
-    """A utility for a panel title: 3 significant digits, 0 below 1e-4."""
-    return "0" if abs(value) < 1e-4 else f"{value:.3g}"
-
-
 def _plot_bound(X: np.ndarray, margin: float = 0.05) -> np.ndarray:
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = margin * (hi - lo)
-    return _check_feature_bound([lo - pad, hi + pad])
+    return check_feature_bound([lo - pad, hi + pad])
+
+
+def _check_seed(seed) -> np.random.RandomState:
+    try:
+        return check_random_state(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(
+            f"seed must be None, an integer in [0, 2**32) or a "
+            f"numpy.random.RandomState; got {seed!r}."
+        ) from None
+
+
+def _batch_information(X, y, clf, indices, rng) -> float:
+    """``I(y_A; w)`` of the batch ``A = indices`` under ``clf``'s members, in
+    nats: BatchBALD restricted to those candidates picks all of them, and its
+    last utility is their joint mutual information."""
+    from .pool import BatchBALD
+
+    chosen, utilities = BatchBALD(random_state=rng).query(
+        X,
+        y,
+        ensemble=clf,
+        fit_ensemble=False,
+        candidates=np.asarray(indices),
+        batch_size=len(indices),
+        return_utilities=True,
+    )
+    return float(np.asarray(utilities)[-1, np.asarray(chosen)[-1]])
+
+
+def _run_cycle(c: int, data: DemoData, y: np.ndarray, clf, grid, rng) -> DemoCycle:
+    """Fit ``clf`` on the labels ``y``, let BatchBALD and top-k BALD choose."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.metrics import accuracy_score
+
+    from .pool import BatchBALD, GreedyBALD
+
+    labeled = ~np.isnan(y)
+    b = data.batch_size
+    common = {"ensemble": clf, "fit_ensemble": False, "batch_size": b}
+    with warnings.catch_warnings():
+        # Fitting on fewer than two classes (the first cycles) falls back
+        # to class frequencies on purpose here, and L-BFGS may stop at
+        # max_iter on a handful of labels; these warnings are only noise.
+        warnings.simplefilter("ignore", FallbackWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(data.X_pool, y)
+        accuracy = float(accuracy_score(data.y_test, clf.predict(data.X_test)))
+        picks, utilities = BatchBALD(random_state=rng).query(
+            data.X_pool, y, return_utilities=True, **common
+        )
+        bald_picks, bald_utilities = GreedyBALD(random_state=rng).query(
+            data.X_pool, y, return_utilities=True, **common
+        )
+        grid_proba = np.asarray(clf.predict_proba(grid), dtype=float)
+        bald_info = _batch_information(data.X_pool, y, clf, bald_picks, rng)
+    utilities = np.asarray(utilities, dtype=float)
+    picks = np.asarray(picks)
+    return DemoCycle(
+        cycle=c + 1,
+        n_labels=int(labeled.sum()),
+        accuracy=accuracy,
+        query_indices=picks,
+        utilities=utilities,
+        labeled=labeled,
+        grid_proba=grid_proba,
+        bald_indices=np.asarray(bald_picks),
+        bald_scores=np.asarray(bald_utilities, dtype=float)[0],
+        batch_information=float(utilities[-1, picks[-1]]),
+        bald_batch_information=bald_info,
+    )
 
 
 def simulate_demo(
@@ -233,8 +241,12 @@ def simulate_demo(
     res: int = 25,
     progress: bool = False,
     log: Callable[[str], object] | None = None,
-) -> tuple[dict, list[DemoCycle]]:
+) -> tuple[DemoData, list[DemoCycle]]:
     """Run the demo's active-learning loop without drawing anything.
+
+    Each cycle fits the ensemble on the labels so far, lets BatchBALD choose
+    the batch that is labelled, and lets top-k BALD choose a batch from the
+    same fitted ensemble for comparison.
 
     Parameters
     ----------
@@ -257,27 +269,16 @@ def simulate_demo(
 
     Returns
     -------
-    data : dict
-        ``X_pool``, ``y_pool``, ``X_test``, ``y_test``, ``feature_bound`` (of
-        the plots), ``xx``, ``yy`` (the plotting grid) and ``batch_size``.
+    data : DemoData
     cycles : list of DemoCycle
     """
-    from sklearn.metrics import accuracy_score
     from tqdm.auto import tqdm
-
-    from .pool import BatchBALD
 
     n_cycles = check_positive_int(n_cycles, "n_cycles")
     batch_size = check_positive_int(batch_size, "batch_size")
     res = check_positive_int(res, "res", minimum=2)
     log = _check_log(log)
-    try:
-        rng = check_random_state(seed)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(
-            f"seed must be None, an integer in [0, 2**32) or a "
-            f"numpy.random.RandomState; got {seed!r}."
-        ) from None
+    rng = _check_seed(seed)
 
     X_pool, X_test, y_pool, y_test = make_demo_data(n_samples, random_state=rng)
     if n_cycles * batch_size > len(X_pool):
@@ -286,11 +287,10 @@ def simulate_demo(
             f"{len(X_pool)} pool samples; lower n_cycles or batch_size."
         )
     bound = _plot_bound(X_pool)
-    xx, yy, grid = _mesh(bound, res)
+    xx, yy, grid = feature_grid(bound, res)
+    data = DemoData(X_pool, y_pool, X_test, y_test, bound, xx, yy, batch_size)
     clf = make_demo_classifier(np.unique(y_pool), random_state=rng)
-    qs = BatchBALD(random_state=rng)
     y = np.full(len(y_pool), MISSING_LABEL, dtype=float)
-
     cycles = []
     bar = tqdm(
         range(n_cycles),
@@ -300,241 +300,30 @@ def simulate_demo(
         file=sys.stderr,
     )
     for c in bar:
-        labeled = ~np.isnan(y)
-        with warnings.catch_warnings():
-            # Fitting on fewer than two classes (the first cycles) falls back
-            # to class frequencies on purpose here; the warning is only noise.
-            warnings.simplefilter("ignore", FallbackWarning)
-            clf.fit(X_pool, y)
-            accuracy = float(accuracy_score(y_test, clf.predict(X_test)))
-            query_indices, utilities = qs.query(
-                X=X_pool,
-                y=y,
-                ensemble=clf,
-                batch_size=batch_size,
-                return_utilities=True,
-            )
-            grid_proba = np.asarray(clf.predict_proba(grid), dtype=float)
-        query_indices = np.asarray(query_indices)
-        cycles.append(
-            DemoCycle(
-                cycle=c + 1,
-                n_labels=int(labeled.sum()),
-                accuracy=accuracy,
-                query_indices=query_indices,
-                utilities=np.asarray(utilities, dtype=float),
-                labeled=labeled,
-                grid_proba=grid_proba,
-            )
-        )
+        cyc = _run_cycle(c, data, y, clf, grid, rng)
+        cycles.append(cyc)
         log(
-            f"cycle {c + 1}/{n_cycles}: trained on {int(labeled.sum())} labels, "
-            f"test accuracy {accuracy:.3f}, selected {query_indices.tolist()}"
+            f"cycle {c + 1}/{n_cycles}: trained on {cyc.n_labels} labels, "
+            f"test accuracy {cyc.accuracy:.3f}, selected "
+            f"{cyc.query_indices.tolist()} (batch information "
+            f"{max(cyc.batch_information, 0.0):.3f} nats; top-k BALD's "
+            f"{max(cyc.bald_batch_information, 0.0):.3f})"
         )
-        y[query_indices] = y_pool[query_indices]
+        y[cyc.query_indices] = y_pool[cyc.query_indices]
     bar.close()
-    data = {
-        "X_pool": X_pool,
-        "y_pool": y_pool,
-        "X_test": X_test,
-        "y_test": y_test,
-        "feature_bound": bound,
-        "xx": xx,
-        "yy": yy,
-        "batch_size": batch_size,
-    }
     return data, cycles
 
 
-def draw_demo(
-    data: dict, cycles: list[DemoCycle], dpi: float = 80
-) -> tuple[Figure, list[list[Artist]]]:
-    """Draw the frames of the demo animation.
-
-    Parameters
-    ----------
-    data, cycles
-        The output of :func:`simulate_demo`.
-    dpi : float, default=80
-        Figure resolution.
-
-    Returns
-    -------
-    fig : matplotlib.figure.Figure
-    frames : list of lists of artists
-        One list per cycle, ready for ``matplotlib.animation.ArtistAnimation``.
-    """
-    from matplotlib import pyplot as plt
-    from matplotlib.lines import Line2D
-
-    X, y_pool = data["X_pool"], data["y_pool"]
-    bound, xx, yy = data["feature_bound"], data["xx"], data["yy"]
-    batch_size = data["batch_size"]
-    res = xx.shape[0]
-    n_panels = min(batch_size, MAX_PANELS)
-    n_rows = 1 if n_panels <= 3 else 2
-    n_cols = n_panels if n_panels <= 3 else 2
-    fig, axs = plt.subplots(
-        n_rows,
-        n_cols,
-        figsize=(4.0 * n_cols + 1.4, 3.6 * n_rows + 1.3),
-        dpi=dpi,
-        squeeze=False,
-    )
-    fig.subplots_adjust(top=0.9, bottom=0.15, left=0.07, right=0.88, hspace=0.35)
-    axs = axs.ravel()
-
-    # Utilities shrink by orders of magnitude as the model learns, so each
-    # panel is scaled to its own range (shown in the panel title) and the
-    # colour bar reads "share of this panel's range".
-    levels = np.linspace(0.0, 1.0, 11)
-    contour_dict = {
-        "levels": levels,
-        "cmap": "Greens",
-        "alpha": 0.75,
-        "extend": "both",
-    }
-    cmap = plt.get_cmap("coolwarm")
-    boundary_args = {"colors": "k", "linewidths": 1.5, "zorder": 1}
-    confidence_args = {"linewidths": 1.5, "linestyles": "--", "alpha": 0.9}
-
-    # Static parts, visible in every frame.
-    for ax in axs:
-        ax.scatter(
-            X[:, 0],
-            X[:, 1],
-            c=y_pool,
-            cmap=cmap,
-            marker=".",
-            s=30,
-            zorder=2,
-            vmin=0,
-            vmax=1,
-        )
-        ax.set_xlim(bound[0, 0], bound[1, 0])
-        ax.set_ylim(bound[0, 1], bound[1, 1])
-        ax.set_xlabel("feature 1")
-        ax.set_ylabel("feature 2")
-    add_utility_colorbar(
-        fig,
-        levels,
-        label="utility, scaled to each panel's range",
-        ax=list(axs),
-        fraction=0.04,
-        pad=0.03,
-    )
-    handles = [
-        Line2D([], [], ls="", marker=".", ms=9, color=cmap(0.0), label="class 0"),
-        Line2D([], [], ls="", marker=".", ms=9, color=cmap(1.0), label="class 1"),
-        Line2D(
-            [], [], ls="", marker="o", ms=9, color="grey", alpha=0.8, label="labelled"
-        ),
-        Line2D(
-            [], [], ls="", marker="*", ms=13, mfc="gold", mec="k", label="this pick"
-        ),
-        Line2D(
-            [], [], ls="", marker="x", ms=7, color="k", label="picked earlier in batch"
-        ),
-        Line2D([], [], color="k", lw=1.5, label="decision boundary"),
-    ]
-    fig.legend(handles=handles, loc="lower center", ncol=6, frameon=False, fontsize=9)
-
-    frames = []
-    n_cycles = len(cycles)
-    for cyc in cycles:
-        frame = [
-            fig.text(
-                0.5,
-                0.975,
-                f"BatchBALD, cycle {cyc.cycle}/{n_cycles}: {cyc.n_labels} labels "
-                f"so far, test accuracy {cyc.accuracy:.3f}",
-                ha="center",
-                va="top",
-                fontsize=13,
-            )
-        ]
-        for i, ax in enumerate(axs):
-            before = list(ax.collections)
-            row = cyc.utilities[i]
-            finite = np.isfinite(row)
-            lo = float(row[finite].min()) if finite.any() else 0.0
-            hi = float(row[finite].max()) if finite.any() else 0.0
-            label = f"pick {i + 1} of {batch_size}: utility {_fmt(lo)} to {_fmt(hi)}"
-            frame.append(
-                ax.text(
-                    0.5,
-                    1.02,
-                    label,
-                    transform=ax.transAxes,
-                    ha="center",
-                    va="bottom",
-                    fontsize=10,
-                )
-            )
-            if finite.any():
-                scaled = (row - lo) / (hi - lo) if hi > lo else np.where(finite, 0, row)
-                plot_contour_for_samples(
-                    X,
-                    scaled,
-                    replace_nan=None,
-                    feature_bound=bound,
-                    ax=ax,
-                    res=res,
-                    contour_dict=contour_dict,
-                )
-            X_lab = X[cyc.labeled]
-            ax.scatter(
-                X_lab[:, 0],
-                X_lab[:, 1],
-                c="grey",
-                alpha=0.8,
-                marker=".",
-                s=220,
-                zorder=3,
-            )
-            earlier = X[cyc.query_indices[:i]]
-            ax.scatter(earlier[:, 0], earlier[:, 1], c="k", marker="x", s=40, zorder=4)
-            pick = X[cyc.query_indices[i : i + 1]]
-            ax.scatter(
-                pick[:, 0],
-                pick[:, 1],
-                c="gold",
-                edgecolors="k",
-                marker="*",
-                s=260,
-                zorder=5,
-            )
-            _draw_decision_boundary(
-                ax,
-                xx,
-                yy,
-                cyc.grid_proba,
-                0.75,
-                cmap,
-                boundary_args,
-                confidence_args,
-            )
-            frame += new_collections(ax, before)
-        frames.append(frame)
-    return fig, frames
-
-
-def _check_frame_path(frame, fig_formats) -> Path:
-    if not isinstance(frame, str | Path):
-        raise TypeError(f"frame must be a file path; got {type(frame).__name__}.")
-    frame = Path(frame)
-    suffix = frame.suffix.lower().lstrip(".")
-    if suffix not in fig_formats:
+def _check_frame_index(frame_index, n_cycles: int) -> int:
+    if isinstance(frame_index, bool) or not isinstance(frame_index, numbers.Integral):
+        raise TypeError(f"frame_index must be an integer; got {frame_index!r}.")
+    frame_index = int(frame_index)
+    if not -n_cycles <= frame_index < n_cycles:
         raise ValueError(
-            f"frame must end in an image suffix such as .png or .svg; got "
-            f"{str(frame)!r}."
+            f"frame_index must be in [{-n_cycles}, {n_cycles}) for "
+            f"{n_cycles} cycles; got {frame_index}."
         )
-    parent = frame.parent if str(frame.parent) else Path(".")
-    if not parent.is_dir():
-        raise FileNotFoundError(
-            f"frame: directory {str(parent)!r} does not exist; create it first."
-        )
-    return frame
+    return frame_index
 
 
 def run_demo(
@@ -545,7 +334,7 @@ def run_demo(
     n_samples: int = 400,
     res: int = 25,
     frame=None,
-    frame_index: int = -1,
+    frame_index: int | None = None,
     fps: float = 1.0,
     dpi: float = 80,
     progress: bool = False,
@@ -566,9 +355,14 @@ def run_demo(
         See :func:`simulate_demo`; ``log`` receives one line per cycle with the
         selected indices and the test accuracy.
     frame : str or os.PathLike, default=None
-        Also save one frame as a still image (e.g. ``docs/demo_frame.png``).
-    frame_index : int, default=-1
-        Which frame to save as the still image (default: the last cycle).
+        Also save a still image (e.g. ``docs/demo_frame.png``): top-k BALD's
+        batch beside BatchBALD's, chosen from the same ensemble in one cycle
+        (see :func:`draw_comparison`).
+    frame_index : int or None, default=None
+        The cycle the still image shows (an index into the cycles; negative
+        values count from the end). None means the third cycle (the last one
+        when there are fewer): the ensemble has seen two batches of labels
+        and its members still disagree widely.
     fps : float, default=1.0
         Frames per second of the animation.
     dpi : float, default=80
@@ -599,22 +393,14 @@ def run_demo(
     out = check_animation_path(out, "out")
     n_cycles = check_positive_int(n_cycles, "n_cycles")
     if frame is not None:
-        from matplotlib.backend_bases import FigureCanvasBase
-
-        frame = _check_frame_path(frame, FigureCanvasBase.get_supported_filetypes())
-        if isinstance(frame_index, bool) or not isinstance(
-            frame_index, numbers.Integral
-        ):
-            raise TypeError(f"frame_index must be an integer; got {frame_index!r}.")
-        if not -n_cycles <= frame_index < n_cycles:
-            raise ValueError(
-                f"frame_index must be in [{-n_cycles}, {n_cycles}) for "
-                f"{n_cycles} cycles; got {frame_index}."
-            )
-    fps = _check_fps(fps)
-    _check_overwrite(out, overwrite, "out")
+        frame = check_image_path(frame, "frame")
+        if frame_index is None:
+            frame_index = min(DEFAULT_FRAME_INDEX, n_cycles - 1)
+        index = _check_frame_index(frame_index, n_cycles)
+    fps = check_fps(fps)
+    check_overwrite(out, overwrite, "out")
     if frame is not None:
-        _check_overwrite(frame, overwrite, "frame")
+        check_overwrite(frame, overwrite, "frame")
 
     data, cycles = simulate_demo(
         seed=seed,
@@ -630,8 +416,18 @@ def run_demo(
         # No blitting: the animation is only saved, and blitting costs redraws.
         anim = ArtistAnimation(fig, frames, interval=1000 / fps, blit=False)
         save_animation(anim, out, fps=fps, title="batchbald demo", overwrite=overwrite)
-        if frame is not None:
-            save_animation_frame(fig, frames, frame_index, frame, overwrite=overwrite)
     finally:
         plt.close(fig)
+    if frame is not None:
+        still = draw_comparison(data, cycles[index], dpi=dpi)
+        try:
+            save_figure(still, frame, overwrite=overwrite)
+        finally:
+            plt.close(still)
     return DemoResult(out=out, frame=frame, cycles=cycles)
+
+
+# The records are defined in a module of their own; they are part of this one.
+for _cls in (DemoCycle, DemoData, DemoResult):
+    _cls.__module__ = __name__
+del _cls

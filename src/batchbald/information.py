@@ -33,11 +33,14 @@ import numbers
 import numpy as np
 from scipy.special import logsumexp, softmax
 
+from ._validation import Interval, check_params, renamed_parameter, validate_params
 from .utils import check_positive_int, check_random_state
 
 __all__ = [
     "DEFAULT_EPS",
+    "EPS_CONSTRAINT",
     "MAX_EXACT_CONFIGURATIONS",
+    "PROBABILITY_ATOL",
     "bald_scores",
     "check_probabilities",
     "conditional_entropy",
@@ -59,8 +62,19 @@ DEFAULT_EPS = 1e-7
 #: Largest number of configurations :func:`joint_entropy_exact` enumerates.
 MAX_EXACT_CONFIGURATIONS = 2**22
 
-# Validation works on slices of this many samples to bound its temporaries.
-_VALIDATION_CHUNK = 65536
+# Validation reads the input in slices of about this many bytes, so that its
+# temporaries stay small next to any working-memory budget (memory-mapped
+# input included).
+_VALIDATION_CHUNK_BYTES = 4 * 2**20
+
+#: Tolerance on the sums over the class axis of :func:`check_probabilities`.
+PROBABILITY_ATOL = 1e-3
+
+#: Declaration of the engine's ``eps``: a log floor in [0, 0.1).
+EPS_CONSTRAINT = [Interval(numbers.Real, 0, 0.1, closed="left")]
+# The pure functions accept any floor below 1.
+_LOG_FLOOR = [Interval(numbers.Real, 0, 1, closed="left")]
+_M = [Interval(numbers.Integral, 1, None, closed="left")]
 
 
 # --------------------------------------------------------------------------
@@ -68,22 +82,30 @@ _VALIDATION_CHUNK = 65536
 # --------------------------------------------------------------------------
 def check_eps(eps) -> float:
     """Validate the log floor ``eps``: a real number in [0, 0.1)."""
-    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
-        raise TypeError(f"eps must be a real number in [0, 0.1); got {eps!r}.")
-    if not 0 <= eps < 0.1:
-        raise ValueError(f"eps must be a real number in [0, 0.1); got {eps!r}.")
+    check_params({"eps": eps}, {"eps": EPS_CONSTRAINT})
     return float(eps)
 
 
+@validate_params(
+    {
+        "name": [str],
+        "ndim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "atol": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+)
 def check_probabilities(
-    probs, name: str = "probs_K_N_C", ndim: int = 3, atol: float = 1e-3
-) -> np.ndarray:
+    probs, name: str = "probs_K_N_C", ndim: int = 3, atol: float = PROBABILITY_ATOL
+):
     """Validate an array of class probabilities without copying it.
+
+    The entries are read in slices of a few MiB along the sample axis, so a
+    memory-mapped array is checked in bounded memory.
 
     Parameters
     ----------
-    probs : array-like
-        Probabilities whose last axis runs over classes.
+    probs : array-like or torch.Tensor
+        Probabilities whose last axis runs over classes. A torch tensor is
+        checked on its own device and must hold floating-point numbers.
     name : str, default="probs_K_N_C"
         Name of the parameter, used in error messages.
     ndim : int, default=3
@@ -93,18 +115,22 @@ def check_probabilities(
 
     Returns
     -------
-    numpy.ndarray
-        ``probs`` as a floating-point array (a view when it already was one;
-        memory-mapped arrays stay memory-mapped).
+    numpy.ndarray or torch.Tensor
+        ``probs`` as a floating-point array (a view, of the mapped file too,
+        when it already was one; integers become float64), or the tensor
+        itself.
 
     Raises
     ------
     ValueError
         On the wrong number of dimensions, an empty axis, NaN or infinite
-        entries, negative entries, or rows that do not sum to 1.
+        entries, negative entries, rows that do not sum to 1, or a tensor on
+        torch's meta device.
     TypeError
         If ``probs`` is not numeric.
     """
+    if type(probs).__module__.startswith("torch") and type(probs).__name__ == "Tensor":
+        return _check_tensor(probs, name, ndim, atol)
     arr = np.asarray(probs)
     if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
         raise TypeError(
@@ -112,40 +138,83 @@ def check_probabilities(
         )
     if arr.dtype.kind in "iu":
         arr = arr.astype(np.float64)
-    if arr.ndim != ndim:
+    _check_shape(arr.shape, name, ndim)
+    for start, stop in _chunks(arr.shape, ndim, arr.dtype.itemsize):
+        part = arr[:, start:stop] if ndim == 3 else arr[start:stop]
+        sums = part.sum(axis=-1, dtype=np.float64)
+        _check_values(
+            float(part.min()), float(part.max()), sums, name, start, stop, atol
+        )
+    return arr
+
+
+def _check_tensor(probs, name: str, ndim: int, atol: float):
+    import torch
+
+    if probs.device.type == "meta":
+        raise ValueError(
+            f"{name} is a tensor on torch's meta device, which holds no values; "
+            "pass a tensor on the CPU or a CUDA device."
+        )
+    if not torch.is_floating_point(probs):
+        raise TypeError(
+            f"{name} must hold floating-point probabilities; got {probs.dtype}."
+        )
+    _check_shape(tuple(probs.shape), name, ndim)
+    for start, stop in _chunks(tuple(probs.shape), ndim, probs.element_size()):
+        part = probs[:, start:stop] if ndim == 3 else probs[start:stop]
+        sums = part.sum(dim=-1, dtype=torch.float64).cpu().numpy()
+        _check_values(
+            float(part.min()), float(part.max()), sums, name, start, stop, atol
+        )
+    return probs
+
+
+def _check_shape(shape: tuple, name: str, ndim: int) -> None:
+    if len(shape) != ndim:
         raise ValueError(
             f"{name} must have {ndim} dimensions "
-            f"({_axes_description(ndim)}); got shape {arr.shape}."
+            f"({_axes_description(ndim)}); got shape {shape}."
         )
-    if 0 in arr.shape:
-        raise ValueError(f"{name} must not have an empty axis; got shape {arr.shape}.")
-    # Check in slices along the sample axis to bound the temporaries.
+    if 0 in shape:
+        raise ValueError(f"{name} must not have an empty axis; got shape {shape}.")
+
+
+def _chunks(shape: tuple, ndim: int, itemsize: int):
+    """(start, stop) slices of the sample axis of about the chunk budget."""
+    if ndim == 1:
+        yield 0, shape[0]
+        return
     axis = 1 if ndim == 3 else 0
-    n = arr.shape[axis]
-    for start in range(0, n, _VALIDATION_CHUNK):
-        part = np.take(arr, np.arange(start, min(n, start + _VALIDATION_CHUNK)), axis)
-        if not np.isfinite(part).all():
-            raise ValueError(
-                f"{name} contains NaN or infinite values; probabilities must be "
-                "finite numbers in [0, 1]."
-            )
-        if (part < 0).any():
-            raise ValueError(
-                f"{name} contains negative values (minimum {part.min():.3g}); "
-                "probabilities must lie in [0, 1]. Pass probabilities, not logits "
-                "or log-probabilities."
-            )
-        sums = part.sum(axis=-1, dtype=np.float64)
-        bad = np.abs(sums - 1.0) > atol
-        if bad.any():
-            worst = sums.ravel()[np.argmax(np.abs(sums - 1.0).ravel())]
-            raise ValueError(
-                f"{name} has rows over the class axis that do not sum to 1 "
-                f"({int(bad.sum())} of them in samples {start}.."
-                f"{min(n, start + _VALIDATION_CHUNK) - 1}, e.g. a sum of "
-                f"{worst:.6g}); each row must be a probability distribution."
-            )
-    return arr
+    n = shape[axis]
+    per_sample = itemsize * math.prod(shape) // n
+    step = max(1, _VALIDATION_CHUNK_BYTES // per_sample)
+    for start in range(0, n, step):
+        yield start, min(n, start + step)
+
+
+def _check_values(lo, hi, sums, name, start, stop, atol) -> None:
+    """Raise on non-finite or negative entries or rows not summing to 1."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(
+            f"{name} contains NaN or infinite values; probabilities must be "
+            "finite numbers in [0, 1]."
+        )
+    if lo < 0:
+        raise ValueError(
+            f"{name} contains negative values (minimum {lo:.3g}); "
+            "probabilities must lie in [0, 1]. Pass probabilities, not logits "
+            "or log-probabilities."
+        )
+    err = np.abs(sums - 1.0)
+    bad = err > atol
+    if bad.any():
+        worst = sums.ravel()[np.argmax(err.ravel())]
+        raise ValueError(
+            f"{name} has rows over the class axis that do not sum to 1 "
+            f"({int(bad.sum())} of them in samples {start}..{stop - 1}, e.g. a "
+            f"sum of {worst:.6g}); each row must be a probability distribution."
+        )
 
 
 def _axes_description(ndim: int) -> str:
@@ -163,6 +232,7 @@ def _log_floor(dtype, eps: float) -> float:
     return max(float(eps), float(np.finfo(dtype).tiny))
 
 
+@validate_params({"eps": _LOG_FLOOR, "axis": [Interval(numbers.Integral, None, None)]})
 def entropy(probs_C, eps: float = 0.0, axis: int = -1) -> np.ndarray:
     """Shannon entropy in nats along ``axis``.
 
@@ -186,6 +256,7 @@ def entropy(probs_C, eps: float = 0.0, axis: int = -1) -> np.ndarray:
     return -np.sum(p * np.log(np.maximum(p, floor)), axis=axis)
 
 
+@validate_params({"eps": _LOG_FLOOR})
 def expected_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
     """Mean over members of each member's predictive entropy, ``E_w H(y|w)``.
 
@@ -203,6 +274,7 @@ def expected_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
     return entropy(probs_K_N_C, eps).mean(axis=0)
 
 
+@validate_params({"eps": _LOG_FLOOR})
 def predictive_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
     """Entropy of the ensemble's mean prediction, ``H(y)``, shape (N,).
 
@@ -211,6 +283,7 @@ def predictive_entropy(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
     return entropy(np.asarray(probs_K_N_C, dtype=np.float64).mean(axis=0), eps)
 
 
+@validate_params({"eps": _LOG_FLOOR})
 def bald_scores(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
     """BALD scores ``I(y_n; w) = H(y_n) - E_w H(y_n | w)`` in nats.
 
@@ -457,6 +530,7 @@ def conditional_mutual_information(
 # --------------------------------------------------------------------------
 # joint entropies
 # --------------------------------------------------------------------------
+@validate_params({"eps": _LOG_FLOOR})
 def joint_entropy_exact(probs_K_B_C, eps: float = 0.0) -> float:
     """Exact joint entropy ``H(y_1, ..., y_B)`` by enumerating all labellings.
 
@@ -490,8 +564,21 @@ def joint_entropy_exact(probs_K_B_C, eps: float = 0.0) -> float:
     return float(entropy(weights_M, eps))
 
 
+@validate_params(
+    {
+        "n_configurations": [*_M, None],
+        "random_state": ["random_state"],
+        "eps": _LOG_FLOOR,
+        "n_samples": [*_M, None],
+    }
+)
 def joint_entropy_sampled(
-    probs_K_B_C, n_samples: int = 1000, random_state=None, eps: float = 0.0
+    probs_K_B_C,
+    n_configurations: int | None = None,
+    random_state=None,
+    eps: float = 0.0,
+    *,
+    n_samples: int | None = None,
 ) -> float:
     """Unbiased Monte-Carlo estimate of ``H(y_1, ..., y_B)``.
 
@@ -499,27 +586,33 @@ def joint_entropy_sampled(
     the last one is summed over exactly, so the estimate is
     ``sum_m w_m [-log p(y_A^m) + H(y_B | y_A^m)]``, the importance-sampling
     estimator of Kirsch et al. (2019). Its standard error shrinks like
-    ``1 / sqrt(n_samples)``; with ``B = 1`` it is exact.
+    ``1 / sqrt(n_configurations)``; with ``B = 1`` it is exact.
 
     Parameters
     ----------
     probs_K_B_C : array-like of shape (K, B, C)
         Member probabilities of the ``B`` samples.
-    n_samples : int, default=1000
-        Number of sampled configurations ``M``.
+    n_configurations : int, default=None
+        Number of sampled configurations ``M`` (None: 1000).
     random_state : None, int or numpy.random.RandomState, default=None
         See :func:`batchbald.utils.check_random_state`.
     eps : float, default=0.0
         See :func:`entropy`.
+    n_samples : int, default=None
+        Deprecated alias of ``n_configurations`` (FutureWarning).
 
     Returns
     -------
     float
     """
+    M = renamed_parameter(
+        n_configurations, n_samples, "n_configurations", "n_samples",
+        "joint_entropy_sampled",
+    )  # fmt: skip
     probs = check_probabilities(probs_K_B_C, "probs_K_B_C")
     K = probs.shape[0]
     log_joint_K_M, weights_M, _ = sample_configurations(
-        probs[:, :-1], n_samples, random_state, eps
+        probs[:, :-1], 1000 if M is None else M, random_state, eps
     )
     neg_log_p_M = math.log(K) - logsumexp(log_joint_K_M, axis=0)
     cond_M = entropy(

@@ -24,14 +24,16 @@ strategy             selects
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
+from ._validation import Interval, check_params, validate_estimator_params
 from .ensembles import ensemble_probas
-from .information import DEFAULT_EPS, check_eps
+from .information import DEFAULT_EPS, EPS_CONSTRAINT
 from .utils import MISSING_LABEL, check_random_state, is_unlabeled
 
 __all__ = [
@@ -145,10 +147,18 @@ def _has_strings(y) -> bool:
     return np.asarray(y).dtype.kind in "US"
 
 
-def _check_bool(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False; got {value!r}.")
-    return bool(value)
+# Declarations of the arguments of ``query`` and ``select``.
+_CALL_CONSTRAINTS: dict[str, list] = {
+    "fit_ensemble": ["boolean"],
+    "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    "return_utilities": ["boolean"],
+}
+
+
+def _check_call(strategy, **values) -> None:
+    """Validate a strategy's parameters and the arguments of its call."""
+    validate_estimator_params(strategy)
+    check_params(values, _CALL_CONSTRAINTS, type(strategy).__name__)
 
 
 def _result(selection, mapping, n_samples: int, return_utilities: bool):
@@ -171,6 +181,13 @@ def _result(selection, mapping, n_samples: int, return_utilities: bool):
 class _EnsembleStrategy(BaseEstimator):
     """Base of the strategies that score member probabilities (parameters:
     see :class:`GreedyBALD`)."""
+
+    _parameter_constraints: dict[str, list] = {
+        "eps": EPS_CONSTRAINT,
+        "sample_predictions_method_name": [str, None],
+        "sample_predictions_dict": [Mapping, None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,
@@ -197,9 +214,13 @@ class _EnsembleStrategy(BaseEstimator):
         batch_size: int = 1,
         return_utilities: bool = False,
     ):
+        _check_call(
+            self,
+            fit_ensemble=fit_ensemble,
+            batch_size=batch_size,
+            return_utilities=return_utilities,
+        )
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
-        fit_ensemble = _check_bool(fit_ensemble, "fit_ensemble")
-        return_utilities = _check_bool(return_utilities, "return_utilities")
         probs_K_N_C, _ = ensemble_probas(
             ensemble,
             X_cand,
@@ -211,7 +232,7 @@ class _EnsembleStrategy(BaseEstimator):
             sample_predictions_method_name=self.sample_predictions_method_name,
             sample_predictions_dict=self.sample_predictions_dict,
         )
-        selection = self.select(probs_K_N_C, batch_size, return_utilities)
+        selection = self._run(probs_K_N_C, batch_size, return_utilities)
         return _result(selection, mapping, len(X), return_utilities)
 
     query.__doc__ = "Choose the samples to label next.\n" + _QUERY_DOC.format(
@@ -237,9 +258,15 @@ class _EnsembleStrategy(BaseEstimator):
         batchbald.engine.BatchSelection
             Indices into the N candidates, per-step gains and utilities.
         """
-        eps = check_eps(self.eps)
+        _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
+        return self._run(probs_K_N_C, batch_size, return_utilities)
+
+    def _run(self, probs_K_N_C, batch_size, return_utilities):
+        """Select with validated parameters and arguments."""
         rng = check_random_state(self.random_state)
-        return self._select(probs_K_N_C, batch_size, return_utilities, eps, rng)
+        return self._select(
+            probs_K_N_C, batch_size, bool(return_utilities), float(self.eps), rng
+        )
 
     def _scores(self, probs_K_N_C, eps):
         predictive_N, expected_N = engine.pool_entropies(probs_K_N_C, eps=eps)
@@ -251,23 +278,37 @@ class BatchBALD(_EnsembleStrategy):
 
     Kirsch, van Amersfoort and Gal (2019). The joint entropies are exact while
     the chosen points have at most ``n_MC_samples`` joint labellings and
-    estimated by importance sampling beyond; see :mod:`batchbald.engine` for
-    the algorithm, its accuracy and its memory use.
+    estimated from ``n_MC_samples`` sampled labellings beyond (the
+    posterior-weighted estimator); see :mod:`batchbald.engine` for the
+    algorithm, its accuracy and its memory use.
 
     Parameters
     ----------
     n_MC_samples : int, default=None
-        Number of joint labellings ``M`` (None: 1000).
+        Number of configurations ``M``, the joint labellings of the selected
+        set (None: 1000); ``n_configurations`` of
+        :func:`batchbald.engine.select_batch`. The name is scikit-activeml's.
+        A value whose state cannot fit ``max_memory`` is refused up front.
     eps, sample_predictions_method_name, sample_predictions_dict, \
 missing_label, random_state
         See :class:`GreedyBALD`.
     max_memory : int, default=None
-        Working-memory budget of the engine in bytes (None: 256 MiB).
-    device : None or str, default=None
-        Run the engine with torch on this device (``"cpu"``, ``"cuda"``).
+        Working-memory budget of the engine in bytes, at least 1 MiB (None:
+        256 MiB).
+    device : None, str or torch.device, default=None
+        Run the engine with torch on this device (``"cpu"``, ``"cuda"``); it
+        must exist on this machine.
     progress : bool, default=False
         Show a progress bar over the batch.
     """
+
+    _parameter_constraints: dict[str, list] = {
+        **_EnsembleStrategy._parameter_constraints,
+        "n_MC_samples": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_memory": ["memory_bytes", None],
+        "device": ["device", None],
+        "progress": ["boolean"],
+    }
 
     def __init__(
         self,
@@ -294,9 +335,8 @@ missing_label, random_state
         self.progress = progress
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        progress = _check_bool(self.progress, "progress")
         bar = None
-        if progress:
+        if self.progress:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=int(batch_size), desc="BatchBALD", unit="point")
@@ -304,7 +344,7 @@ missing_label, random_state
             return engine.select_batch(
                 probs_K_N_C,
                 batch_size,
-                n_samples=self.n_MC_samples,
+                n_configurations=self.n_MC_samples,
                 eps=eps,
                 random_state=rng,
                 return_utilities=return_utilities,
@@ -377,6 +417,10 @@ class _StochasticBALD(_EnsembleStrategy):
     """Stochastic batch acquisition over BALD scores (Kirsch et al., 2023)."""
 
     _mode = "power"
+    _parameter_constraints: dict[str, list] = {
+        **_EnsembleStrategy._parameter_constraints,
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -463,6 +507,8 @@ class RandomSampling(BaseEstimator):
         Source of randomness.
     """
 
+    _parameter_constraints: dict[str, list] = {"random_state": ["random_state"]}
+
     def __init__(self, missing_label=MISSING_LABEL, random_state=None):
         self.missing_label = missing_label
         self.random_state = random_state
@@ -470,8 +516,8 @@ class RandomSampling(BaseEstimator):
     def query(
         self, X, y, candidates=None, batch_size: int = 1, return_utilities: bool = False
     ):
+        _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
-        return_utilities = _check_bool(return_utilities, "return_utilities")
         rng = check_random_state(self.random_state)
         selection = engine.select_topk(
             rng.random_sample(len(X_cand)), batch_size, rng, return_utilities

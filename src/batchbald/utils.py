@@ -11,6 +11,8 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state as _sklearn_check_random_state
 
+from ._validation import Interval, check_params
+
 __all__ = [
     "MISSING_LABEL",
     "check_random_state",
@@ -41,24 +43,13 @@ def check_random_state(random_state) -> np.random.RandomState:
     -------
     numpy.random.RandomState
     """
-    if isinstance(random_state, bool):
-        raise TypeError(
-            "random_state must be None, an integer or a numpy.random.RandomState; "
-            f"got the bool {random_state!r}."
-        )
+    check_params(
+        {"random_state": random_state},
+        {"random_state": ["random_state"]},
+    )
     if random_state is None or isinstance(random_state, np.random.RandomState):
         return _sklearn_check_random_state(random_state)
-    if isinstance(random_state, numbers.Integral):
-        if not 0 <= int(random_state) < 2**32:
-            raise ValueError(
-                "random_state must be an integer in [0, 2**32), None or a "
-                f"numpy.random.RandomState; got {random_state!r}."
-            )
-        return np.random.RandomState(int(random_state))
-    raise TypeError(
-        "random_state must be None, an integer or a numpy.random.RandomState; "
-        f"got {type(random_state).__name__} {random_state!r}."
-    )
+    return np.random.RandomState(int(random_state))
 
 
 def _is_missing(y: np.ndarray, missing_label) -> np.ndarray:
@@ -123,22 +114,19 @@ def unlabeled_indices(y, missing_label=MISSING_LABEL) -> np.ndarray:
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    """Validate an integer parameter and return it as a Python ``int``.
+    """Validate an integer parameter ``>= minimum``; return it as an ``int``.
 
-    Accepts any ``numbers.Integral`` (numpy integers included) but not bools.
+    A thin wrapper of the declared validation (:mod:`batchbald._validation`)
+    for callers that check one value by hand. Accepts any ``numbers.Integral``
+    (numpy integers included) but not bools or floats.
 
     Raises
     ------
-    TypeError
-        If ``value`` is not an integer.
-    ValueError
-        If ``value < minimum``.
+    InvalidParameterError
+        A ``ValueError`` and ``TypeError`` naming ``name`` and the value.
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer >= {minimum}; got "
-            f"{type(value).__name__} {value!r}."
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    check_params(
+        {name: value},
+        {name: [Interval(numbers.Integral, minimum, None, closed="left")]},
+    )
     return int(value)

@@ -34,7 +34,7 @@ from .. import __version__
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Sub-command modules, registered in this order.
-COMMANDS: tuple[str, ...] = ("demo", "experiment", "select", "query")
+COMMANDS: tuple[str, ...] = ("demo", "experiment", "select", "query", "label")
 
 #: Exit status for user errors (the same as argparse's).
 EXIT_USAGE = 2

@@ -11,11 +11,13 @@ NAME = "demo"
 
 _DESCRIPTION = """\
 Run BatchBALD on five 2-D Gaussian blobs labelled by parity (a quarter held
-out as a test set), with a bagged ensemble of Gaussian-process classifiers
-that starts without labels. Each cycle selects a batch, reveals its labels and
+out as a test set), with a bagged ensemble of ten small neural networks that
+starts without labels. Each cycle selects a batch, reveals its labels and
 refits. Prints each cycle's selected pool indices and test accuracy, and saves
 an animation with one frame per cycle: the utilities behind each pick, the
-decision boundary and the labelled samples. Existing files are not replaced
+decision boundary and the labelled samples. --frame also saves a still image:
+top-k BALD's batch beside BatchBALD's, from the same ensemble in the third
+cycle, in nats on one colour scale. Existing files are not replaced
 unless --force is given (checked before the run); files are written
 atomically.
 """
@@ -25,7 +27,7 @@ examples:
   batchbald demo
   batchbald demo --out demo.html --cycles 8
   batchbald demo --seed 1 --batch-size 2 --no-progress
-  batchbald demo --frame docs/demo_frame.png      also save the last frame
+  batchbald demo --frame docs/demo_frame.png      also save the comparison still
   batchbald demo --out docs/demo.gif --frame docs/demo_frame.png --force
                                                   regenerate existing files
 """
@@ -107,7 +109,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         metavar="PATH",
-        help="also save the last frame as an image, e.g. docs/demo_frame.png",
+        help="also save a still image comparing top-k BALD's batch with "
+        "BatchBALD's, e.g. docs/demo_frame.png",
     )
     parser.add_argument(
         "--force",

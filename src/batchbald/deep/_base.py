@@ -15,17 +15,16 @@ from torch import nn
 
 from ..classifier import FallbackWarning, _check_labels
 from ..utils import check_positive_int, check_random_state
-from ._dropout import _eval_mode
+from ._data import Source
+from ._dropout import DropoutMode, _eval_mode
 from ._training import _reset_parameters, _split, _train_module
 from ._utils import (
-    _batches,
     _check_device,
     _check_positive_real,
     _check_real,
     _draw_seed,
     _module_dtype,
     _softmax64,
-    _to_tensor,
 )
 
 _FALLBACK_MESSAGE = (
@@ -111,77 +110,77 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
             "device": _check_device(self.device),
         }
 
-    @staticmethod
-    def _check_X(X, name: str = "X") -> np.ndarray:
-        arr = np.asarray(X)
-        if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":
-            raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
-        if arr.ndim < 2:
-            raise ValueError(
-                f"{name} must have shape (n_samples, ...) with at least 2 "
-                f"dimensions; got shape {arr.shape}."
-            )
-        return arr
-
-    def _check_X_fitted(self, X) -> np.ndarray:
+    def _check_X_fitted(self, X) -> Source:
         if not hasattr(self, "classes_"):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit first."
             )
-        arr = self._check_X(X)
-        if arr.shape[1:] != self.input_shape_:
+        source = Source(X)
+        shape = source.sample_shape()
+        if shape != self.input_shape_:
             raise ValueError(
-                f"X has per-sample shape {arr.shape[1:]}, but the estimator was "
+                f"X has per-sample shape {shape}, but the estimator was "
                 f"fitted on {self.input_shape_}."
             )
-        return arr
+        return source
 
-    def _labels(self, X: np.ndarray, y) -> tuple:
+    def _labels(self, n: int, y) -> tuple:
         """``(classes_, labeled indices, class codes)``; the same validation as
         :class:`~batchbald.classifier.SklearnClassifier` (``classes`` keeps its
         order, NaN never becomes a class "nan")."""
-        labeled, codes, classes = _check_labels(
-            y, len(X), self.classes, self.missing_label
-        )
+        labeled, codes, classes = _check_labels(y, n, self.classes, self.missing_label)
         return classes, np.flatnonzero(labeled), codes.astype(np.int64)
 
+    def _check_members(self, members: list, source: Source, device) -> None:
+        """Hook for subclasses: check the networks before training."""
+
     # ---------------------------------------------------------- fitting
-    def _fit(self, X, y, templates: list) -> np.random.RandomState:
-        """Validate, (re-)initialise ``templates`` and train them; return the rng."""
-        settings = self._validated_settings()
-        X = self._check_X(X)
-        classes, labeled, y_idx = self._labels(X, y)
-        rng = check_random_state(self.random_state)
+    def _new_members(self, templates, source, classes, rng, device) -> list:
         warm = (
             self.warm_start
             and getattr(self, "members_", None) is not None
             and hasattr(self, "classes_")
         )
-        if warm:
-            if not (
-                np.array_equal(self.classes_, classes)
-                and self.input_shape_ == X.shape[1:]
-                and len(self.members_) == len(templates)
-            ):
-                raise ValueError(
-                    "warm_start=True needs the classes and input shape of the "
-                    f"previous fit (classes {self.classes_.tolist()}, input shape "
-                    f"{self.input_shape_}); got classes {classes.tolist()} and input "
-                    f"shape {X.shape[1:]}. Pass classes=[...] to fix them."
-                )
-            members = self.members_
-        else:
+        shape = source.sample_shape()
+        if not warm:
             members = []
             for template in templates:
                 member = copy.deepcopy(template).to("cpu")
                 _reset_parameters(member, _draw_seed(rng))
-                members.append(member.to(settings["device"]))
-        for member in members:
-            member.to(settings["device"])
+                members.append(member.to(device))
+            return members
+        if not (
+            np.array_equal(self.classes_, classes)
+            and self.input_shape_ == shape
+            and len(self.members_) == len(templates)
+        ):
+            raise ValueError(
+                "warm_start=True needs the classes and input shape of the "
+                f"previous fit (classes {self.classes_.tolist()}, input shape "
+                f"{self.input_shape_}); got classes {classes.tolist()} and input "
+                f"shape {shape}. Pass classes=[...] to fix them."
+            )
+        return [member.to(device) for member in self.members_]
+
+    def _fit(self, X, y, templates: list) -> np.random.RandomState:
+        """Validate, (re-)initialise ``templates`` and train them; return the rng."""
+        settings = self._validated_settings()
+        source = Source(X)
+        if not source.map_style:
+            raise TypeError(
+                "fit needs X as an array, a map-style Dataset or a DataLoader "
+                "over one (items read by index); got an iterable dataset."
+            )
+        if y is None:
+            y = source.labels()
+        classes, labeled, y_idx = self._labels(len(source), y)
+        rng = check_random_state(self.random_state)
+        members = self._new_members(templates, source, classes, rng, settings["device"])
+        self._check_members(members, source, settings["device"])
         counts = np.bincount(y_idx, minlength=len(classes)).astype(np.float64)
         self.classes_ = classes
         self.n_classes_ = len(classes)
-        self.input_shape_ = tuple(X.shape[1:])
+        self.input_shape_ = source.sample_shape()
         self.n_features_in_ = int(np.prod(self.input_shape_, dtype=np.int64))
         self.device_ = settings["device"]
         self.members_ = members
@@ -190,29 +189,19 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         self.label_counts_ = counts
         self.fallback_ = bool(np.count_nonzero(counts) < 2)
         if self.fallback_:
-            # Same convention as SklearnClassifier: one constant warning per fit.
-            warnings.warn(_FALLBACK_MESSAGE, FallbackWarning, stacklevel=3)
-            total = counts.sum()
-            self.class_prior_ = (
-                counts / total if total > 0 else np.full(len(classes), 1 / len(classes))
-            )
-            self.n_epochs_ = np.zeros(len(members), dtype=np.int64)
-            self.loss_curves_ = [[] for _ in members]
-            self.validation_loss_curves_ = [[] for _ in members]
+            self._set_fallback(counts)
             return rng
-        self.class_prior_ = None
+        self.class_prior_: np.ndarray | None = None
         train, val = _split(y_idx, settings["validation_fraction"], rng)
-        X_lab = X[labeled]
-        X_val = None if val is None else X_lab[val]
-        y_val = None if val is None else y_idx[val]
         settings["n_classes"] = len(classes)
         curves = [
             _train_module(
                 member,
-                X_lab[train],
+                source,
+                labeled[train],
                 y_idx[train],
-                X_val,
-                y_val,
+                None if val is None else labeled[val],
+                None if val is None else y_idx[val],
                 seed=seed,
                 settings={**settings, "dtype": _module_dtype(member)},
             )
@@ -223,31 +212,43 @@ class _TorchClassifierBase(ClassifierMixin, BaseEstimator):
         self.validation_loss_curves_ = [c["validation_loss_curve"] for c in curves]
         return rng
 
+    def _set_fallback(self, counts: np.ndarray) -> None:
+        # Same convention as SklearnClassifier: one constant warning per fit.
+        warnings.warn(_FALLBACK_MESSAGE, FallbackWarning, stacklevel=4)
+        total = counts.sum()
+        n = len(counts)
+        self.class_prior_ = counts / total if total > 0 else np.full(n, 1 / n)
+        self.n_epochs_ = np.zeros(len(self.members_), dtype=np.int64)
+        self.loss_curves_ = [[] for _ in self.members_]
+        self.validation_loss_curves_ = [[] for _ in self.members_]
+
     # ---------------------------------------------------------- prediction
     def _constant(self, n: int, k: int | None = None) -> np.ndarray:
-        probs = np.broadcast_to(self.class_prior_, (n, self.n_classes_))
+        prior = np.asarray(self.class_prior_, dtype=np.float64)
+        probs = np.broadcast_to(prior, (n, self.n_classes_))
         if k is not None:
             probs = np.broadcast_to(probs, (k, n, self.n_classes_))
         return np.array(probs, dtype=np.float64)
 
-    def _forward_proba(self, member: nn.Module, X: np.ndarray) -> np.ndarray:
+    def _forward_proba(self, member: nn.Module, source: Source) -> np.ndarray:
         """Deterministic (dropout off) probabilities of one member, (N, C)."""
-        out = np.empty((len(X), self.n_classes_), dtype=np.float64)
         dtype = _module_dtype(member)
         bs = check_positive_int(self.inference_batch_size, "inference_batch_size")
-        with torch.no_grad(), _eval_mode(member):
-            for start, stop in _batches(len(X), bs):
-                xb = _to_tensor(X[start:stop], dtype, self.device_)
-                out[start:stop] = _softmax64(member(xb), self.n_classes_)
-        return out
+        parts = []
+        # Dropout off, however it is written (F.dropout's training defaults
+        # to True).
+        with torch.no_grad(), _eval_mode(member), DropoutMode(None):
+            for xb in source.batches(bs, dtype, self.device_):
+                parts.append(_softmax64(member(xb), self.n_classes_))
+        return np.concatenate(parts) if parts else np.empty((0, self.n_classes_))
 
     def predict(self, X) -> np.ndarray:
         """Most probable class of each sample under :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape)
-            Inputs.
+        X : array-like of shape (n_samples, *input_shape), Dataset or DataLoader
+            Inputs (see :meth:`predict_proba`).
 
         Returns
         -------

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -11,16 +12,33 @@ from torch import nn
 
 from ..utils import MISSING_LABEL, check_positive_int, check_random_state
 from ._base import _COMMON_PARAMS, _TorchClassifierBase
-from ._dropout import _ConsistentMasks, _dropout_hooks, _eval_mode
-from ._utils import (
-    _batches,
-    _check_module,
-    _draw_seed,
-    _dropout_layers,
-    _module_dtype,
-    _softmax64,
-    _to_tensor,
-)
+from ._dropout import ConsistentMasks, DropoutMode, _eval_mode, count_dropout
+from ._utils import _check_module, _draw_seed, _module_dtype, _softmax64
+
+_X_DOC = """X : array-like of shape (n_samples, *input_shape), Dataset or DataLoader
+            Inputs: an array (or DataFrame or tensor), a map-style torch
+            ``Dataset`` whose items are ``x`` or ``(x, y)``, or a
+            ``DataLoader`` (read in its own batches and order, which must be
+            sequential). Read batch by batch, never as a whole."""
+
+
+def _check_n_members(n_members, n_samples, default, stacklevel: int = 3) -> int:
+    """``n_members``, or its deprecated alias ``n_samples``, or ``default``."""
+    if n_samples is not None:
+        if n_members is not None:
+            raise TypeError(
+                "pass n_members only; n_samples is its deprecated alias "
+                f"(got n_members={n_members!r} and n_samples={n_samples!r})."
+            )
+        warnings.warn(
+            "sample_proba(n_samples=K) is deprecated and will be removed; use "
+            "n_members=K (K posterior samples: MC-dropout masks or members).",
+            FutureWarning,
+            stacklevel=stacklevel,
+        )
+        n_members = n_samples
+    name = "n_members" if n_samples is None else "n_samples"
+    return check_positive_int(default if n_members is None else n_members, name)
 
 
 class MCDropoutClassifier(_TorchClassifierBase):
@@ -29,17 +47,20 @@ class MCDropoutClassifier(_TorchClassifierBase):
     ``fit`` trains a deep copy of ``module`` (re-initialised from
     ``random_state``) with cross-entropy on the labeled samples, early stopping
     on a held-out part of them. :meth:`predict_proba` is the deterministic
-    network (dropout off); :meth:`sample_proba` draws ``n_samples`` dropout
-    masks per layer and applies mask ``k`` to every sample, so the result is a
-    proper ensemble of ``n_samples`` sub-networks for (Batch)BALD. See the
+    network (dropout off); :meth:`sample_proba` draws ``n_members`` dropout
+    masks per dropout site and applies mask ``k`` to every sample, so the result is a
+    proper ensemble of ``n_members`` sub-networks for (Batch)BALD. See the
     module docstring for how the masks are applied.
 
     Parameters
     ----------
     module : torch.nn.Module
         Network mapping a batch ``(B, *input_shape)`` to logits ``(B, C)`` (or
-        log-probabilities), with at least one ``nn.Dropout`` /
-        ``nn.Dropout1d/2d/3d`` layer with ``p > 0``. It is never modified.
+        log-probabilities) that applies dropout with ``p > 0``: an
+        ``nn.Dropout`` / ``nn.Dropout1d/2d/3d`` layer, or a call of
+        ``torch.nn.functional.dropout`` (or ``dropout1d/2d/3d``) in its
+        ``forward``, e.g. ``F.dropout(x, 0.5, training=self.training)``. It is
+        never modified.
         :func:`make_mlp` builds one for tabular data.
     n_mc_samples : int, default=20
         Default number of MC-dropout samples of :meth:`sample_proba`.
@@ -75,7 +96,7 @@ class MCDropoutClassifier(_TorchClassifierBase):
     --------
     >>> from batchbald.deep import MCDropoutClassifier, make_mlp
     >>> clf = MCDropoutClassifier(make_mlp(64, 10), random_state=0)  # doctest: +SKIP
-    >>> clf.fit(X, y).sample_proba(X_pool, n_samples=20).shape  # doctest: +SKIP
+    >>> clf.fit(X, y).sample_proba(X_pool, n_members=20).shape  # doctest: +SKIP
     (20, n_pool, 10)
     """
     )
@@ -115,15 +136,20 @@ class MCDropoutClassifier(_TorchClassifierBase):
         self.inference_batch_size = inference_batch_size
         self.random_state = random_state
 
-    def fit(self, X, y) -> MCDropoutClassifier:
+    def fit(self, X, y=None) -> MCDropoutClassifier:
         """Train the network on the labeled samples of ``(X, y)``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape)
-            Real-valued inputs (converted to the network's dtype batch by batch).
-        y : array-like of shape (n_samples,)
-            Labels, ``missing_label`` for unlabeled samples.
+        X : array-like of shape (n_samples, *input_shape), Dataset or DataLoader
+            Real-valued inputs (converted to the network's dtype batch by
+            batch): an array, a map-style torch ``Dataset`` of ``x`` or
+            ``(x, y)`` items, or a ``DataLoader`` over one (its dataset and
+            ``collate_fn`` are used; the batches are drawn by ``fit``). Only
+            ``batch_size`` items are held in memory at a time.
+        y : array-like of shape (n_samples,) or None
+            Labels, ``missing_label`` for unlabeled samples. None reads them
+            from the ``(x, y)`` items of a dataset.
 
         Returns
         -------
@@ -137,92 +163,116 @@ class MCDropoutClassifier(_TorchClassifierBase):
         """
         module = _check_module(self.module)
         check_positive_int(self.n_mc_samples, "n_mc_samples")
-        if not any(layer.p > 0 for layer in _dropout_layers(module)):
-            raise ValueError(
-                "module must contain an nn.Dropout (or nn.Dropout1d/2d/3d) layer "
-                "with p > 0 for MC dropout; use DeepEnsembleClassifier for networks "
-                "without dropout."
-            )
         rng = self._fit(X, y, [module])
         self.module_ = self.members_[0]
-        self.n_epochs_ = int(self.n_epochs_[0])
+        # One network: the epoch count of the only member, an int.
+        self.n_epochs_ = int(self.n_epochs_[0])  # type: ignore[assignment]
         self.loss_curve_ = self.loss_curves_[0]
         self.validation_loss_curve_ = self.validation_loss_curves_[0]
         del self.loss_curves_, self.validation_loss_curves_
         self.mc_seed_ = _draw_seed(rng)
         return self
 
+    def _check_members(self, members, source, device) -> None:
+        n_calls = count_dropout(
+            members[0], source.first_batch(_module_dtype(members[0]), device)
+        )
+        if n_calls == 0:
+            raise ValueError(
+                "module must apply dropout with p > 0 for MC dropout: an "
+                "nn.Dropout (or nn.Dropout1d/2d/3d) layer, or a call of "
+                "torch.nn.functional.dropout (or dropout1d/2d/3d) in forward; a "
+                "forward pass made none. Use DeepEnsembleClassifier for networks "
+                "without dropout."
+            )
+
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities of the deterministic network (dropout off).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, *input_shape)
-            Inputs.
+        X : array-like of shape (n_samples, *input_shape), Dataset or DataLoader
+            Inputs (see :meth:`sample_proba`).
 
         Returns
         -------
         numpy.ndarray of float64, shape (n_samples, n_classes)
             Rows sum to 1.
         """
-        X = self._check_X_fitted(X)
+        source = self._check_X_fitted(X)
         if self.class_prior_ is not None:
-            return self._constant(len(X))
-        return self._forward_proba(self.module_, X)
+            return self._constant(source.count())
+        return self._forward_proba(self.module_, source)
 
-    def sample_proba(self, X, n_samples=None, random_state=None) -> np.ndarray:
-        """Class probabilities under ``n_samples`` consistent dropout masks.
+    def sample_proba(
+        self, X, n_members=None, random_state=None, *, n_samples=None
+    ) -> np.ndarray:
+        """Class probabilities under ``n_members`` consistent dropout masks.
 
-        Mask ``k`` of every dropout layer is shared by all rows of ``X`` and all
-        inference batches, and does not depend on ``n_samples`` (the first
-        ``k`` samples of a larger call equal a smaller call) or on
-        ``inference_batch_size``.
+        Mask ``k`` of every dropout site (layer or functional call) is shared
+        by all rows of ``X`` and all inference batches, and does not depend on
+        ``n_members`` (the first ``k`` samples of a larger call equal a smaller
+        call) or on the batching.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples_X, *input_shape)
-            Inputs.
-        n_samples : int or None, default=None
-            Number of MC-dropout samples ``K``; ``None`` uses ``n_mc_samples``.
+        {X}
+        n_members : int or None, default=None
+            Number ``K`` of MC-dropout samples (posterior members); ``None``
+            uses ``n_mc_samples``.
         random_state : None, int or numpy.random.RandomState, default=None
             ``None`` uses the masks fixed at ``fit`` (seed ``mc_seed_``), so
             repeated calls, e.g. on parts of a pool, are consistent with each
             other. Otherwise the masks are seeded from
             ``check_random_state(random_state)`` (a ``RandomState`` instance gives
             fresh masks on every call).
+        n_samples : int or None, default=None
+            Deprecated alias of ``n_members`` (a ``FutureWarning``).
 
         Returns
         -------
         numpy.ndarray of float64, shape (K, n_samples_X, n_classes)
             ``probs_K_N_C``; rows sum to 1.
         """
-        X = self._check_X_fitted(X)
-        k_total = check_positive_int(
-            self.n_mc_samples if n_samples is None else n_samples, "n_samples"
-        )
+        k_total = _check_n_members(n_members, n_samples, self.n_mc_samples)
+        source = self._check_X_fitted(X)
         if self.class_prior_ is not None:
-            return self._constant(len(X), k_total)
+            return self._constant(source.count(), k_total)
         seed = (
             self.mc_seed_
             if random_state is None
             else _draw_seed(check_random_state(random_state))
         )
-        module = self.module_
-        masks = _ConsistentMasks(seed)
-        dtype = _module_dtype(module)
-        bs = check_positive_int(self.inference_batch_size, "inference_batch_size")
-        out = np.empty((k_total, len(X), self.n_classes_), dtype=np.float64)
-        with (
-            torch.no_grad(),
-            _eval_mode(module),
-            _dropout_hooks(_dropout_layers(module), masks),
-        ):
-            for start, stop in _batches(len(X), bs):
-                xb = _to_tensor(X[start:stop], dtype, self.device_)
-                for k in range(k_total):
-                    masks.k = k
-                    out[k, start:stop] = _softmax64(module(xb), self.n_classes_)
-        return out
+        return _mc_dropout_proba(
+            self.module_,
+            source,
+            k_total,
+            seed,
+            self.n_classes_,
+            check_positive_int(self.inference_batch_size, "inference_batch_size"),
+            self.device_,
+        )
+
+    sample_proba.__doc__ = (sample_proba.__doc__ or "").replace("{X}", _X_DOC)
+
+
+def _mc_dropout_proba(module, source, k_total, seed, n_classes, bs, device):
+    """``probs_K_N_C`` of ``module`` under consistent masks seeded by ``seed``."""
+    masks = ConsistentMasks(seed)
+    mode = DropoutMode(masks)
+    dtype = _module_dtype(module)
+    parts = []
+    with torch.no_grad(), _eval_mode(module):
+        for xb in source.batches(bs, dtype, device):
+            part = np.empty((k_total, len(xb), n_classes), dtype=np.float64)
+            for k in range(k_total):
+                masks.k, mode.site = k, 0
+                with mode:
+                    part[k] = _softmax64(module(xb), n_classes)
+            parts.append(part)
+    if not parts:
+        return np.empty((k_total, 0, n_classes))
+    return np.concatenate(parts, axis=1)
 
 
 class DeepEnsembleClassifier(_TorchClassifierBase):
@@ -322,7 +372,7 @@ class DeepEnsembleClassifier(_TorchClassifierBase):
             f"returning one; got {type(module).__name__}."
         )
 
-    def fit(self, X, y) -> DeepEnsembleClassifier:
+    def fit(self, X, y=None) -> DeepEnsembleClassifier:
         """Train every member on the labeled samples of ``(X, y)``.
 
         Parameters
@@ -353,33 +403,36 @@ class DeepEnsembleClassifier(_TorchClassifierBase):
         """
         return self.sample_proba(X).mean(axis=0)
 
-    def sample_proba(self, X, n_samples=None) -> np.ndarray:
+    def sample_proba(self, X, n_members=None, *, n_samples=None) -> np.ndarray:
         """Every member's class probabilities (dropout off).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples_X, *input_shape)
-            Inputs.
-        n_samples : int or None, default=None
-            The number of posterior samples asked for; an ensemble has exactly
+        X : array-like of shape (n_samples_X, *input_shape), Dataset or DataLoader
+            Inputs, see :meth:`MCDropoutClassifier.sample_proba`.
+        n_members : int or None, default=None
+            The number ``K`` of members asked for; an ensemble has exactly
             ``n_members_`` of them, so this must be ``None`` or ``n_members_``
             (it exists so the estimator fits
-            ``sample_predictions_dict={"n_samples": K}``).
+            ``sample_predictions_dict={"n_members": K}``).
+        n_samples : int or None, default=None
+            Deprecated alias of ``n_members`` (a ``FutureWarning``).
 
         Returns
         -------
         numpy.ndarray of float64, shape (n_members, n_samples_X, n_classes)
             ``probs_K_N_C``; rows sum to 1.
         """
-        X = self._check_X_fitted(X)
-        if n_samples is not None:
-            k = check_positive_int(n_samples, "n_samples")
+        source = self._check_X_fitted(X)
+        if n_members is not None or n_samples is not None:
+            k = _check_n_members(n_members, n_samples, None)
             if k != self.n_members_:
+                name = "n_members" if n_samples is None else "n_samples"
                 raise ValueError(
-                    f"n_samples={k} differs from the ensemble's n_members_="
+                    f"{name}={k} differs from the ensemble's n_members_="
                     f"{self.n_members_}; a deep ensemble has one sample per member "
                     "(pass None or n_members_)."
                 )
         if self.class_prior_ is not None:
-            return self._constant(len(X), self.n_members_)
-        return np.stack([self._forward_proba(m, X) for m in self.members_])
+            return self._constant(source.count(), self.n_members_)
+        return np.stack([self._forward_proba(m, source) for m in self.members_])

@@ -10,14 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._dropout import _dropout_hooks, _eval_mode, _TrainingMasks
-from ._utils import (
-    _batches,
-    _dropout_layers,
-    _generator,
-    _softmax64,
-    _to_tensor,
-)
+from ._data import Source
+from ._dropout import DropoutMode, TrainingMasks, _eval_mode
+from ._utils import _batches, _generator, _softmax64
 
 _OPTIMIZERS = ("adam", "adamw", "sgd")
 # Fewer held-out labels than this make early stopping on them too noisy; the
@@ -112,7 +107,8 @@ def _make_optimizer(optimizer, params, lr: float, weight_decay: float):
             f"subclass; got {optimizer!r}."
         )
     if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
-        return optimizer(params, lr=lr, weight_decay=weight_decay)
+        # Optimizer subclasses take lr and weight_decay; the base class does not.
+        return optimizer(params, lr=lr, weight_decay=weight_decay)  # type: ignore[call-arg]
     raise TypeError(
         f"optimizer must be one of {_OPTIMIZERS} or a torch.optim.Optimizer "
         f"subclass; got {type(optimizer).__name__} {optimizer!r}."
@@ -126,68 +122,67 @@ def _loss_dtype(logits: torch.Tensor) -> torch.Tensor:
     return logits
 
 
-def _mean_loss(module, X, y, batch_size, device, dtype, n_classes) -> float:
+def _mean_loss(module, source: Source, idx, y, settings) -> float:
+    device, dtype = settings["device"], settings["dtype"]
     total = 0.0
-    with torch.no_grad(), _eval_mode(module):
-        for start, stop in _batches(len(X), batch_size):
-            xb = _to_tensor(X[start:stop], dtype, device)
+    with torch.no_grad(), _eval_mode(module), DropoutMode(None):
+        for start, stop in _batches(len(idx), settings["inference_batch_size"]):
+            xb = source.batch(idx[start:stop], dtype, device)
             yb = torch.as_tensor(y[start:stop], device=device)
             logits = module(xb)
-            _softmax64(logits[:1], n_classes)  # shape check only
+            _softmax64(logits[:1], settings["n_classes"])  # shape check only
             loss = F.cross_entropy(_loss_dtype(logits), yb, reduction="sum")
             total += float(loss)
-    return total / len(X)
+    return total / len(idx)
 
 
-def _train_module(module, X_tr, y_tr, X_val, y_val, *, seed, settings) -> dict:
-    """Train ``module`` in place; return its loss curves and epoch count."""
+def _train_epoch(module, source, idx_tr, y_all, order, optimizer, mode, settings):
+    """One pass over the training samples in the order ``order``; returns the
+    mean training loss."""
     device, dtype = settings["device"], settings["dtype"]
-    n_classes, batch_size = settings["n_classes"], settings["batch_size"]
+    total = 0.0
+    module.train()
+    with mode:
+        for start, stop in _batches(len(idx_tr), settings["batch_size"]):
+            pos = torch.as_tensor(order[start:stop])
+            logits = module(source.batch(idx_tr[order[start:stop]], dtype, device))
+            if start == 0:
+                _softmax64(logits[:1], settings["n_classes"])  # shape check only
+            loss = F.cross_entropy(_loss_dtype(logits), y_all[pos.to(y_all.device)])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * (stop - start)
+    return total / len(idx_tr)
+
+
+def _train_module(module, source, idx_tr, y_tr, idx_val, y_val, *, seed, settings):
+    """Train ``module`` in place on the samples ``idx_tr`` of ``source`` (with
+    class codes ``y_tr``), early stopping on ``idx_val`` (or the training loss
+    when it is None); return its loss curves and epoch count."""
     patience = settings["patience"]
     rng = np.random.RandomState(seed % 2**32)
-    masks = _TrainingMasks(_generator(seed, 1, device=device))
-    layers = _dropout_layers(module)
+    mode = DropoutMode(TrainingMasks(_generator(seed, 1, device=settings["device"])))
     optimizer = _make_optimizer(
         settings["optimizer"],
         module.parameters(),
         settings["lr"],
         settings["weight_decay"],
     )
-    X_all = _to_tensor(X_tr, dtype, device)
-    y_all = torch.as_tensor(y_tr, device=device)
-    use_val = X_val is not None
+    y_all = torch.as_tensor(y_tr, device=settings["device"])
+    use_val = idx_val is not None
     best, best_state, bad = math.inf, None, 0
-    losses, val_losses = [], []
-    checked = False
+    losses: list[float] = []
+    val_losses: list[float] = []
     for _ in range(settings["max_epochs"]):
-        module.train()
-        order = torch.as_tensor(rng.permutation(len(X_tr)), device=device)
-        total = 0.0
-        with _dropout_hooks(layers, masks):
-            for start, stop in _batches(len(X_tr), batch_size):
-                idx = order[start:stop]
-                logits = module(X_all[idx])
-                if not checked:
-                    _softmax64(logits[:1], n_classes)
-                    checked = True
-                loss = F.cross_entropy(_loss_dtype(logits), y_all[idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                total += float(loss.detach()) * (stop - start)
-        losses.append(total / len(X_tr))
-        if use_val:
-            val_losses.append(
-                _mean_loss(
-                    module,
-                    X_val,
-                    y_val,
-                    settings["inference_batch_size"],
-                    device,
-                    dtype,
-                    n_classes,
-                )
+        order = rng.permutation(len(idx_tr))
+        losses.append(
+            _train_epoch(
+                module, source, idx_tr, y_all, order, optimizer, mode, settings
             )
+        )
+        if use_val:
+            val_losses.append(_mean_loss(module, source, idx_val, y_val, settings))
         monitored = val_losses[-1] if use_val else losses[-1]
         if not math.isfinite(monitored):
             raise ValueError(
@@ -215,13 +210,13 @@ def _train_module(module, X_tr, y_tr, X_val, y_val, *, seed, settings) -> dict:
 
 def _split(y_idx: np.ndarray, fraction: float, rng) -> tuple:
     """Stratified hold-out: each class gives ``floor(fraction * n_c)`` samples."""
-    val = []
+    parts = []
     for c in np.unique(y_idx):
         members = np.flatnonzero(y_idx == c)
         n_val = int(math.floor(fraction * len(members)))
         if n_val > 0:
-            val.append(rng.permutation(members)[:n_val])
-    val = np.sort(np.concatenate(val)) if val else np.empty(0, dtype=np.intp)
+            parts.append(rng.permutation(members)[:n_val])
+    val = np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.intp)
     if len(val) < _MIN_VALIDATION:
         return np.arange(len(y_idx)), None
     train = np.setdiff1d(np.arange(len(y_idx)), val)

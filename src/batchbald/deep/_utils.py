@@ -9,8 +9,6 @@ import numpy as np
 import torch
 from torch import nn
 
-_CHANNEL_DROPOUT = (nn.Dropout1d, nn.Dropout2d, nn.Dropout3d)
-_SUPPORTED_DROPOUT = (nn.Dropout, *_CHANNEL_DROPOUT)
 _UNSUPPORTED_DROPOUT = (nn.AlphaDropout, nn.FeatureAlphaDropout)
 _SEED_HIGH = 2**63 - 1
 
@@ -49,9 +47,10 @@ def _check_positive_real(value, name: str) -> float:
             f"{name} must be a positive real number; got {type(value).__name__} "
             f"{value!r}."
         )
-    if not (math.isfinite(value) and value > 0):
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(f"{name} must be a positive real number; got {value!r}.")
-    return float(value)
+    return number
 
 
 def _check_device(device) -> torch.device:
@@ -101,10 +100,6 @@ def _check_module(module, name: str = "module") -> nn.Module:
     return module
 
 
-def _dropout_layers(module: nn.Module) -> list:
-    return [m for m in module.modules() if isinstance(m, _SUPPORTED_DROPOUT)]
-
-
 def _module_dtype(module: nn.Module) -> torch.dtype:
     for p in module.parameters():
         if p.is_floating_point():
@@ -127,10 +122,3 @@ def _softmax64(logits: torch.Tensor, n_classes: int) -> np.ndarray:
 def _batches(n: int, size: int):
     for start in range(0, n, size):
         yield start, min(n, start + size)
-
-
-def _to_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device):
-    arr = np.asarray(X)
-    if not np.isfinite(arr).all():
-        raise ValueError("X contains NaN or infinite values.")
-    return torch.as_tensor(arr).to(device=device, dtype=dtype)

@@ -124,7 +124,7 @@ def _deep_model_spec(n_features, n_classes, n_samples_K, params) -> _ModelSpec:
         factory,
         {
             "sample_predictions_method_name": "sample_proba",
-            "sample_predictions_dict": {"n_samples": n_samples_K},
+            "sample_predictions_dict": {"n_members": n_samples_K},
         },
     )
 
