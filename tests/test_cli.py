@@ -224,6 +224,7 @@ _STRATEGY_ARGV = {
     "select": ["select", "p.npy", "-b", "1", "--method"],
     "experiment": ["experiment", "--strategies"],
     "query": ["query", "d.csv", "-y", "label", "-b", "1", "--method"],
+    "label": ["label", "d.csv", "--method"],
 }
 
 
@@ -248,6 +249,14 @@ def _accepts(command, name):
                 strict=True,
                 reason="cli/query.py offers every strategy once the query branch "
                 "is merged; then remove this mark",
+            ),
+        ),
+        pytest.param(
+            "label",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="cli/label.py and app/_backend.py keep their own METHODS "
+                "(5 of the 7); remove this mark once they read the registry",
             ),
         ),
     ],
