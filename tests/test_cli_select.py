@@ -2,16 +2,25 @@
 
 import csv
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from batchbald.cli import main
-from batchbald.cli import select as select_cli
-from batchbald.pool import BatchBALD, GreedyBALD, PowerBALD
+import batchbald.registry
+from batchbald import registry
+from batchbald._names import STRATEGIES
+from batchbald.cli import _args, main
 
-METHODS = ["batchbald", "bald", "powerbald", "random"]
+METHODS = list(STRATEGIES)
+# Reading the file does not depend on the method: one of each kind of rule
+# (joint greedy, top-k, sampled, random) is enough for the loading tests.
+LOADING_METHODS = ["batchbald", "bald", "powerbald", "random"]
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def _probs(K=6, N=80, C=4, seed=0):
@@ -72,8 +81,8 @@ def test_help_has_examples(capsys):
 def test_csv_output_and_summary(tmp_path, pool, capsys, method):
     assert _run(tmp_path, "probs.npy", "-b", "5", "--method", method) == 0
     header, rows = _read_csv(tmp_path / "sel.csv")
-    column = "gain_nats" if method == "batchbald" else "bald_nats"
-    assert header == ["step", "index", column]
+    column = {"batchbald": "gain_nats", "entropy": "entropy_nats"}
+    assert header == ["step", "index", column.get(method, "bald_nats")]
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
     assert len({int(r[1]) for r in rows}) == 5
     err = capsys.readouterr().err
@@ -84,20 +93,13 @@ def test_csv_output_and_summary(tmp_path, pool, capsys, method):
     )
 
 
-@pytest.mark.parametrize(
-    "method, strategy",
-    [
-        ("batchbald", BatchBALD(random_state=3)),
-        ("bald", GreedyBALD(random_state=3)),
-        ("powerbald", PowerBALD(random_state=3)),
-    ],
-)
-def test_memmap_path_matches_the_strategies(tmp_path, pool, method, strategy):
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "random"])
+def test_memmap_path_matches_the_strategies(tmp_path, pool, method):
     """The memory-mapped file gives the choices of the in-memory strategy."""
     assert (
         _run(tmp_path, "probs.npy", "-b", "6", "--method", method, "--seed", "3") == 0
     )
-    expected = strategy.select(pool, 6)
+    expected = registry.make_strategy(method, random_state=3).select(pool, 6)
     _, rows = _read_csv(tmp_path / "sel.csv")
     assert [int(r[1]) for r in rows] == expected.indices.tolist()
     np.testing.assert_allclose(
@@ -105,7 +107,7 @@ def test_memmap_path_matches_the_strategies(tmp_path, pool, method, strategy):
     )
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", LOADING_METHODS)
 def test_knc_and_nkc_agree(tmp_path, pool, method):
     np.save(tmp_path / "nkc.npy", np.moveaxis(pool, 0, 1).copy())
     assert _run(tmp_path, "probs.npy", "-b", "5", "--method", method) == 0
@@ -126,7 +128,7 @@ def test_knc_and_nkc_agree(tmp_path, pool, method):
     assert _indices(tmp_path / "sel.csv") == _indices(tmp_path / "nkc.csv")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", LOADING_METHODS)
 @pytest.mark.parametrize("max_memory", ["1M", "1G"])  # temp memmap / memory
 def test_log_equals_probabilities(tmp_path, pool, method, max_memory):
     np.save(tmp_path / "logp.npy", np.log(pool))
@@ -160,7 +162,7 @@ def test_npz_with_key(tmp_path, pool):
     assert _indices(tmp_path / "sel.csv") == _indices(tmp_path / "z.csv")
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", LOADING_METHODS)
 @pytest.mark.parametrize("kind", ["txt", "npy"])
 def test_candidates_restrict_and_map_back(tmp_path, pool, method, kind):
     cand = np.array([50, 3, 17, 64, 8, 33, 71, 22])
@@ -235,7 +237,7 @@ def test_interrupt_writes_nothing(tmp_path, pool, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(select_cli, "select", interrupted)
+    monkeypatch.setattr(batchbald.registry, "select_from_probabilities", interrupted)
     assert _run(tmp_path, "probs.npy", "-b", "3") == 130
     assert "interrupted" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["probs.npy"]
@@ -335,24 +337,18 @@ def test_bad_options_exit_2(tmp_path, pool, capsys, argv, message):
     ],
 )
 def test_parse_size(text, expected):
-    assert select_cli.parse_size(text) == expected
+    assert _args.parse_size(text) == expected
 
 
-def test_progress_bar_on_stderr(tmp_path, pool, capsys):
-    assert (
-        main(
-            [
-                "select",
-                str(tmp_path / "probs.npy"),
-                "-b",
-                "3",
-                "--out",
-                str(tmp_path / "s.csv"),
-            ]
-        )
-        == 0
-    )
-    assert "3/3" in capsys.readouterr().err
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_bar_only_on_a_terminal(tmp_path, pool, capsys, monkeypatch, terminal):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
+    argv = ["select", str(tmp_path / "probs.npy"), "-b", "3"]
+    assert main([*argv, "--out", str(tmp_path / "s.csv")]) == 0
+    err = capsys.readouterr().err
+    assert ("3/3" in err) is terminal
+    assert ("\r" in err) is terminal
+    assert "chose 3 of 80 samples" in err  # the summary line either way
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -374,3 +370,153 @@ def test_device_cpu_matches_numpy(tmp_path, pool, method):
         == 0
     )
     assert _indices(tmp_path / "sel.csv") == _indices(tmp_path / "sel_torch.csv")
+
+
+# --------------------------------------------------------------------------
+# one naming scheme: --configurations/-M, the old --samples
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("option", ["--configurations", "-M", "--samples"])
+def test_configurations_option_and_its_deprecated_alias(tmp_path, pool, capsys, option):
+    assert _run(tmp_path, "probs.npy", "-b", "4", option, "8", "--seed", "2") == 0
+    err = capsys.readouterr().err
+    assert ("--samples is deprecated" in err) is (option == "--samples")
+    assert ("use --configurations instead" in err) is (option == "--samples")
+    expected = registry.make_strategy("batchbald", n_MC_samples=8, random_state=2)
+    _, rows = _read_csv(tmp_path / "sel.csv")
+    np.testing.assert_allclose(
+        [float(r[2]) for r in rows], expected.select(pool, 4).gains, rtol=1e-9
+    )
+
+
+@pytest.mark.parametrize("method", ["powerbald", "softmaxbald", "softrankbald"])
+def test_beta_reaches_the_stochastic_strategies(tmp_path, pool, method):
+    argv = ["-b", "6", "--method", method, "--beta", "3", "--seed", "4"]
+    assert _run(tmp_path, "probs.npy", *argv) == 0
+    expected = registry.make_strategy(method, beta=3.0, random_state=4)
+    assert _indices(tmp_path / "sel.csv") == expected.select(pool, 6).indices.tolist()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--method", "bald", "--beta", "2"], "--beta only applies to powerbald"),
+        (["--method", "powerbald", "--beta", "-1"], "--beta must be a number >= 0"),
+        (["--method", "bald", "-M", "20"], "--configurations only applies"),
+    ],
+)
+def test_parameters_of_other_strategies_exit_2(tmp_path, pool, capsys, argv, message):
+    assert _run(tmp_path, "probs.npy", "-b", "2", *argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald select: error: ") and message in err
+    assert not (tmp_path / "sel.csv").exists()
+
+
+# --------------------------------------------------------------------------
+# faults found by new users (issue 14)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("cuda", "CUDA is not available on this machine"),
+        ("cuda:0", "CUDA is not available on this machine"),
+        ("bogus", "is not a torch device"),
+        ("meta", "meta holds no data"),
+    ],
+)
+def test_unusable_device_exits_2_with_a_message(
+    tmp_path, pool, capsys, device, message
+):
+    torch = pytest.importorskip("torch")
+    if device.startswith("cuda") and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert _run(tmp_path, "probs.npy", "-b", "2", "--device", device) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald select: error: --device") and message in err
+    assert "Traceback" not in err and not (tmp_path / "sel.csv").exists()
+
+
+def test_device_without_torch_names_the_extra(tmp_path, pool, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch fails
+    assert _run(tmp_path, "probs.npy", "-b", "2", "--device", "cpu") == 2
+    assert "batchbald[torch]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "shape, layout, warned",
+    [
+        ((1797 // 20, 6, 4), None, True),  # an (N, K, C) file read as KNC
+        ((8, 8, 4), None, True),  # square: ambiguous
+        ((6, 80, 4), None, False),
+        ((1797 // 20, 6, 4), "KNC", False),  # confirmed
+        ((1797 // 20, 6, 4), "NKC", False),
+    ],
+)
+def test_nkc_file_read_as_knc_warns_naming_layout(
+    tmp_path, capsys, shape, layout, warned
+):
+    rng = np.random.RandomState(0)
+    np.save(tmp_path / "p.npy", rng.dirichlet(np.ones(shape[2]), size=shape[:2]))
+    extra = [] if layout is None else ["--layout", layout]
+    assert _run(tmp_path, "p.npy", "-b", "2", *extra) == 0
+    err = capsys.readouterr().err
+    assert ("warning: shape" in err and "--layout NKC" in err) is warned
+
+
+def test_missing_input_is_reported_before_an_existing_output(tmp_path, capsys):
+    (tmp_path / "sel.csv").write_text("mine\n")
+    assert _run(tmp_path, "nothing.npy", "-b", "2") == 2
+    err = capsys.readouterr().err
+    assert "nothing.npy' does not exist" in err and "already exists" not in err
+    assert (tmp_path / "sel.csv").read_text() == "mine\n"
+
+
+def test_zero_byte_npy_exits_2_with_a_message(tmp_path, capsys):
+    (tmp_path / "empty.npy").write_bytes(b"")
+    assert _run(tmp_path, "empty.npy", "-b", "2") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald select: error: ") and "is empty (0 bytes)" in err
+    assert "Traceback" not in err
+
+
+def test_tab_separated_candidates_do_not_make_the_csv_tab_separated(
+    tmp_path, pool, capsys
+):
+    (tmp_path / "cands.tsv").write_text("3\t7\t11\n20\t21\n")
+    assert _run(tmp_path, "probs.npy", "-b", "3", "--candidates", "cands.tsv") == 2
+    capsys.readouterr()
+    path = str(tmp_path / "cands.tsv")
+    assert _run(tmp_path, "probs.npy", "-b", "3", "--candidates", path) == 0
+    text = (tmp_path / "sel.csv").read_text()
+    assert "\t" not in text and text.splitlines()[0] == "step,index,gain_nats"
+    assert set(_indices(tmp_path / "sel.csv")) <= {3, 7, 11, 20, 21}
+
+
+@pytest.mark.slow  # a fresh interpreter imports numpy and scikit-learn
+def test_broken_pipe_ends_quietly(tmp_path):
+    """``batchbald select --out - | head -1``: no traceback once head is gone."""
+    np.save(tmp_path / "big.npy", _probs(K=2, N=3000, C=2))
+    env = dict(os.environ, PYTHONPATH=SRC)
+    argv = [sys.executable, "-m", "batchbald", "select", str(tmp_path / "big.npy")]
+    argv += ["-b", "3000", "--method", "bald", "--out", "-", "--no-progress"]
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    proc.stdout.close()  # the reader is gone before the rows are written
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+class _ClosedPipe:
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_broken_pipe_in_process_returns_141(tmp_path, pool, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["select", str(tmp_path / "probs.npy"), "-b", "3", "--out", "-"]) == 141
+    assert "Traceback" not in capsys.readouterr().err

@@ -7,7 +7,6 @@ import pytest
 
 from batchbald.datasets import make_blobs_pool, make_repeated_digits
 from batchbald.experiments import (
-    MODELS,
     RECORD_FIELDS,
     STRATEGIES,
     ExperimentResult,
@@ -20,13 +19,13 @@ from batchbald.experiments import (
 
 # A tiny configuration: 40 digits x 3 copies, bagging of 3 logistic regressions.
 TINY = dict(
-    model="bagging-logreg",
+    model="logreg-bagging",
     seeds=2,
     n_initial=10,
     batch_size=4,
     n_cycles=2,
-    n_samples_K=3,
-    n_MC_samples=50,
+    n_members=3,
+    n_configurations=50,
     model_params={"max_iter": 200},
 )
 
@@ -188,18 +187,32 @@ def test_invalid_query_result_is_reported(tiny_data):
         run_experiment(tiny_data, [("broken", Repeats)], **{**TINY, "seeds": 1})
 
 
-def test_progress_bar_only_when_asked(tiny_data, capsys):
+@pytest.mark.parametrize(
+    "progress, terminal, drawn",
+    [(False, True, False), (True, True, True), (True, False, False)],
+)
+def test_progress_bar_only_when_asked_and_on_a_terminal(
+    tiny_data, capsys, monkeypatch, progress, terminal, drawn
+):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal, raising=False)
     kwargs = {**TINY, "seeds": 1, "n_cycles": 1}
-    run_experiment(tiny_data, [("first", FirstUnlabeled)], **kwargs)
-    assert capsys.readouterr().err == ""
-    run_experiment(tiny_data, [("first", FirstUnlabeled)], progress=True, **kwargs)
-    assert "first seed 0" in capsys.readouterr().err
+    run_experiment(tiny_data, [("first", FirstUnlabeled)], progress=progress, **kwargs)
+    err = capsys.readouterr().err
+    assert ("first seed 0" in err) is drawn
+    if not drawn:
+        assert err == ""
 
 
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"strategies": ["bald", "qbc"]}, ValueError, "unknown strategy 'qbc'"),
+        (
+            {"strategies": ["bald", "qbc"]},
+            ValueError,
+            "strategy must be one of .*'qbc'",
+        ),
         ({"strategies": "bald,bald"}, ValueError, "duplicates"),
         ({"strategies": [3]}, TypeError, "strategies"),
         ({"model": "svm"}, ValueError, "unknown model 'svm'"),
@@ -223,13 +236,30 @@ def test_dataset_type_is_checked():
         run_experiment((np.zeros((3, 2)), np.zeros(3)), ["random"])
 
 
-def test_registries_are_consistent_with_the_cli():
-    from batchbald.cli import experiment as cli_experiment
-    from batchbald.datasets import DATASETS
+def test_strategies_are_the_registry():
+    from batchbald import pool, registry
 
-    assert cli_experiment.DATASET_CHOICES == tuple(DATASETS)
-    assert cli_experiment.MODEL_CHOICES == tuple(MODELS)
-    assert cli_experiment.STRATEGY_CHOICES == tuple(STRATEGIES)
+    assert tuple(STRATEGIES) == registry.STRATEGY_NAMES
+    for name, cls in STRATEGIES.items():
+        assert getattr(pool, cls) is registry.strategy_class(name)
+
+
+def test_deprecated_names_warn_and_run_the_same(tiny_data):
+    base = {**TINY, "seeds": 1, "n_cycles": 1}
+    for key in ("model", "n_members", "n_configurations"):
+        base.pop(key)
+    old = {"model": "bagging-logreg", "n_samples_K": 3, "n_MC_samples": 50}
+    new = {"model": "logreg-bagging", "n_members": 3, "n_configurations": 50}
+    with pytest.warns(FutureWarning) as caught:
+        a = run_experiment(tiny_data, ["batchbald"], **base, **old)
+    messages = " ".join(str(w.message) for w in caught)
+    for name in ("n_samples_K", "n_MC_samples", "'bagging-logreg'"):
+        assert f"{name}" in messages and "deprecated" in messages
+    b = run_experiment(tiny_data, ["batchbald"], **base, **new)
+    assert _strip_times(a.records) == _strip_times(b.records)
+    assert a.config == {**b.config, "wall_time_s": a.config["wall_time_s"]}
+    assert a.config["model"] == "logreg-bagging"
+    assert a.config["n_members"] == 3 and a.config["n_configurations"] == 50
 
 
 # --------------------------------------------------------------------------
@@ -419,8 +449,8 @@ def test_mc_dropout_model_runs_reproducibly(tiny_data):
         n_initial=10,
         batch_size=3,
         n_cycles=1,
-        n_samples_K=4,
-        n_MC_samples=20,
+        n_members=4,
+        n_configurations=20,
         model_params={"hidden": 16, "max_epochs": 3},
     )
     a = run_experiment(tiny_data, ["batchbald", "random"], **kwargs)
@@ -439,7 +469,7 @@ CLI_TINY = [
     "--pool-size",
     "30",
     "--model",
-    "bagging-logreg",
+    "logreg-bagging",
     "--strategies",
     "bald,random",
     "--seeds",
@@ -450,7 +480,7 @@ CLI_TINY = [
     "3",
     "--cycles",
     "1",
-    "--samples-K",
+    "--members",
     "3",
     "--no-progress",
 ]
@@ -487,6 +517,7 @@ def test_cli_help_has_examples(capsys):
     [
         (["--dataset", "mnist"], "invalid choice: 'mnist'"),
         (["--model", "svm"], "invalid choice: 'svm'"),
+        (["--model", "bagging-svm"], "choose from gp-bagging, rf"),
         (["--strategies", "bald,qbc"], "unknown strategy 'qbc'"),
         (["--strategies", ","], "unknown strategy (none given)"),
         (["--seeds", "two"], "--seeds must be"),
@@ -645,3 +676,209 @@ def test_cli_keeps_results_when_an_output_appears_during_the_run(
     assert (tmp_path / "experiment_t-1.json").exists()
     assert (tmp_path / "learning_curve_t-1.png").exists()
     assert "experiment_t-1.csv" in captured.out
+
+
+# --------------------------------------------------------------------------
+# a user's own data (batchbald.experiments._data and experiment --data)
+# --------------------------------------------------------------------------
+def _write_table(path, delimiter=","):
+    """60 rows, 3 classes, numeric features f1 f2, an ID and a notes column."""
+    rng = np.random.RandomState(0)
+    lines = [delimiter.join(["id", "f1", "label", "notes", "f2"])]
+    for i in range(60):
+        c = i % 3
+        f1, f2 = rng.randn(2) + 3 * c
+        lines.append(delimiter.join([f"r{i}", str(f1), "abc"[c], "n/a", str(f2)]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "suffix, delimiter", [(".csv", ","), (".tsv", "\t"), (".txt", ";")]
+)
+def test_read_table_delimiters_and_columns(tmp_path, suffix, delimiter):
+    from batchbald.experiments import read_table
+
+    path = _write_table(tmp_path / f"d{suffix}", delimiter)
+    X, y, columns = read_table(path, "label", drop=["id", "notes"])
+    assert columns == ["f1", "f2"] and X.shape == (60, 2)
+    assert y[:4].tolist() == ["a", "b", "c", "a"]
+    X2, _, columns2 = read_table(path, "label", features=["f2", "f1"])
+    assert columns2 == ["f2", "f1"]
+    np.testing.assert_array_equal(X2, X[:, ::-1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"label_column": "kind"}, "label_column: no column 'kind'.*id, f1, label"),
+        ({"label_column": "label"}, "feature column 'id' .* holds 'r0'.*drop"),
+        ({"label_column": "label", "drop": ["id", "nope"]}, "drop: no column 'nope'"),
+        ({"label_column": "label", "features": ["f1", "x"]}, "features: no column 'x'"),
+    ],
+)
+def test_read_table_errors(tmp_path, kwargs, match):
+    from batchbald.experiments import read_table
+
+    path = _write_table(tmp_path / "d.csv")
+    with pytest.raises(ValueError, match=match):
+        read_table(path, **kwargs)
+
+
+def test_read_table_refuses_missing_labels_and_ragged_rows(tmp_path):
+    from batchbald.experiments import read_table
+
+    (tmp_path / "a.csv").write_text("f,label\n1,a\n2,\n3,b\n")
+    with pytest.raises(ValueError, match="empty in 1 row.*data row 2.*query"):
+        read_table(tmp_path / "a.csv", "label")
+    (tmp_path / "b.csv").write_text("f,label\n1,a\n2,b,extra\n")
+    with pytest.raises(ValueError, match="data row 2: 3 fields"):
+        read_table(tmp_path / "b.csv", "label")
+
+
+@pytest.mark.parametrize(
+    "files, kwargs, match",
+    [
+        ({"X.npy": np.zeros((6, 2))}, {}, "--labels y.npy"),
+        ({"d.npz": None}, {"labels": "y.npy"}, "only applies to a .npy"),
+        ({"d.csv": "f,label\n1,a\n"}, {}, "--label-column"),
+        ({"X.npy": np.zeros((6, 2))}, {"label_column": "y"}, "apply to tables"),
+    ],
+)
+def test_load_user_data_errors(tmp_path, files, kwargs, match):
+    from batchbald.experiments import load_user_data
+
+    for name, content in files.items():
+        if isinstance(content, str):
+            (tmp_path / name).write_text(content)
+        elif name.endswith(".npz"):
+            np.savez(tmp_path / name, X=np.zeros((6, 2)), y=np.arange(6) % 2)
+        else:
+            np.save(tmp_path / name, content)
+    with pytest.raises(ValueError, match=match):
+        load_user_data(tmp_path / next(iter(files)), **kwargs)
+
+
+def test_load_user_data_npy_npz_and_images(tmp_path):
+    from batchbald.experiments import load_user_data
+
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(40, 2, 3), np.arange(40) % 2
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    a = load_user_data(tmp_path / "X.npy", labels=tmp_path / "y.npy", random_state=0)
+    b = load_user_data(tmp_path / "d.npz", random_state=0)
+    assert a.n_features == 6 and a.name == "X" and b.name == "d"
+    np.testing.assert_array_equal(a.X_pool, b.X_pool)
+    assert len(a.y_pool) + len(a.y_test) == 40
+
+
+CLI_DATA = [
+    "experiment",
+    "--strategies",
+    "bald,random",
+    "--seeds",
+    "1,",
+    "--initial",
+    "6",
+    "--batch-size",
+    "3",
+    "--cycles",
+    "1",
+    "--members",
+    "3",
+    "--no-progress",
+]
+
+
+def test_cli_runs_on_a_users_tsv_and_writes_a_comma_csv(tmp_path, capsys):
+    from batchbald.cli import main
+
+    data = _write_table(tmp_path / "cells.tsv", "\t")
+    argv = [*CLI_DATA, "--data", str(data), "--label-column", "label"]
+    argv += ["--drop-columns", "id,notes", "--out-dir", str(tmp_path / "out")]
+    assert main(argv) == 0, capsys.readouterr().err
+    out = tmp_path / "out" / "experiment_cells.csv"
+    header = out.read_text().splitlines()[0]
+    assert header.startswith("strategy,seed,cycle,n_labels,accuracy")  # commas
+    assert "\t" not in out.read_text()
+    config = json.loads((tmp_path / "out" / "experiment_cells.json").read_text())
+    assert config["config"]["n_pool"] == 45 and config["config"]["n_classes"] == 3
+
+
+def test_cli_runs_on_users_arrays(tmp_path, capsys):
+    from batchbald.cli import main
+
+    rng = np.random.RandomState(1)
+    y = np.arange(48) % 2
+    np.save(tmp_path / "X.npy", rng.randn(48, 4) + y[:, None])
+    np.save(tmp_path / "y.npy", y)
+    argv = [*CLI_DATA, "--data", str(tmp_path / "X.npy"), "--labels"]
+    argv += [str(tmp_path / "y.npy"), "--out-dir", str(tmp_path), "--name", "t"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert (tmp_path / "experiment_t.json").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--label-column", "label"], "--label-column only apply with --data"),
+        (["--data", "{dir}/none.csv", "-y", "x"], "data file .* does not exist"),
+        (["--data", "{dir}/c.csv", "--dataset", "digits"], "not both"),
+        (["--data", "{dir}/c.csv"], "--label-column NAME"),
+        (["--data", "{dir}/c.csv", "-y", "label"], "column 'id' .* holds 'r0'"),
+    ],
+)
+def test_cli_data_errors_exit_2(tmp_path, capsys, monkeypatch, extra, message):
+    import re
+
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    _write_table(tmp_path / "c.csv")
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    extra = [a.format(dir=tmp_path) for a in extra]
+    assert main([*CLI_DATA, "--out-dir", str(tmp_path / "o"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald experiment: error: ") and re.search(message, err)
+
+
+# --------------------------------------------------------------------------
+# one naming scheme on the command line
+# --------------------------------------------------------------------------
+def _parsed(argv):
+    from batchbald.cli import build_parser
+
+    return build_parser().parse_args(["experiment", *argv])
+
+
+@pytest.mark.parametrize(
+    "argv, dest, value, warned",
+    [
+        (["--members", "7"], "members", 7, None),
+        (["-K", "7"], "members", 7, None),
+        (["--samples-K", "7"], "members", 7, "--samples-K is deprecated"),
+        (["--configurations", "9"], "configurations", 9, None),
+        (["-M", "9"], "configurations", 9, None),
+        (["--configurations-M", "9"], "configurations", 9, "use --configurations"),
+        (["--model", "mlp-bagging"], "model", "mlp-bagging", None),
+        (["--model", "bagging-mlp"], "model", "mlp-bagging", "--model mlp-bagging"),
+        (["--model", "bagging-logreg"], "model", "logreg-bagging", "deprecated"),
+        (["--model", "rf"], "model", "rf", None),
+    ],
+)
+def test_cli_names_and_deprecated_aliases(capsys, argv, dest, value, warned):
+    assert getattr(_parsed(argv), dest) == value
+    err = capsys.readouterr().err
+    assert (warned in err) if warned else err == ""
+
+
+def test_cli_beta_needs_a_sampling_strategy(tmp_path, capsys, monkeypatch):
+    import batchbald.experiments
+    from batchbald.cli import main
+
+    monkeypatch.setattr(batchbald.experiments, "run_experiment", _no_run)
+    argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--beta", "2"]
+    assert main(argv) == 2
+    assert "--beta only applies to powerbald" in capsys.readouterr().err

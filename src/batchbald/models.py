@@ -198,7 +198,7 @@ def predict_kwargs(name: str, n_members: int) -> dict:
     if name == "mc-dropout":
         return {
             "sample_predictions_method_name": "sample_proba",
-            "sample_predictions_dict": {"n_samples": n_members},
+            "sample_predictions_dict": {"n_members": n_members},
         }
     return {}
 

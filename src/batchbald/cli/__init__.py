@@ -9,16 +9,23 @@ Every sub-command lives in its own module ``batchbald.cli.<name>`` exposing
 
 The sub-commands are registered from :data:`COMMANDS`, in that order; to add
 one, write its module and append its name there. ``run`` reports user errors
-by raising ``ValueError``, ``TypeError`` or ``FileNotFoundError``: :func:`main`
-prints them as ``batchbald <command>: error: <message>`` and exits with status
-2, like argparse does for bad options. Modules should import heavy
-dependencies inside ``run`` so that ``batchbald --help`` stays fast.
+by raising ``ValueError``, ``TypeError`` or ``FileNotFoundError`` (the
+library's own errors are these too): :func:`main` prints them as
+``batchbald <command>: error: <message>`` and exits with status 2, like
+argparse does for bad options; a full disk is reported the same way. A reader
+that closes the output early (``batchbald select --out - | head -1``) ends the
+command quietly with status 141 (128 + SIGPIPE, as a killed pipe writer). The
+sub-command modules import only the standard library and
+:mod:`batchbald._names` at the top, and everything heavy inside ``run``, so
+that ``batchbald --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -33,6 +40,8 @@ COMMANDS: tuple[str, ...] = ("demo", "experiment", "select", "query", "label")
 EXIT_USAGE = 2
 #: Exit status after Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: Exit status when the reader of standard output went away (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
 
 _EPILOG = """\
 examples:
@@ -93,8 +102,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except (ValueError, TypeError, FileNotFoundError) as exc:
-        print(f"batchbald {args._command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(args._command, str(exc))
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        return _error(args._command, f"{exc.filename or ''}: {exc.strerror}.")
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         print(f"batchbald {args._command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+            raise
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return _error(args._command, f"no space left on the disk{where} ({exc}).")
+
+
+def _error(command: str, message: str) -> int:
+    print(f"batchbald {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so that the interpreter's final
+    flush does not fail again (the recipe of Python's ``signal`` docs)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (tests)
+        pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._args import positive_int
+from ._args import DeprecatedAlias, add_no_progress, positive_int
 
 NAME = "demo"
 
@@ -72,11 +72,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="samples selected per cycle (default: 4)",
     )
     parser.add_argument(
-        "--samples",
+        "--pool-size",
+        dest="pool_size",
         type=positive_int,
         default=400,
         metavar="N",
-        help="samples before the 75/25 pool/test split (default: 400)",
+        help="points generated before the 75/25 pool/test split (default: 400)",
+    )
+    parser.add_argument(
+        "--samples",
+        dest="pool_size",
+        action=DeprecatedAlias,
+        new="--pool-size",
+        type=positive_int,
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--res",
@@ -108,12 +117,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="replace --out and --frame if they exist",
     )
-    parser.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="hide the progress bar",
-    )
+    add_no_progress(parser)
     return parser
 
 
@@ -143,22 +147,23 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
-    from tqdm.auto import tqdm
-
+    from .._progress import is_terminal, log_line
     from ..demo import run_demo
+
+    progress = args.progress and is_terminal()
 
     result = run_demo(
         out=args.out,
         seed=args.seed,
         n_cycles=args.cycles,
         batch_size=args.batch_size,
-        n_samples=args.samples,
+        n_samples=args.pool_size,
         res=args.res,
         frame=args.frame,
         fps=args.fps,
         dpi=args.dpi,
-        progress=args.progress,
-        log=tqdm.write if args.progress else print,
+        progress=progress,
+        log=log_line if progress else print,
         overwrite=args.force,
     )
     print(f"wrote {result.out}")

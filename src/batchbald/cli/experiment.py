@@ -6,16 +6,41 @@ import argparse
 import importlib
 import sys
 
+from .._names import DATASETS, MODELS, STRATEGIES, describe
+from ._args import (
+    ModelName,
+    add_beta,
+    add_configurations,
+    add_members,
+    add_no_progress,
+    add_table_columns,
+    names_list,
+    strategy_list,
+)
+
 NAME = "experiment"
 HELP = "run active-learning loops and write learning curves and tables"
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Run pool-based active learning for several strategies and seeds: start from a
 small labelled set, retrain the model every cycle, let the strategy query a
 batch from the unlabelled pool, reveal its labels, and record the test
 accuracy. For one seed every strategy starts from the same labelled set and
 the same initial model. Writes the results as JSON and CSV, a Markdown summary
 (labels needed to reach target accuracies) and a learning-curve plot.
+
+The data: a built-in set (--dataset) or your own labelled file (--data): a
+table (.csv, .tsv, ...) with --label-column, a .npy of samples with --labels,
+or an .npz holding arrays X and y.
+
+strategies (--strategies):
+{describe(STRATEGIES)}
+
+models (--model):
+{describe(MODELS)}
+
+data sets (--dataset):
+{describe(DATASETS)}
 """
 
 EPILOG = """\
@@ -23,15 +48,18 @@ examples:
   # the paper's Repeated MNIST finding, small-scale, on a CPU
   batchbald experiment --dataset repeated-digits --model mc-dropout \\
       --strategies batchbald,bald,powerbald,random --seeds 5 --batch-size 10 \\
-      --initial 20 --cycles 10 --samples-K 20 --out-dir results/
+      --initial 20 --cycles 10 --members 20 --out-dir results/
 
   # a quick check without torch: bagging of logistic regressions
-  batchbald experiment --dataset digits --model bagging-logreg \\
+  batchbald experiment --dataset digits --model logreg-bagging \\
       --strategies bald,random --seeds 2 --cycles 3 --out-dir results/
 
-  # a label budget instead of a number of cycles, and other target accuracies
-  batchbald experiment --dataset blobs --strategies batchbald,random \\
-      --budget 60 --targets 0.9,0.95 --out-dir results/
+  # your own table: a label column, an ID column left out
+  batchbald experiment --data cells.csv --label-column type --drop-columns id \\
+      --strategies batchbald,random --budget 60 --targets 0.9,0.95
+
+  # your own arrays
+  batchbald experiment --data X.npy --labels y.npy --strategies bald,random
 
 outputs (in --out-dir, NAME defaults to the data set):
   experiment_NAME.json   configuration, one row per strategy/seed/cycle, summary
@@ -46,22 +74,6 @@ before the run starts, and every file is written atomically.
 """
 
 
-# Kept here rather than imported so that ``batchbald --help`` stays fast; the
-# tests check that they match batchbald.datasets.DATASETS,
-# batchbald.experiments.MODELS and batchbald.experiments.STRATEGIES.
-DATASET_CHOICES = ("digits", "repeated-digits", "blobs")
-MODEL_CHOICES = ("mc-dropout", "bagging-logreg", "bagging-mlp")
-STRATEGY_CHOICES = (
-    "batchbald",
-    "bald",
-    "powerbald",
-    "softmaxbald",
-    "softrankbald",
-    "entropy",
-    "random",
-)
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``experiment`` sub-command."""
     p = subparsers.add_parser(
@@ -74,9 +86,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument(
         "--dataset",
-        default="repeated-digits",
-        choices=DATASET_CHOICES,
-        help="data set (default: %(default)s)",
+        default=None,
+        choices=tuple(DATASETS),
+        help="a built-in data set (default: repeated-digits unless --data)",
+    )
+    g.add_argument(
+        "--data",
+        default=None,
+        metavar="PATH",
+        help="your own labelled data: a table (.csv, .tsv) with --label-column, "
+        "a .npy of samples with --labels, or an .npz with arrays X and y",
+    )
+    g.add_argument(
+        "--labels",
+        default=None,
+        metavar="PATH",
+        help="--data .npy: the .npy file of the labels",
+    )
+    add_table_columns(g, prefix="--data table: ")
+    g.add_argument(
+        "--scaling",
+        choices=("standard", "minmax", "none"),
+        default="standard",
+        help="--data: feature scaling from the pool's statistics (default: "
+        "%(default)s)",
     )
     g.add_argument(
         "--pool-size",
@@ -119,11 +152,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     g = p.add_argument_group("active learning")
     g.add_argument(
         "--strategies",
-        default="batchbald,bald,random",
+        type=strategy_list,
+        default=["batchbald", "bald", "random"],
         metavar="LIST",
-        help="comma-separated, from: "
-        + ", ".join(STRATEGY_CHOICES)
-        + " (default: %(default)s)",
+        help="comma-separated strategies, see above (default: batchbald,bald,random)",
     )
     g.add_argument(
         "--seeds",
@@ -167,38 +199,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="N",
         help="stop at this many labels, initial set included",
     )
-    g.add_argument(
-        "--samples-K",
-        type=int,
-        default=20,
-        dest="samples_K",
-        metavar="K",
-        help="posterior samples: MC-dropout passes or bagging members "
-        "(default: %(default)s)",
-    )
-    g.add_argument(
-        "--configurations-M",
-        type=int,
-        default=None,
-        dest="configurations_M",
-        metavar="M",
-        help="BatchBALD: sampled label configurations for the joint entropy "
-        "(default: BatchBALD's own)",
-    )
-    g.add_argument(
-        "--beta",
-        metavar="BETA",
-        type=float,
-        default=None,
-        help="PowerBALD/SoftmaxBALD/SoftrankBALD temperature (default: theirs)",
-    )
+    add_members(g, default=20, deprecated=("--samples-K",))
+    add_configurations(g, deprecated=("--configurations-M",))
+    add_beta(g)
 
     g = p.add_argument_group("model")
     g.add_argument(
         "--model",
-        default="bagging-logreg",
-        choices=MODEL_CHOICES,
-        help="mc-dropout needs torch (default: %(default)s)",
+        action=ModelName,
+        default="logreg-bagging",
+        metavar="{" + ",".join(MODELS) + "}",
+        help="see above; mc-dropout needs torch (default: %(default)s)",
     )
     g.add_argument(
         "--epochs",
@@ -276,12 +287,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="replace output files that already exist",
     )
-    g.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="no progress bar",
-    )
+    add_no_progress(g)
     return p
 
 
@@ -310,26 +316,87 @@ def _seeds(text: str):
     return parts
 
 
-def _build(args):
-    from ..datasets import DATASETS, load_dataset
-    from ..experiments import MODELS, STRATEGIES
+def _dataset(args):
+    """The Dataset: a built-in one, or the user's --data file."""
+    from ..datasets import load_dataset
+    from ..experiments import load_user_data
 
-    if args.dataset not in DATASETS:
-        raise _UsageError(
-            f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}"
-        )
-    if args.model not in MODELS:
-        raise _UsageError(
-            f"unknown model {args.model!r}; choose from {', '.join(MODELS)}"
-        )
-    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
-    bad = [s for s in strategies if s not in STRATEGIES]
-    if bad or not strategies:
-        raise _UsageError(
-            f"unknown strategy {', '.join(map(repr, bad)) or '(none given)'}; "
-            f"choose from {', '.join(STRATEGIES)}"
-        )
+    table_only = {
+        "--label-column": args.label_column,
+        "--labels": args.labels,
+        "--features": args.features,
+        "--drop-columns": args.drop_columns,
+    }
+    if args.data is None:
+        given = [k for k, v in table_only.items() if v is not None]
+        if given:
+            raise _UsageError(", ".join(given) + " only apply with --data")
+        return _builtin_dataset(args, load_dataset)
+    if args.dataset is not None or args.pool_size is not None:
+        raise _UsageError("give --dataset (with --pool-size) or --data, not both")
+    return load_user_data(
+        args.data,
+        label_column=args.label_column,
+        labels=args.labels,
+        features=names_list(args.features),
+        drop=names_list(args.drop_columns),
+        test_size=args.test_size,
+        scaling=args.scaling,
+        random_state=args.data_seed,
+    )
 
+
+def _builtin_dataset(args, load_dataset):
+    name = args.dataset or "repeated-digits"
+    data_kwargs = {"random_state": args.data_seed, "test_size": args.test_size}
+    if name == "repeated-digits":
+        data_kwargs.update(
+            n_repeats=args.repeats, noise=args.noise, n_pool=args.pool_size
+        )
+    elif name == "digits":
+        data_kwargs["n_pool"] = args.pool_size
+    elif args.pool_size is not None:
+        data_kwargs["n_samples"] = args.pool_size
+    return load_dataset(name, **data_kwargs)
+
+
+def _deep_model_params(args) -> dict:
+    """Keywords of the mc-dropout model from --epochs, --hidden, ..."""
+    try:
+        importlib.import_module("batchbald.deep")
+    except ImportError:
+        raise _UsageError(
+            '--model mc-dropout needs PyTorch: pip install "batchbald[torch]" '
+            "(or use --model logreg-bagging)"
+        ) from None
+    if args.torch_threads is not None:
+        if args.torch_threads < 1:
+            raise _UsageError(f"--torch-threads must be >= 1; got {args.torch_threads}")
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
+    params: dict = {}
+    if args.epochs is not None:
+        params["max_epochs"] = args.epochs
+    if args.patience is not None:
+        if args.patience < 0:
+            raise _UsageError(f"--patience must be >= 0; got {args.patience}")
+        params["patience"] = args.patience or None
+    if args.dropout is not None:
+        params["dropout"] = args.dropout
+    if args.hidden is not None:
+        widths = _floats(args.hidden, "--hidden")
+        if not widths or any(w < 1 or w != int(w) for w in widths):
+            raise _UsageError(
+                f"--hidden must be positive integers; got {args.hidden!r}"
+            )
+        params["hidden"] = tuple(int(w) for w in widths)
+    return params
+
+
+def _model_params(args) -> dict:
+    if args.model == "mc-dropout":
+        return _deep_model_params(args)
     deep_only = {
         "torch-threads": args.torch_threads,
         "epochs": args.epochs,
@@ -338,118 +405,35 @@ def _build(args):
         "dropout": args.dropout,
     }
     given = [k for k, v in deep_only.items() if v is not None]
-    model_params = {}
-    if args.model == "mc-dropout":
-        try:
-            importlib.import_module("batchbald.deep")
-        except ImportError:
-            raise _UsageError(
-                '--model mc-dropout needs PyTorch: pip install "batchbald[torch]" '
-                "(or use --model bagging-logreg)"
-            ) from None
-        if args.torch_threads is not None:
-            if args.torch_threads < 1:
-                raise _UsageError(
-                    f"--torch-threads must be >= 1; got {args.torch_threads}"
-                )
-            import torch
-
-            torch.set_num_threads(args.torch_threads)
-        if args.epochs is not None:
-            model_params["max_epochs"] = args.epochs
-        if args.patience is not None:
-            if args.patience < 0:
-                raise _UsageError(f"--patience must be >= 0; got {args.patience}")
-            model_params["patience"] = args.patience or None
-        if args.dropout is not None:
-            model_params["dropout"] = args.dropout
-        if args.hidden is not None:
-            widths = _floats(args.hidden, "--hidden")
-            if not widths or any(w < 1 or w != int(w) for w in widths):
-                raise _UsageError(
-                    f"--hidden must be positive integers; got {args.hidden!r}"
-                )
-            model_params["hidden"] = tuple(int(w) for w in widths)
-    elif given:
+    if given:
         raise _UsageError(
             "--" + ", --".join(given) + " only apply to --model mc-dropout"
         )
+    return {}
 
-    data_kwargs = {"random_state": args.data_seed, "test_size": args.test_size}
-    if args.dataset == "repeated-digits":
-        data_kwargs.update(
-            n_repeats=args.repeats, noise=args.noise, n_pool=args.pool_size
-        )
-    elif args.dataset == "digits":
-        data_kwargs["n_pool"] = args.pool_size
-    elif args.pool_size is not None:
-        data_kwargs["n_samples"] = args.pool_size
-    dataset = load_dataset(args.dataset, **data_kwargs)
 
+_SAMPLING = ("powerbald", "softmaxbald", "softrankbald")
+_PARAM_NAMES = ("--beta", "--configurations")
+
+
+def _build(args):
+    from ..registry import check_strategy_params
+
+    strategies = args.strategies
+    model_params = _model_params(args)
+    dataset = _dataset(args)
     strategy_params = {}
     if args.beta is not None:
-        for s in strategies:
-            if s in ("powerbald", "softmaxbald", "softrankbald"):
-                strategy_params[s] = {"beta": args.beta}
-    return dataset, strategies, model_params, strategy_params
-
-
-def _check_outputs(args, name: str) -> None:
-    """Check every output path before the run (see ``io.check_new_file``)."""
-    from pathlib import Path
-
-    from ..experiments._result import output_paths
-    from ..io import check_new_file
-
-    paths = output_paths(args.out_dir, name, args.figure)
-    if paths["figure"].resolve() in {
-        p.resolve() for k, p in paths.items() if k != "figure"
-    }:
-        raise _UsageError(
-            f"--figure {str(paths['figure'])!r} is also the path of another "
-            "output; choose another --figure."
-        )
-    for kind, path in paths.items():
-        # The first existing folder above the file: save() creates the rest.
-        parent = path.parent if str(path.parent) else Path(".")
-        while not parent.exists() and parent != parent.parent:
-            parent = parent.parent
-        if not parent.is_dir():
+        sampling = [s for s in strategies if s in _SAMPLING]
+        if not sampling:
             raise _UsageError(
-                f"cannot write {kind} file {str(path)!r}: {str(parent)!r} is not "
-                "a folder."
+                "--beta only applies to powerbald, softmaxbald and softrankbald; "
+                "--strategies has none of them"
             )
-        if parent != (path.parent if str(path.parent) else Path(".")):
-            continue  # its folder does not exist yet, so neither does the file
-        try:
-            check_new_file(path, args.force, kind)
-        except ValueError as exc:
-            if path.exists() and not path.is_dir():
-                raise _UsageError(
-                    f"{kind} file {str(path)!r} already exists; refusing to "
-                    "overwrite it. Pass --force to replace it, or choose another "
-                    "--name or --out-dir."
-                ) from None
-            raise _UsageError(str(exc)) from None
-
-
-def _free_name(out_dir, name: str, figure):
-    """The first ``NAME-N`` (and ``--figure`` stem ``-N``) whose files are all
-    free."""
-    from pathlib import Path
-
-    from ..experiments._result import output_paths
-
-    n = 1
-    while True:
-        fig = None
-        if figure is not None:
-            fig = Path(figure)
-            fig = fig.with_name(f"{fig.stem}-{n}{fig.suffix}")
-        paths = output_paths(out_dir, f"{name}-{n}", fig)
-        if not any(p.exists() for p in paths.values()):
-            return f"{name}-{n}", fig
-        n += 1
+        for s in sampling:
+            beta = check_strategy_params(s, beta=args.beta, names=_PARAM_NAMES)
+            strategy_params[s] = {"beta": beta}
+    return dataset, strategies, model_params, strategy_params
 
 
 def run(args) -> int:
@@ -459,13 +443,18 @@ def run(args) -> int:
     raise ``ValueError`` before the run (printed by :func:`batchbald.cli.main`,
     exit status 2).
     """
-    from ..experiments import labels_to_reach_markdown, run_experiment
+    from ..experiments import (
+        check_outputs,
+        free_name,
+        labels_to_reach_markdown,
+        run_experiment,
+    )
 
     targets = _floats(args.targets, "--targets")
     seeds = _seeds(args.seeds)
     dataset, strategies, model_params, strategy_params = _build(args)
     name = args.name or dataset.name
-    _check_outputs(args, name)
+    check_outputs(args.out_dir, name, args.figure, overwrite=args.force)
     result = run_experiment(
         dataset,
         strategies,
@@ -476,8 +465,8 @@ def run(args) -> int:
         batch_size=args.batch_size,
         n_cycles=args.cycles,
         budget=args.budget,
-        n_samples_K=args.samples_K,
-        n_MC_samples=args.configurations_M,
+        n_members=args.members,
+        n_configurations=args.configurations,
         model_params=model_params,
         strategy_params=strategy_params,
         progress=args.progress,
@@ -494,7 +483,7 @@ def run(args) -> int:
             raise
         # An output appeared during the run: keep the results under a free name
         # rather than lose them or replace that file.
-        free, figure = _free_name(args.out_dir, name, args.figure)
+        free, figure = free_name(args.out_dir, name, args.figure)
         print(
             "batchbald experiment: warning: an output file was created during "
             f"the run; writing the results under the name {free!r} instead.",

@@ -3,39 +3,54 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from ._args import positive_int
+from .._names import STRATEGIES, describe
+from ._args import (
+    add_beta,
+    add_configurations,
+    add_engine_options,
+    add_method,
+    add_no_progress,
+    add_output,
+    add_seed,
+    check_device,
+    check_output,
+    check_seed,
+    positive_int,
+    warn,
+)
 
 if TYPE_CHECKING:
     from .. import engine
 
 NAME = "select"
-METHODS = ("batchbald", "bald", "powerbald", "random")
+#: The strategies --method offers: every registered one.
+METHODS: tuple[str, ...] = tuple(STRATEGIES)
 
-_DESCRIPTION = """\
+_DESCRIPTION = f"""\
 Choose the next batch to label from predictions you saved: the class
 probabilities of K ensemble members (or K MC-dropout passes) for N pool
 samples, as a .npy or .npz array of shape (K, N, C) (--layout KNC, the order of
 scikit-activeml's batch_bald) or (N, K, C) (--layout NKC).
 
+methods (--method):
+{describe(STRATEGIES)}
+
 Writes one row per chosen sample, in the order chosen: step (1 = first),
-index (0-based position in the full pool, also with --candidates) and the gain
-in nats. For batchbald the column is gain_nats, the step's increase of the
-joint mutual information I(y_batch; w); their sum is the batch's joint
-information. For bald, powerbald and random the column is bald_nats, the
-sample's own BALD score I(y; w); their sum over-counts what similar samples
-share.
+index (0-based, into the full pool) and the gain in nats: gain_nats for
+batchbald (the step's increase of the joint information I(y_batch; w); their
+sum is the batch's), entropy_nats for entropy, and otherwise bald_nats (the
+sample's own BALD score I(y; w); their sum over-counts what samples share).
 
 .npy files are memory-mapped and read chunk by chunk, so a pool larger than
 memory works; --log and --candidates need a converted copy, kept in memory up
 to --max-memory and in an (automatically deleted) temporary file beyond that.
 .npz archives are read into memory. Nothing is overwritten without --force,
-and the output appears only once complete.
+and the output appears only once complete; its format follows its suffix.
 """
 
 _EPILOG = """\
@@ -49,24 +64,6 @@ examples:
 
 exit status: 0 ok, 2 bad arguments or input, 130 interrupted (Ctrl-C)
 """
-
-
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """``"512M"``, ``"2GiB"``, ``"1.5g"`` or a plain number of bytes."""
-    match = re.fullmatch(
-        r"\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([kmgt]?)(i?b)?\s*", text.lower()
-    )
-    if not match:
-        raise argparse.ArgumentTypeError(
-            f"expected a size such as 512M, 2G or 1000000 (bytes), got {text!r}"
-        )
-    value = int(float(match.group(1)) * _UNITS[match.group(2)])
-    if value < 2**20:
-        raise argparse.ArgumentTypeError(f"expected at least 1M, got {text!r}")
-    return value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -92,17 +89,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         metavar="B",
         help="number of samples to choose",
     )
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="batchbald",
-        help="selection rule (default: batchbald)",
-    )
+    add_method(p)
     p.add_argument(
         "--layout",
         choices=("KNC", "NKC"),
-        default="KNC",
-        help="axis order in the file: members K, samples N, classes C (default: KNC)",
+        default=None,
+        help="axis order in the file: members K, samples N, classes C (default: "
+        "KNC, with a warning when the shape suggests NKC)",
     )
     p.add_argument(
         "--log",
@@ -125,200 +118,139 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "with integers separated by spaces, commas or newlines); the "
         "output still gives indices into the full pool",
     )
-    p.add_argument(
-        "--out",
-        "-o",
-        default="selection.csv",
-        metavar="FILE",
-        help="output: .csv, .json, or - for CSV on stdout (default: selection.csv)",
-    )
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.add_argument(
-        "--samples",
-        type=positive_int,
-        default=None,
-        metavar="M",
-        help="batchbald: joint labellings M used once exact "
-        "enumeration gets too large (default: 1000)",
-    )
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random seed for ties, sampling and powerbald/random (default: 0)",
-    )
-    p.add_argument(
-        "--max-memory",
-        type=parse_size,
-        default=None,
-        metavar="SIZE",
-        help="working-memory budget, e.g. 512M or 4G (default: 256M)",
-    )
-    p.add_argument(
-        "--device",
-        default=None,
-        metavar="DEVICE",
-        help="run on PyTorch on this device, e.g. cuda or cpu (needs "
-        "batchbald[torch]; default: numpy)",
-    )
-    p.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        help="hide the progress bar",
-    )
+    add_output(p, "selection.csv", ".csv, .json")
+    add_configurations(p, deprecated=("--samples",))
+    add_beta(p)
+    add_seed(p, "ties, sampling and the stochastic methods")
+    add_engine_options(p)
+    add_no_progress(p)
     return p
 
 
+_PARAM_NAMES = ("--beta", "--configurations")
+
+
 def _check_args(args) -> None:
-    if not 0 <= args.seed < 2**32:
-        raise ValueError(f"--seed must be in [0, 2**32); got {args.seed}.")
-    if args.out != "-":
-        from ..io import check_new_file
+    """Every check that needs no reading, the input's existence first."""
+    from ..registry import check_strategy_params
 
-        out = Path(args.out)
-        if out.suffix.lower() not in (".csv", ".json"):
-            raise ValueError(
-                f"--out must end in .csv or .json (or be - for stdout); got "
-                f"{args.out!r}."
-            )
-        check_new_file(out, args.force, "output")
-        if out.resolve() == args.predictions.resolve():
-            raise ValueError("--out must not be the predictions file.")
-
-
-def select(
-    probs_K_N_C,
-    method,
-    batch_size,
-    *,
-    seed,
-    n_samples=None,
-    max_memory=None,
-    device=None,
-    callback=None,
-) -> engine.BatchSelection:
-    """Run one selection method; returns a :class:`batchbald.engine.BatchSelection`
-    whose ``gains`` are BatchBALD gains or BALD scores (see the module help).
-
-    The same choices as the strategies of :mod:`batchbald.pool`
-    (``BatchBALD``, ``GreedyBALD``, ``PowerBALD`` with ``beta=1`` and
-    ``RandomSampling``) with ``random_state=seed``; the BALD scores are
-    computed chunk by chunk so that memory maps are never read whole.
-    """
-    import numpy as np
-
-    from .. import engine
-    from ..information import DEFAULT_EPS
-    from ..utils import check_random_state
-
-    budget = engine.DEFAULT_MAX_MEMORY if max_memory is None else max_memory
-    if method == "batchbald":
-        return engine.select_batch(
-            probs_K_N_C,
-            batch_size,
-            n_samples=n_samples,
-            random_state=seed,
-            max_memory=budget,
-            device=device,
-            callback=callback,
+    if not args.predictions.exists():
+        raise FileNotFoundError(
+            f"predictions file {str(args.predictions)!r} does not exist."
         )
-    predictive_N, expected_N = engine.pool_entropies(
-        probs_K_N_C, eps=DEFAULT_EPS, max_memory=budget, device=device
+    check_seed(args.seed)
+    check_strategy_params(
+        args.method, args.beta, args.configurations, names=_PARAM_NAMES
     )
-    scores = predictive_N - expected_N
-    rng = check_random_state(seed)
-    if method == "bald":
-        sel = engine.select_topk(scores, batch_size, rng)
-    elif method == "powerbald":
-        sel = engine.select_stochastic(scores, batch_size, "power", 1.0, rng)
-    elif method == "random":
-        sel = engine.select_topk(rng.random_sample(len(scores)), batch_size, rng)
-        sel = engine.BatchSelection(
-            indices=sel.indices, gains=scores[sel.indices], n_scored=len(scores)
-        )
-    else:
-        raise ValueError(
-            f"--method must be one of {', '.join(METHODS)}; got {method!r}."
-        )
-    if callback is not None:
-        for step, (i, g) in enumerate(zip(sel.indices, sel.gains, strict=True)):
-            callback(step, int(i), float(g))
-    return engine.BatchSelection(
-        indices=sel.indices, gains=np.asarray(sel.gains), n_scored=sel.n_scored
+    check_output(args.out, (".csv", ".json"), args.force, [args.predictions])
+    args.device = check_device(args.device)
+
+
+def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
+    """Deprecated: :func:`batchbald.registry.select_from_probabilities` with
+    ``random_state=seed`` and ``n_configurations=n_samples`` (ignored, as
+    before, for methods other than batchbald). Kept for cli/query."""
+    from ..registry import select_from_probabilities
+
+    return select_from_probabilities(
+        probs_K_N_C,
+        method,
+        batch_size,
+        random_state=seed,
+        n_configurations=n_samples if method == "batchbald" else None,
+        **kwargs,
     )
 
 
-def format_rows(indices, gains, method) -> tuple[tuple[str, ...], list[tuple]]:
-    """Header and rows of the output table."""
-    column = "gain_nats" if method == "batchbald" else "bald_nats"
-    rows = [
-        (step, int(i), float(g))
-        for step, (i, g) in enumerate(zip(indices, gains, strict=True), 1)
-    ]
-    return ("step", "index", column), rows
+def _load(args, max_memory: int) -> tuple[Any, dict, Any, str]:
+    """(probs_K_N_C, file info, candidates or None, layout), checked."""
+    from ..predictions import layout_warning, load_checked_probabilities, read_indices
 
-
-def _csv_bytes(header, rows) -> bytes:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    for step, index, gain in rows:
-        writer.writerow([step, index, repr(gain)])
-    return buf.getvalue().encode("utf-8")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Carry out ``batchbald select``; returns the exit status."""
-    try:
-        return _run(args)
-    except IsADirectoryError as exc:
-        raise ValueError(f"{exc.filename} is a directory.") from None
-    except PermissionError as exc:
-        raise ValueError(f"{exc.filename}: permission denied.") from None
-
-
-def _run(args: argparse.Namespace) -> int:
-    import json
-    import warnings
-
-    import numpy as np
-
-    from ..engine import DEFAULT_MAX_MEMORY
-    from ..information import check_probabilities
-    from ..io import atomic_write, load_predictions, probability_hint, read_indices
-
-    t0 = time.perf_counter()
-    _check_args(args)
-    max_memory = DEFAULT_MAX_MEMORY if args.max_memory is None else args.max_memory
+    layout = args.layout or "KNC"
     candidates = None
     if args.candidates is not None:
         candidates = read_indices(args.candidates, "candidates")
-    probs, info = load_predictions(
+    probs, info = load_checked_probabilities(
         args.predictions,
-        layout=args.layout,
+        layout=layout,
         log=args.log,
         key=args.key,
         candidates=candidates,
         max_in_memory=max_memory,
     )
-    K, N, C = probs.shape
-    n_pool = info["shape"][1] if args.layout == "KNC" else info["shape"][0]
-    label = f"{args.predictions.name} (--layout {args.layout}, shape {info['shape']})"
-    try:
-        check_probabilities(probs, name=label)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(str(exc) + probability_hint(probs, args.log)) from None
-    if K < 2:
-        print(
-            f"batchbald select: warning: only K=1 member in {args.predictions.name}; "
-            "every BALD score is 0, so the choice is arbitrary. Stack several "
-            "members or MC-dropout samples on the first axis.",
-            file=sys.stderr,
+    if args.layout is None and (message := layout_warning(info["shape"], layout)):
+        warn(NAME, message)
+    if probs.shape[0] < 2:
+        warn(
+            NAME,
+            f"only K=1 member in {args.predictions.name}; every BALD score is 0, "
+            "so the choice is arbitrary. Stack several members or MC-dropout "
+            "samples on the first axis.",
         )
+    return probs, info, candidates, layout
+
+
+def _choose(args, probs, batch_size: int, max_memory: int) -> engine.BatchSelection:
+    import warnings
+
+    from .._progress import progress_bar
+    from ..registry import select_from_probabilities
+
+    bar = progress_bar(
+        batch_size, f"select ({args.method})", unit="point", enabled=args.progress
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # batch size handled above
+            return select_from_probabilities(
+                probs,
+                args.method,
+                batch_size,
+                random_state=args.seed,
+                n_configurations=args.configurations,
+                beta=args.beta,
+                max_memory=max_memory,
+                device=args.device,
+                callback=lambda *_: bar.update(),
+            )
+    except (AssertionError, RuntimeError) as exc:
+        if args.device is None:
+            raise
+        # torch's own errors for a device that failed midway (out of memory)
+        raise ValueError(f"--device {args.device}: {exc}") from None
+    finally:
+        bar.close()
+
+
+def _write(args, data: bytes) -> str:
+    """Write the output (stdout for ``-``); returns where it went."""
+    from ..io import atomic_write
+
+    if args.out == "-":
+        sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+        return "stdout"
+    atomic_write(Path(args.out), data, overwrite=args.force)
+    return str(args.out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Carry out ``batchbald select``; returns the exit status."""
+    import numpy as np
+
+    from ..engine import DEFAULT_MAX_MEMORY
+    from ..predictions import (
+        selection_csv,
+        selection_json,
+        selection_table,
+        total_meaning,
+    )
+
+    t0 = time.perf_counter()
+    _check_args(args)
+    max_memory = DEFAULT_MAX_MEMORY if args.max_memory is None else args.max_memory
+    probs, info, candidates, layout = _load(args, max_memory)
+    N = probs.shape[1]
     batch_size = args.batch_size
     if batch_size > N:
         where = "candidates" if candidates is not None else "pool samples"
@@ -327,80 +259,34 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         batch_size = N
-
-    bar = None
-    if args.progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=batch_size,
-            desc=f"select ({args.method})",
-            unit="point",
-            file=sys.stderr,
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # batch size handled above
-            selection = select(
-                probs,
-                args.method,
-                batch_size,
-                seed=args.seed,
-                n_samples=args.samples,
-                max_memory=max_memory,
-                device=args.device,
-                callback=None if bar is None else (lambda *_: bar.update()),
-            )
-    finally:
-        if bar is not None:
-            bar.close()
-
+    selection = _choose(args, probs, batch_size, max_memory)
     indices = np.asarray(selection.indices)
     if candidates is not None:
         indices = candidates[indices]
-    header, rows = format_rows(indices, selection.gains, args.method)
+    header, rows = selection_table(indices, selection.gains, args.method)
     total = float(np.sum(selection.gains))
     elapsed = time.perf_counter() - t0
-    if args.out == "-":
-        sys.stdout.write(_csv_bytes(header, rows).decode("utf-8"))
-        sys.stdout.flush()
-        where = "stdout"
+    if Path(args.out).suffix.lower() == ".json" and args.out != "-":
+        data = selection_json(
+            header,
+            rows,
+            args.method,
+            predictions=str(args.predictions),
+            layout=layout,
+            log=bool(args.log),
+            shape=list(info["shape"]),
+            pool_size=int(info["shape"][1 if layout == "KNC" else 0]),
+            n_candidates=int(N),
+            seed=args.seed,
+            seconds=elapsed,
+        )
     else:
-        out = Path(args.out)
-        if out.suffix.lower() == ".json":
-            doc = {
-                "predictions": str(args.predictions),
-                "layout": args.layout,
-                "log": bool(args.log),
-                "shape": list(info["shape"]),
-                "pool_size": int(n_pool),
-                "n_candidates": int(N),
-                "method": args.method,
-                "batch_size": int(len(rows)),
-                "seed": args.seed,
-                "gain_column": header[2],
-                "total_nats": total,
-                "total_is": (
-                    "joint mutual information I(y_batch; w)"
-                    if args.method == "batchbald"
-                    else "sum of the BALD scores (an upper bound on I(y_batch; w))"
-                ),
-                "seconds": elapsed,
-                "selection": [dict(zip(header, r, strict=True)) for r in rows],
-            }
-            data = (json.dumps(doc, indent=2) + "\n").encode("utf-8")
-        else:
-            data = _csv_bytes(header, rows)
-        atomic_write(out, data, overwrite=args.force)
-        where = str(out)
-    what = (
-        "joint information I(batch; w)"
-        if args.method == "batchbald"
-        else "sum of BALD scores"
-    )
+        data = selection_csv(header, rows)
+    where = _write(args, data)
     print(
         f"batchbald select: {args.method} chose {len(rows)} of {N} samples; "
-        f"{what} = {total:.4f} nats; {elapsed:.2f} s; wrote {where}",
+        f"{total_meaning(args.method)} = {total:.4f} nats; {elapsed:.2f} s; "
+        f"wrote {where}",
         file=sys.stderr,
     )
     return 0

@@ -26,11 +26,15 @@ alone and does not depend on which other strategies or seeds are run.
 
 # Layout: _setup (initial sets, model and strategy factories, argument checks,
 # random streams), _runner (run_experiment and the loop of one seed),
-# _reporting (labels to reach, Markdown tables, learning-curve plots) and
-# _result (ExperimentResult, its files, load_result).
+# _reporting (labels to reach, Markdown tables, learning-curve plots),
+# _result (ExperimentResult, its files, load_result) and _data (a user's own
+# table or arrays as a Dataset) and _outputs (output paths checked before a
+# run).
+from ._data import load_user_data, read_table
+from ._outputs import check_outputs, free_name
 from ._reporting import labels_to_reach, labels_to_reach_markdown, plot_learning_curves
 from ._result import RECORD_FIELDS, ExperimentResult, load_result
-from ._runner import run_experiment
+from ._runner import resolve_model_name, run_experiment
 from ._setup import MODELS, STRATEGIES, initial_indices, make_model, make_strategy
 
 __all__ = [
@@ -38,12 +42,17 @@ __all__ = [
     "RECORD_FIELDS",
     "STRATEGIES",
     "ExperimentResult",
+    "check_outputs",
+    "free_name",
     "initial_indices",
     "labels_to_reach",
     "labels_to_reach_markdown",
     "load_result",
+    "load_user_data",
     "make_model",
     "make_strategy",
     "plot_learning_curves",
+    "read_table",
+    "resolve_model_name",
     "run_experiment",
 ]

@@ -56,7 +56,9 @@ def _check_targets(targets) -> list[float]:
         targets = [targets]
     out = []
     for t in targets:
-        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 < t <= 1:
+        if isinstance(t, bool) or not isinstance(t, numbers.Real):
+            raise ValueError(f"targets must be accuracies in (0, 1]; got {t!r}.")
+        if not 0 < float(t) <= 1:
             raise ValueError(f"targets must be accuracies in (0, 1]; got {t!r}.")
         out.append(float(t))
     if not out:
@@ -169,7 +171,7 @@ def _curves(records, center: str = "mean", band: str | None = "iqr"):
             lo = mid - np.array([a.std() for a in accs])
             hi = mid + np.array([a.std() for a in accs])
         else:
-            lo = hi = None
+            lo = hi = None  # type: ignore[assignment]
         out[strategy] = (n, mid, lo, hi)
     return out
 

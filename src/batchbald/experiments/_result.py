@@ -76,6 +76,35 @@ def _check_overwrite(path: Path, overwrite: bool) -> None:
         )
 
 
+def _config(config: dict, key: str, old_key: str):
+    """``config[key]``, or its name before the M/K renaming in older files."""
+    return config.get(key, config.get(old_key))
+
+
+def _setup_lines(c: dict) -> list[str]:
+    """The set-up bullet list of the Markdown report (none without a config)."""
+    if not c:
+        return []
+    from ..engine import DEFAULT_N_SAMPLES
+
+    M = _config(c, "n_configurations", "n_MC_samples") or (
+        f"{DEFAULT_N_SAMPLES} (BatchBALD's default)"
+    )
+    lines = [
+        f"- data: {c.get('dataset_description', '')}",
+        f"- model: {c.get('model')} {c.get('model_params') or ''}".rstrip(),
+        f"- K (posterior samples) = {_config(c, 'n_members', 'n_samples_K')}, "
+        f"M (BatchBALD configurations) = {M}",
+        f"- initial labelled set: {c.get('n_initial')} "
+        f"({c.get('initial_method')}); batch size {c.get('batch_size')}; "
+        f"{c.get('n_cycles')} cycles",
+        f"- seeds: {c.get('seeds')}",
+    ]
+    if "wall_time_s" in c:
+        lines.append(f"- total wall time: {c['wall_time_s']:.0f} s")
+    return [*lines, ""]
+
+
 def _json_value(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None
@@ -153,26 +182,10 @@ class ExperimentResult:
 
     def to_markdown(self, targets=(0.8, 0.85, 0.9)) -> str:
         """A Markdown report: set-up, labels to reach targets, accuracy by cycle."""
-        from ..engine import DEFAULT_N_SAMPLES
-
         c = self.config
         n_seeds = len({r["seed"] for r in self.records})
         lines = [f"# Active-learning experiment: {c.get('dataset', '?')}", ""]
-        if c:
-            M = c.get("n_MC_samples") or f"{DEFAULT_N_SAMPLES} (BatchBALD's default)"
-            lines += [
-                f"- data: {c.get('dataset_description', '')}",
-                f"- model: {c.get('model')} {c.get('model_params') or ''}".rstrip(),
-                f"- K (posterior samples) = {c.get('n_samples_K')}, "
-                f"M (BatchBALD configurations) = {M}",
-                f"- initial labelled set: {c.get('n_initial')} "
-                f"({c.get('initial_method')}); batch size {c.get('batch_size')}; "
-                f"{c.get('n_cycles')} cycles",
-                f"- seeds: {c.get('seeds')}",
-            ]
-            if "wall_time_s" in c:
-                lines.append(f"- total wall time: {c['wall_time_s']:.0f} s")
-            lines.append("")
+        lines += _setup_lines(c)
         lines += [
             "## Labels needed to reach a test accuracy",
             "",
@@ -187,61 +200,71 @@ class ExperimentResult:
             f"Median over {n_seeds} seeds, [25th-75th percentile].",
             "",
         ]
+        lines += self._accuracy_lines()
+        lines += self._cost_lines()
+        if any(r.get("n_distinct") is not None for r in self.records):
+            lines += self._duplicate_lines()
+        return "\n".join(lines) + "\n"
+
+    def _accuracy_lines(self) -> list[str]:
         table = self.accuracy_table()
         cycles = sorted({r["cycle"] for r in table})
         if len(cycles) > 12:
             picks = np.unique(np.linspace(0, len(cycles) - 1, 12).round().astype(int))
             cycles = [cycles[i] for i in picks]
         n_of = {r["cycle"]: r["n_labels"] for r in table}
-        lines.append(
-            "| strategy | " + " | ".join(_fmt_labels(n_of[c]) for c in cycles) + " |"
-        )
-        lines.append("|" + "---|" * (len(cycles) + 1))
+        by_key = {(r["strategy"], r["cycle"]): r for r in table}
+        lines = [
+            "| strategy | " + " | ".join(_fmt_labels(n_of[c]) for c in cycles) + " |",
+            "|" + "---|" * (len(cycles) + 1),
+        ]
         for s in self.strategies:
             cells = []
             for cyc in cycles:
-                r = next(
-                    (r for r in table if r["strategy"] == s and r["cycle"] == cyc), None
-                )
+                r = by_key.get((s, cyc))
                 cells.append(
                     ""
                     if r is None
                     else f"{r['median']:.3f} [{r['q25']:.3f}-{r['q75']:.3f}]"
                 )
             lines.append(f"| {s} | " + " | ".join(cells) + " |")
-        lines += [
+        return lines
+
+    def _cost_lines(self) -> list[str]:
+        lines = [
             "",
             "## Cost",
             "",
             "| strategy | mean query time (s) | mean fit time (s) |",
+            "|---|---|---|",
         ]
-        lines.append("|---|---|---|")
-        distinct = any(r.get("n_distinct") is not None for r in self.records)
         for s in self.strategies:
             rs = [r for r in self.records if r["strategy"] == s]
             qt = [r["query_time_s"] for r in rs if r["cycle"] > 0]
             ft = [r["fit_time_s"] for r in rs]
             q = f"{np.mean(qt):.3f}" if qt else "-"
             lines.append(f"| {s} | {q} | {np.mean(ft):.3f} |")
-        if distinct:
-            lines += [
-                "",
-                "## Duplicates",
-                "",
-                "Distinct original images among the labels at the end (median over "
-                "seeds), out of the labels acquired:",
-                "",
-                "| strategy | labels | distinct originals |",
-                "|---|---|---|",
-            ]
-            for s in self.strategies:
-                rs = [r for r in self.records if r["strategy"] == s]
-                last = max(r["cycle"] for r in rs)
-                end = [r for r in rs if r["cycle"] == last]
-                n_lab = float(np.median([r["n_labels"] for r in end]))
-                n_dis = float(np.median([r["n_distinct"] for r in end]))
-                lines.append(f"| {s} | {_fmt_labels(n_lab)} | {_fmt_labels(n_dis)} |")
-        return "\n".join(lines) + "\n"
+        return lines
+
+    def _duplicate_lines(self) -> list[str]:
+        lines = [
+            "",
+            "## Duplicates",
+            "",
+            "Distinct original images among the labels at the end (median over "
+            "seeds), out of the labels acquired:",
+            "",
+            "| strategy | labels | distinct originals |",
+            "|---|---|---|",
+        ]
+        for s in self.strategies:
+            rs = [r for r in self.records if r["strategy"] == s]
+            last = max(r["cycle"] for r in rs)
+            end = [r for r in rs if r["cycle"] == last]
+            n_lab = float(np.median([r["n_labels"] for r in end]))
+            n_dis = float(np.median([r["n_distinct"] for r in end]))
+            lines.append(f"| {s} | {_fmt_labels(n_lab)} | {_fmt_labels(n_dis)} |")
+        return lines
 
     def to_json(self, path, *, overwrite: bool = False) -> Path:
         """Write the config, records, labels to reach and queries as JSON.
@@ -347,7 +370,7 @@ class ExperimentResult:
         if c:
             title = (
                 f"{c.get('dataset')}, {c.get('model')}, batch {c.get('batch_size')}, "
-                f"K={c.get('n_samples_K')}"
+                f"K={_config(c, 'n_members', 'n_samples_K')}"
             )
         plot_learning_curves(
             self.records,

@@ -14,26 +14,19 @@ import numpy as np
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
+from .. import registry
+from .._names import STRATEGIES as _REGISTERED
+from .._names import MODELS as _NAMES_MODELS
 from ..utils import check_positive_int
 
-#: Strategy names accepted by :func:`run_experiment` and the CLI, and the class
-#: of :mod:`batchbald.pool` each one stands for.
-STRATEGIES: dict[str, str] = {
-    "batchbald": "BatchBALD",
-    "bald": "GreedyBALD",
-    "powerbald": "PowerBALD",
-    "softmaxbald": "SoftmaxBALD",
-    "softrankbald": "SoftrankBALD",
-    "entropy": "EntropySampling",
-    "random": "RandomSampling",
-}
+#: Strategy names accepted by :func:`run_experiment` and the CLI (those of
+#: :mod:`batchbald.registry`), and the class of :mod:`batchbald.pool` each one
+#: stands for.
+STRATEGIES: dict[str, str] = {name: cls for name, (cls, _) in _REGISTERED.items()}
 
-#: Model names accepted by :func:`make_model`, with a one-line description.
-MODELS: dict[str, str] = {
-    "mc-dropout": "MC-dropout MLP from batchbald.deep (needs torch); K = MC samples",
-    "bagging-logreg": "bagging of K logistic regressions (scikit-learn)",
-    "bagging-mlp": "bagging of K small scikit-learn MLPs",
-}
+#: Model names accepted by :func:`make_model` (those of :mod:`batchbald.models`),
+#: with a one-line description.
+MODELS: dict[str, str] = _NAMES_MODELS
 
 _INITIAL_METHODS = ("balanced", "random")
 
@@ -185,10 +178,7 @@ _EXPERIMENT_DEFAULTS: dict[str, dict] = {
 
 
 def _check_strategy_name(name) -> None:
-    if name not in STRATEGIES:
-        raise ValueError(
-            f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}."
-        )
+    registry.check_strategy_name(name, "strategy")
 
 
 def make_strategy(
@@ -209,14 +199,10 @@ def make_strategy(
         Keywords the caller chose for this strategy (e.g. ``n_MC_samples``,
         ``beta``); always passed, so a misspelt one is an error.
     """
-    _check_strategy_name(name)
-    from .. import pool
-
-    cls = getattr(pool, STRATEGIES[name])
-    accepted = inspect.signature(cls).parameters
+    accepted = inspect.signature(registry.strategy_class(name)).parameters
     kwargs = {k: v for k, v in (strategy_kwargs or {}).items() if k in accepted}
     kwargs.update(params or {})
-    return cls(random_state=random_state, **kwargs)
+    return registry.make_strategy(name, random_state=random_state, **kwargs)
 
 
 def _query_takes_ensemble(strategy) -> bool:
@@ -229,7 +215,7 @@ def _query_takes_ensemble(strategy) -> bool:
 def _check_strategies(strategies) -> list[tuple[str, object]]:
     if isinstance(strategies, str):
         strategies = [s.strip() for s in strategies.split(",") if s.strip()]
-    out = []
+    out: list[tuple[str, object]] = []
     for s in strategies:
         if isinstance(s, str):
             _check_strategy_name(s)

@@ -1,0 +1,8 @@
+"""``python -m batchbald``: the same as the ``batchbald`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""The one registry of query strategies.
+
+Every strategy name the package accepts, in the library, in
+:mod:`batchbald.experiments` and on the command line (``select``, ``query``,
+``experiment`` and their ``--help``), is a key of
+:data:`batchbald._names.STRATEGIES`; this module turns a name into its class
+of :mod:`batchbald.pool` (:func:`strategy_class`, :func:`make_strategy`) and
+runs it on saved member probabilities (:func:`select_from_probabilities`),
+chunk by chunk so that a memory-mapped pool is never read whole.
+
+Importing this module costs only the standard library; numpy, scikit-learn
+and the strategies are imported when first used.
+"""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ._names import STRATEGIES
+
+if TYPE_CHECKING:
+    from .engine import BatchSelection
+
+__all__ = [
+    "STRATEGY_NAMES",
+    "check_strategy_name",
+    "check_strategy_params",
+    "gain_column",
+    "make_strategy",
+    "select_from_probabilities",
+    "strategy_class",
+]
+
+#: Every strategy name, in the order of :data:`batchbald._names.STRATEGIES`.
+STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
+
+# How select_from_probabilities scores and picks for each name: (scores, rule).
+# Scores: "bald" (I(y; w)), "entropy" (H of the mean prediction), or None
+# (BatchBALD's joint gains). Rule: "greedy" (joint BatchBALD), "topk", a
+# select_stochastic mode, or "random". Kept equal to the classes of
+# batchbald.pool by tests/test_registry.py.
+_RULES: dict[str, tuple[str | None, str]] = {
+    "batchbald": (None, "greedy"),
+    "bald": ("bald", "topk"),
+    "powerbald": ("bald", "power"),
+    "softmaxbald": ("bald", "softmax"),
+    "softrankbald": ("bald", "softrank"),
+    "entropy": ("entropy", "topk"),
+    "random": ("bald", "random"),
+}
+_STOCHASTIC = ("power", "softmax", "softrank")
+
+
+def check_strategy_name(name: object, param: str = "strategy") -> str:
+    """Return ``name`` if it is a registered strategy, else raise.
+
+    Parameters
+    ----------
+    name : object
+        The value to check.
+    param : str, default="strategy"
+        The parameter's name, for the message (``"--method"`` on the command
+        line).
+
+    Raises
+    ------
+    ValueError
+        Naming the value and every valid name.
+    """
+    if not isinstance(name, str) or name not in STRATEGIES:
+        raise ValueError(
+            f"{param} must be one of {', '.join(STRATEGY_NAMES)}; got {name!r}."
+        )
+    return name
+
+
+def strategy_class(name: str) -> type:
+    """The class of :mod:`batchbald.pool` registered as ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`batchbald._names.STRATEGIES`, e.g. ``"batchbald"``.
+
+    Returns
+    -------
+    type
+        E.g. :class:`batchbald.pool.BatchBALD`.
+    """
+    from . import pool
+
+    return getattr(pool, STRATEGIES[check_strategy_name(name)][0])
+
+
+def make_strategy(name: str, **params: Any) -> Any:
+    """An unfitted strategy ``name`` built with ``params``.
+
+    Parameters
+    ----------
+    name : str
+        A registered strategy name (see :data:`STRATEGY_NAMES`).
+    **params
+        Constructor keywords, e.g. ``random_state=0``, ``beta=2.0``,
+        ``n_MC_samples=500``; one the class does not take is an error.
+
+    Returns
+    -------
+    object
+        A strategy with the scikit-activeml ``query`` convention.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    TypeError
+        For a keyword the strategy does not take, naming those it does.
+    """
+    cls = strategy_class(name)
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(params) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"strategy {name!r} takes no parameter {', '.join(unknown)}; it takes "
+            f"{', '.join(accepted)}."
+        )
+    return cls(**params)
+
+
+def gain_column(name: str) -> str:
+    """Name of the per-pick score a selection reports: ``gain_nats`` (the step's
+    increase of the joint information, BatchBALD), ``entropy_nats`` or
+    ``bald_nats`` (the pick's own score)."""
+    scores, _ = _RULES[check_strategy_name(name)]
+    return {None: "gain_nats", "entropy": "entropy_nats"}.get(scores, "bald_nats")
+
+
+def check_strategy_params(
+    method: str,
+    beta: object = None,
+    n_configurations: object = None,
+    *,
+    names: tuple[str, str] = ("beta", "n_configurations"),
+) -> float | None:
+    """Check the parameters that only some strategies take; returns ``beta``.
+
+    Parameters
+    ----------
+    method : str
+        A registered strategy name.
+    beta : float, default=None
+        Must be None unless ``method`` samples (powerbald, softmaxbald,
+        softrankbald); then a number ``>= 0``.
+    n_configurations : int, default=None
+        Must be None unless ``method`` is ``"batchbald"``.
+    names : (str, str), default=("beta", "n_configurations")
+        How the messages call the two (``("--beta", "--configurations")`` on
+        the command line).
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, the value and what is valid.
+    """
+    check_strategy_name(method, "method")
+    if n_configurations is not None and method != "batchbald":
+        raise ValueError(
+            f"{names[1]} only applies to batchbald; got {names[1]}="
+            f"{n_configurations!r} for {method!r}."
+        )
+    if beta is None:
+        return None
+    if _RULES[method][1] not in _STOCHASTIC:
+        raise ValueError(
+            f"{names[0]} only applies to powerbald, softmaxbald and softrankbald; "
+            f"got {names[0]}={beta!r} for {method!r}."
+        )
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
+        raise ValueError(f"{names[0]} must be a number >= 0; got {beta!r}.")
+    value = float(beta)
+    if not value >= 0:
+        raise ValueError(f"{names[0]} must be a number >= 0; got {beta!r}.")
+    return value
+
+
+def _configurations_keyword() -> str:
+    """The engine's keyword for M (``n_configurations``, formerly
+    ``n_samples``)."""
+    from . import engine
+
+    params = inspect.signature(engine.select_batch).parameters
+    return "n_configurations" if "n_configurations" in params else "n_samples"
+
+
+def select_from_probabilities(
+    probs_K_N_C: Any,
+    method: str,
+    batch_size: int,
+    *,
+    random_state: Any = None,
+    n_configurations: int | None = None,
+    beta: float | None = None,
+    eps: float | None = None,
+    max_memory: int | None = None,
+    device: Any = None,
+    callback: Callable[[int, int, float], None] | None = None,
+) -> BatchSelection:
+    """Choose a batch with strategy ``method`` from member probabilities.
+
+    The same choices as ``make_strategy(method, random_state=random_state,
+    ...).select(probs_K_N_C, batch_size)`` (for ``"random"``, as
+    :class:`batchbald.pool.RandomSampling` with the same random state), but
+    the pool's scores are computed chunk by chunk within ``max_memory``, so a
+    memory-mapped pool larger than memory works.
+
+    Parameters
+    ----------
+    probs_K_N_C : array-like of shape (K, N, C)
+        Member probabilities; a ``numpy.memmap`` is read in chunks.
+    method : str
+        A registered strategy name (see :data:`STRATEGY_NAMES`).
+    batch_size : int
+        Number of samples to choose; more than N chooses all, with a warning.
+    random_state : None, int or numpy.random.RandomState, default=None
+        Ties, sampling and the random baseline.
+    n_configurations : int, default=None
+        BatchBALD only: joint labellings ``M`` once exact enumeration gets too
+        large (None: the engine's 1000).
+    beta : float, default=None
+        PowerBALD, SoftmaxBALD and SoftrankBALD only: inverse temperature
+        ``>= 0`` (None: 1.0).
+    eps : float, default=None
+        Floor inside logarithms (None: :data:`batchbald.information.DEFAULT_EPS`).
+    max_memory : int, default=None
+        Working-memory budget in bytes (None: the engine's 256 MiB).
+    device : None or str, default=None
+        Run the engine with torch on this device (``"cpu"``, ``"cuda"``).
+    callback : callable, default=None
+        ``callback(step, index, gain)`` after every pick.
+
+    Returns
+    -------
+    batchbald.engine.BatchSelection
+        ``indices`` in the order chosen and ``gains`` in nats: BatchBALD's
+        per-step gains of the joint information, or each pick's own score
+        (BALD, or entropy for ``"entropy"``); see :func:`gain_column`.
+    """
+    import numpy as np
+
+    from . import engine
+    from .information import DEFAULT_EPS
+    from .utils import check_random_state
+
+    beta = check_strategy_params(method, beta, n_configurations)
+    eps = DEFAULT_EPS if eps is None else eps
+    if method == "batchbald":
+        kwargs: dict[str, Any] = {_configurations_keyword(): n_configurations}
+        return engine.select_batch(
+            probs_K_N_C,
+            batch_size,
+            eps=eps,
+            random_state=random_state,
+            max_memory=max_memory,
+            device=device,
+            callback=callback,
+            **kwargs,
+        )
+    scores_kind, rule = _RULES[method]
+    predictive_N, expected_N = engine.pool_entropies(
+        probs_K_N_C, eps=eps, max_memory=max_memory, device=device
+    )
+    scores_N = predictive_N if scores_kind == "entropy" else predictive_N - expected_N
+    rng = check_random_state(random_state)
+    if rule == "topk":
+        sel = engine.select_topk(scores_N, batch_size, rng)
+    elif rule == "random":
+        sel = engine.select_topk(rng.random_sample(len(scores_N)), batch_size, rng)
+        sel = engine.BatchSelection(
+            sel.indices, scores_N[sel.indices], None, sel.n_scored
+        )
+    else:
+        sel = engine.select_stochastic(
+            scores_N, batch_size, rule, 1.0 if beta is None else beta, rng
+        )
+    gains = np.asarray(sel.gains, dtype=np.float64)
+    if callback is not None:
+        for step, (i, g) in enumerate(zip(sel.indices, gains, strict=True)):
+            callback(step, int(i), float(g))
+    return engine.BatchSelection(sel.indices, gains, None, sel.n_scored)
