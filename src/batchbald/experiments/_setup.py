@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
 
 from .. import registry
-from .._names import STRATEGIES as _REGISTERED
 from .._names import MODELS as _NAMES_MODELS
+from .._names import STRATEGIES as _REGISTERED
 from ..utils import check_positive_int
 
 #: Strategy names accepted by :func:`run_experiment` and the CLI (those of
@@ -106,10 +106,10 @@ def make_model(
     Parameters
     ----------
     model : str
-        A name of :mod:`batchbald.models` (``"mc-dropout"``,
-        ``"logreg-bagging"``, ``"mlp-bagging"``, ``"rf"``, ``"gp-bagging"``)
-        or one of :data:`MODELS` (the experiment's ``"bagging-logreg"`` and
-        ``"bagging-mlp"``, accepted without a warning).
+        A name of :data:`MODELS` (those of :mod:`batchbald.models`:
+        ``"mc-dropout"``, ``"logreg-bagging"``, ``"mlp-bagging"``, ``"rf"``,
+        ``"gp-bagging"``); the old ``"bagging-logreg"`` and ``"bagging-mlp"``
+        still work with a FutureWarning.
     n_features, n_classes : int
         Input and output sizes.
     n_samples_K : int, default=20
@@ -133,18 +133,12 @@ def make_model(
     from .. import models
 
     n_samples_K = check_positive_int(n_samples_K, "n_samples_K")
-    if model not in MODELS and model not in models.MODELS:
+    if model not in models.MODELS and model not in models.MODEL_ALIASES:
         raise ValueError(
-            f"unknown model {model!r}; choose from "
-            f"{', '.join(dict.fromkeys([*models.MODELS, *MODELS]))} "
+            f"unknown model {model!r}; choose from {', '.join(models.MODELS)} "
             "(or pass a callable seed -> estimator)."
         )
-    # The experiment's own names (its MODELS, its default "bagging-logreg")
-    # resolve silently; other aliases warn.
-    if model in MODELS:
-        name = models.MODEL_ALIASES.get(model, model)
-    else:
-        name = models.resolve_model_name(model)
+    name = models.resolve_model_name(model)  # deprecated aliases warn
     params = dict(model_params or {})
     # The experiments' historical defaults (the recorded learning curves).
     for key, value in _EXPERIMENT_DEFAULTS.get(name, {}).items():
