@@ -26,6 +26,21 @@ Each step scores candidates in blocks by decreasing bound (64, then doubling)
 and stops once no unscored candidate's bound can come within ``_REFINE_TOL``
 of the best gain found: the same choices as scoring every candidate.
 
+How much this saves depends on the ensemble, and it is often little: EPIG
+is typically an order of magnitude below BALD (it only counts the part of
+the information about ``w`` that matters for the targets), so the bound
+closes only candidates whose BALD score is below the best EPIG gain. On a
+bagging of 10 logistic regressions on digits (30 labels, 300 targets) no
+candidate was closed at the first step. The cost of a step is about
+``M_eff`` EPIG evaluations of the open candidates (``M_eff``: configurations
+left after merging equal posteriors); the levers are ``n_samples`` and the
+number of targets. A tighter bound that was considered, the Dobrushin
+contraction ``I(y_n; y*) <= max_{k,l} TV(p_k(y*), p_l(y*)) I(y_n; w)``,
+would have closed none either on that example (mean coefficient 0.62).
+
+Screening leaves out the least likely enumerated configurations, up to a
+total weight of ``_SCREEN_DROP_MASS``; the decision re-scores on all of them.
+
 Precision. Gains are screened in float32; the candidates within
 ``_REFINE_TOL`` nats of the best are re-scored in float64 before deciding,
 and gains within ``_TIE_TOL`` of the best are ties, broken with the caller's
@@ -67,6 +82,9 @@ _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-10
 _FIRST_BLOCK = 64
 _MERGE_GRID = 1e-9
+# Screening leaves out the least likely configurations up to this total
+# weight: a gain moves by at most that times log C, far below _REFINE_TOL.
+_SCREEN_DROP_MASS = 1e-6
 
 
 def _check_batch_size(batch_size, n_available: int) -> int:
@@ -142,6 +160,16 @@ class _Configurations:
         if len(first) == len(weights_M):
             return post_M_K, weights_M
         return post_M_K[first], np.bincount(inverse.ravel(), weights=weights_M)
+
+    def screen(self) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`posterior` without its least likely configurations."""
+        post_M_K, weights_M = self.posterior()
+        if len(weights_M) < 2:
+            return post_M_K, weights_M
+        order = np.argsort(weights_M)
+        dropped = np.searchsorted(np.cumsum(weights_M[order]), _SCREEN_DROP_MASS)
+        keep = np.sort(order[dropped:])
+        return post_M_K[keep], weights_M[keep]
 
 
 def select_epig_topk(
@@ -276,9 +304,9 @@ def select_batch_epig(
     gains: list[float] = []
     n_scored = 0
     for step in range(batch_size):
-        post, weights = state.posterior()
-        idx, gain = problem.step(post, weights, available_N, lazy)
+        idx, gain = problem.step(*state.screen(), available_N, lazy)
         n_scored += len(idx)
+        post, weights = state.posterior()
         near = idx[gain >= gain.max() - _REFINE_TOL]
         near_gain = problem.gains(near, post, weights, precise=True)
         chosen = int(near[_pick(near_gain, near, rng)])
