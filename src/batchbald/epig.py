@@ -338,14 +338,29 @@ def _chunk_gain(chunk_K_n_C, targets, post, weights, h_target_M, work):
         scaled = (rows_nC_K * post_K).astype(work.dtype, copy=False)
         joint_sum_n = np.zeros(n)
         for block_K_tC in targets.blocks:
-            joint, logs = work.views(n * C, block_K_tC.shape[1])
-            np.matmul(scaled, block_K_tC, out=joint)  # p_post(y_n, y*_t) blocks
-            np.maximum(joint, work.floor, out=joint)  # 0 log 0 = 0
-            np.log(joint, out=logs)
-            joint_sum_n += np.einsum("ij,ij->i", joint, logs).reshape(n, C).sum(1)
+            joint_sum_n += _joint_xlogx(scaled, block_K_tC, work, n, C)
         h_joint_n = -joint_sum_n / targets.T
         gain_n += weights[m] * (h_pool_n + h_target_M[m] - h_joint_n)
     return gain_n
+
+
+def _joint_xlogx(scaled_nC_K, block_K_tC, work, n: int, C: int) -> np.ndarray:
+    """``sum_{c, t, c'} J log J`` per pool point for one block of joints ``J``.
+
+    The logarithm is taken without a floor first (one pass less); a zero
+    joint then gives ``0 * -inf = NaN`` and only those rows are recomputed
+    with the floor, which makes ``0 log 0 = 0``.
+    """
+    joint, logs = work.views(n * C, block_K_tC.shape[1])
+    np.matmul(scaled_nC_K, block_K_tC, out=joint)  # p_post(y_n, y*_t)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.log(joint, out=logs)
+        rows = np.einsum("ij,ij->i", joint, logs)
+    bad = np.flatnonzero(np.isnan(rows))
+    if len(bad):
+        sub = np.maximum(joint[bad], work.floor)
+        rows[bad] = np.einsum("ij,ij->i", sub, np.log(sub))
+    return rows.reshape(n, C).sum(1)
 
 
 class _Workspace:
