@@ -76,7 +76,7 @@ def problems(draw):
     return pool, target
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(problems())
 def test_epig_matches_brute_force_and_data_processing_bound(problem):
     pool, target = problem
@@ -88,7 +88,7 @@ def test_epig_matches_brute_force_and_data_processing_bound(problem):
     assert np.all(scores <= bald_scores(target).mean() + 1e-10)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(problems(), st.integers(1, 5), st.integers(0, 10_000))
 def test_conditional_epig_matches_brute_force_with_posteriors(problem, M, seed):
     pool, target = problem

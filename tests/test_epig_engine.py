@@ -102,7 +102,7 @@ def problems(draw):
     return random_probs(rng, K, N, C, alpha), random_probs(rng, K, T, C, alpha)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(problems(), st.integers(1, 3))
 def test_greedy_matches_brute_force_property(problem, b):
     pool, target = problem

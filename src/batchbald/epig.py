@@ -45,7 +45,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .information import check_probabilities
 
@@ -63,6 +63,16 @@ DEFAULT_EPIG_MAX_MEMORY = 256 * 2**20
 _BLOCK_ELEMENTS = 1 << 18
 # Pool points per block, at least (keeps the matrix products efficient).
 _MIN_POOL_ROWS = 8
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _one_blas_thread():
+    """Context limiting BLAS to one thread (the controller is built once)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def check_max_memory(max_memory) -> int:
@@ -314,7 +324,7 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
         h_target_M[m] = -_xlogx_sum(q_T_C, axis=-1).mean()
     # The blocks' matrix products are small and cache-sized: a threaded BLAS
     # only adds synchronisation (and stalls badly on a busy machine).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         for start in range(0, n, n_chunk):
             stop = min(n, start + n_chunk)
             idx = np.arange(start, stop) if idx_n is None else idx_n[start:stop]
