@@ -176,6 +176,12 @@ def test_parameter_errors(strategy, error, match):
         strategy.select(probs, probs, 1)
 
 
+def test_batch_size_in_the_targets_place_is_explained():
+    probs = np.full((2, 4, 2), 0.5)
+    with pytest.raises(TypeError, match="take the targets second"):
+        EPIG().select(probs, 2)
+
+
 def test_mismatched_members_are_an_error():
     with pytest.raises(ValueError, match="same K members"):
         EPIG().select(np.full((2, 4, 2), 0.5), np.full((3, 4, 2), 0.5), 1)

@@ -28,6 +28,7 @@ drawn per call). ``n_targets`` draws that many targets at random (from
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
@@ -202,6 +203,13 @@ class _TargetedStrategy(BaseEstimator):
         if not isinstance(return_utilities, (bool, np.bool_)):
             raise TypeError(
                 f"return_utilities must be True or False; got {return_utilities!r}."
+            )
+        if isinstance(target_probs_K_T_C, numbers.Integral):
+            raise TypeError(
+                "target_probs_K_T_C must be None or an array of target "
+                f"probabilities (K, T, C); got the integer {target_probs_K_T_C!r}. "
+                "The EPIG strategies take the targets second: "
+                "select(probs_K_N_C, target_probs_K_T_C, batch_size=...)."
             )
         eps = check_eps(self.eps)
         rng = check_random_state(self.random_state)
