@@ -49,11 +49,20 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from batchbald.ensembles import bagging_ensemble, ensemble_probas  # noqa: E402
-from batchbald.pool import EPIG, BatchBALD, BatchEPIG, GreedyBALD  # noqa: E402
+from batchbald.pool import (  # noqa: E402
+    EPIG,
+    BatchBALD,
+    BatchEPIG,
+    GreedyBALD,
+    PowerBALD,
+    PowerEPIG,
+)
 
 JUNK = 10
 N_CLASSES = 11
-STRATEGIES = ("random", "bald", "batchbald", "epig", "batchepig")
+STRATEGIES = (
+    "random", "bald", "powerbald", "batchbald", "epig", "powerepig", "batchepig"
+)  # fmt: skip
 
 
 def make_problem(seed: int, args):
@@ -86,11 +95,13 @@ def choose(name, probs_pool, probs_target, b, rng, args):
         return rng.choice(probs_pool.shape[1], size=b, replace=False)
     strategy = {
         "bald": lambda: GreedyBALD(random_state=rng),
+        "powerbald": lambda: PowerBALD(random_state=rng),
+        "powerepig": lambda: PowerEPIG(random_state=rng),
         "batchbald": lambda: BatchBALD(n_MC_samples=args.mc_bald, random_state=rng),
         "epig": lambda: EPIG(random_state=rng),
         "batchepig": lambda: BatchEPIG(n_MC_samples=args.mc, random_state=rng),
     }[name]()
-    if name in ("epig", "batchepig"):
+    if name in ("epig", "powerepig", "batchepig"):
         return strategy.select(probs_pool, probs_target, b).indices
     return strategy.select(probs_pool, b).indices
 
