@@ -24,6 +24,11 @@ STRATEGIES: dict[str, tuple[str, str]] = {
     "softrankbald": ("SoftrankBALD", "sampled proportionally to rank**-beta"),
     "entropy": ("EntropySampling", "the highest entropies of the mean prediction"),
     "random": ("RandomSampling", "uniformly at random"),
+    "epig": ("EPIG", "the b highest EPIG scores E_x* I(y; y*) (needs targets)"),
+    "batchepig": ("BatchEPIG", "greedy joint predictive gain E_x* I(y_1..y_b; y*)"),
+    "powerepig": ("PowerEPIG", "sampled proportionally to EPIG**beta"),
+    "softmaxepig": ("SoftmaxEPIG", "sampled proportionally to exp(beta EPIG)"),
+    "softrankepig": ("SoftrankEPIG", "sampled proportionally to rank**-beta of EPIG"),
 }
 
 #: Model name -> one-line description (the factories live in batchbald.models).

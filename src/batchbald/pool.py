@@ -46,13 +46,18 @@ from .information import DEFAULT_EPS, EPS_CONSTRAINT
 from .utils import MISSING_LABEL, check_random_state, is_unlabeled
 
 __all__ = [
+    "EPIG",
     "BatchBALD",
+    "BatchEPIG",
     "EntropySampling",
     "GreedyBALD",
     "PowerBALD",
+    "PowerEPIG",
     "RandomSampling",
     "SoftmaxBALD",
+    "SoftmaxEPIG",
     "SoftrankBALD",
+    "SoftrankEPIG",
 ]
 
 _QUERY_DOC = """
@@ -526,3 +531,13 @@ class RandomSampling(BaseEstimator):
     query.__doc__ = "Choose samples uniformly at random.\n" + _QUERY_DOC.format(
         ensemble=""
     )
+
+
+# Prediction-oriented strategies (EPIG); at the end: they use the helpers above.
+from ._pool_epig import (  # noqa: E402
+    EPIG,
+    BatchEPIG,
+    PowerEPIG,
+    SoftmaxEPIG,
+    SoftrankEPIG,
+)

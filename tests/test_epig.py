@@ -1,0 +1,211 @@
+"""Tests of the EPIG math (batchbald.epig) against brute-force enumeration."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import batchbald.epig as epig_module
+from batchbald.epig import conditional_bald, conditional_epig, epig_scores
+from batchbald.information import bald_scores
+
+
+def random_probs(rng, K, N, C, alpha=0.5):
+    return rng.dirichlet(np.full(C, alpha), size=(K, N))
+
+
+def pair_mi(p_K_C, q_K_C, post_K):
+    """I(y; y*) from the explicit C x C joint sum_k post_k p_k(y) q_k(y*)."""
+    joint = np.einsum("k,kc,kd->cd", post_K, p_K_C, q_K_C)
+    outer = np.outer(joint.sum(1), joint.sum(0))
+    mask = joint > 0
+    return float(np.sum(joint[mask] * np.log(joint[mask] / outer[mask])))
+
+
+def brute_epig(pool, target, post_M_K=None, weights_M=None):
+    K, N, _ = pool.shape
+    if post_M_K is None:
+        post_M_K, weights_M = np.full((1, K), 1.0 / K), np.ones(1)
+    out = np.zeros(N)
+    for w, post in zip(weights_M, post_M_K, strict=True):
+        for n in range(N):
+            out[n] += w * np.mean(
+                [
+                    pair_mi(pool[:, n], target[:, t], post)
+                    for t in range(target.shape[1])
+                ]
+            )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("K", "N", "T", "C", "alpha", "seed"),
+    [
+        (2, 3, 1, 2, 0.5, 0),
+        (5, 7, 4, 3, 0.5, 1),
+        (10, 6, 9, 4, 0.2, 2),
+        (3, 12, 5, 10, 1.0, 3),
+        (20, 4, 3, 2, 5.0, 4),
+        (1, 5, 5, 3, 0.5, 5),  # one member: nothing to learn, EPIG = 0
+    ],
+)
+def test_epig_equals_brute_force(K, N, T, C, alpha, seed):
+    rng = np.random.RandomState(seed)
+    pool, target = random_probs(rng, K, N, C, alpha), random_probs(rng, K, T, C, alpha)
+    expected = brute_epig(pool, target)
+    np.testing.assert_allclose(epig_scores(pool, target), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        epig_scores(pool, target, precise=False), expected, atol=2e-6
+    )
+    if K == 1:
+        np.testing.assert_allclose(expected, 0.0, atol=1e-12)
+
+
+@st.composite
+def problems(draw):
+    K = draw(st.integers(1, 6))
+    N = draw(st.integers(1, 6))
+    T = draw(st.integers(1, 5))
+    C = draw(st.integers(2, 4))
+    alpha = draw(st.sampled_from([0.05, 0.5, 3.0]))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.RandomState(seed)
+    pool, target = random_probs(rng, K, N, C, alpha), random_probs(rng, K, T, C, alpha)
+    if draw(st.booleans()):  # hard predictions: exact zeros and ones
+        pool = np.eye(C)[pool.argmax(-1)]
+    return pool, target
+
+
+@settings(max_examples=30, deadline=None)
+@given(problems())
+def test_epig_matches_brute_force_and_data_processing_bound(problem):
+    pool, target = problem
+    scores = epig_scores(pool, target)
+    np.testing.assert_allclose(scores, brute_epig(pool, target), atol=1e-10)
+    assert np.all(scores >= -1e-12)
+    # Data processing: y and y* are independent given the member.
+    assert np.all(scores <= bald_scores(pool) + 1e-10)
+    assert np.all(scores <= bald_scores(target).mean() + 1e-10)
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(), st.integers(1, 5), st.integers(0, 10_000))
+def test_conditional_epig_matches_brute_force_with_posteriors(problem, M, seed):
+    pool, target = problem
+    rng = np.random.RandomState(seed)
+    post_M_K = rng.dirichlet(np.full(pool.shape[0], 0.5), size=M)
+    weights_M = rng.dirichlet(np.ones(M))
+    got = conditional_epig(pool, target, post_M_K, weights_M)
+    np.testing.assert_allclose(
+        got, brute_epig(pool, target, post_M_K, weights_M), atol=1e-10
+    )
+    assert np.all(got <= conditional_bald(pool, post_M_K, weights_M) + 1e-10)
+
+
+def test_conditional_bald_with_uniform_posterior_is_bald():
+    rng = np.random.RandomState(0)
+    probs = random_probs(rng, 7, 30, 4)
+    np.testing.assert_allclose(
+        conditional_bald(probs, np.full((1, 7), 1 / 7), np.ones(1)),
+        bald_scores(probs),
+        atol=1e-12,
+    )
+
+
+def test_chunking_over_pool_and_targets_changes_nothing(monkeypatch):
+    rng = np.random.RandomState(1)
+    pool, target = random_probs(rng, 6, 50, 5), random_probs(rng, 6, 40, 5)
+    expected = epig_scores(pool, target)
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 300)  # 3 targets x 4 points
+    np.testing.assert_allclose(epig_scores(pool, target), expected, atol=1e-12)
+    np.testing.assert_allclose(
+        epig_scores(pool, target, max_memory=2**20), expected, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    ("block", "max_memory"), [(1 << 18, 2**28), (1 << 18, 2**21), (100, 2**28)]
+)
+def test_plan_stays_within_budget_and_never_builds_the_full_product(
+    monkeypatch, block, max_memory
+):
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", block)
+    N, K, T, C = 20_000, 20, 5_000, 10
+    n_chunk, t_chunk = epig_module._plan(N, T, K, C, 4, max_memory)
+    cells = n_chunk * t_chunk * C * C
+    assert cells <= max(block, C * C)
+    assert 2 * cells * 4 <= max_memory
+    assert 1 <= n_chunk < N and 1 <= t_chunk <= T
+
+
+def test_subset_of_the_pool_scores_like_the_full_pool():
+    rng = np.random.RandomState(2)
+    pool, target = random_probs(rng, 4, 20, 3), random_probs(rng, 4, 6, 3)
+    idx = np.array([19, 0, 7, 7])
+    post = np.full((1, 4), 0.25)
+    np.testing.assert_allclose(
+        conditional_epig(pool, target, post, np.ones(1), idx_n=idx),
+        epig_scores(pool, target)[idx],
+        atol=1e-12,
+    )
+
+
+def test_inputs_are_not_modified_and_float32_is_accepted():
+    rng = np.random.RandomState(3)
+    pool = random_probs(rng, 3, 10, 4).astype(np.float32)
+    target = random_probs(rng, 3, 5, 4).astype(np.float32)
+    before = pool.copy(), target.copy()
+    scores = epig_scores(pool, target, precise=False)
+    assert scores.dtype == np.float64
+    np.testing.assert_array_equal(pool, before[0])
+    np.testing.assert_array_equal(target, before[1])
+
+
+@pytest.mark.parametrize(
+    ("pool_shape", "target_shape", "match"),
+    [
+        ((3, 5, 4), (2, 5, 4), "same K members over the same C classes"),
+        ((3, 5, 4), (3, 5, 3), "same K members over the same C classes"),
+        ((3, 5), (3, 5, 4), "must have 3 dimensions"),
+    ],
+)
+def test_shape_errors_name_the_parameters(pool_shape, target_shape, match):
+    pool = np.full(pool_shape, 1.0 / pool_shape[-1])
+    target = np.full(target_shape, 1.0 / target_shape[-1])
+    with pytest.raises(ValueError, match=match):
+        epig_scores(pool, target)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"max_memory": 1000}, ValueError, "at least 1 MiB"),
+        ({"max_memory": "1G"}, TypeError, "number of bytes"),
+        ({"precise": 1}, TypeError, "precise must be True or False"),
+    ],
+)
+def test_parameter_errors(kwargs, error, match):
+    probs = np.full((2, 3, 2), 0.5)
+    with pytest.raises(error, match=match):
+        epig_scores(probs, probs, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("post", "weights", "match"),
+    [
+        (np.full((2, 3), 1 / 3), np.ones(2) / 2, r"shape \(M, K\) with K=2"),
+        (np.full((2, 2), 0.5), np.ones(3) / 3, r"weights_M must have shape \(2,\)"),
+        (np.array([[1.5, -0.5]]), np.ones(1), "non-negative"),
+        (np.array([[np.nan, 0.5]]), np.ones(1), "finite"),
+    ],
+)
+def test_posterior_errors(post, weights, match):
+    probs = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match=match):
+        conditional_epig(probs, probs, post, weights)
+
+
+def test_idx_out_of_range_is_an_error():
+    probs = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match=r"indices in \[0, 3\)"):
+        conditional_epig(probs, probs, np.full((1, 2), 0.5), np.ones(1), idx_n=[3])

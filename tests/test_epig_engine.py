@@ -1,0 +1,193 @@
+"""Tests of greedy batch EPIG (batchbald._epig_engine) against brute force."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from batchbald._epig_engine import select_batch_epig, select_epig_topk
+from batchbald.epig import epig_scores
+
+
+def random_probs(rng, K, N, C, alpha=0.5):
+    return rng.dirichlet(np.full(C, alpha), size=(K, N))
+
+
+def set_target_mi(pool_K_S_C, target_K_C):
+    """I(y_S; y*) by enumerating every joint labelling of the set S."""
+    K, S, _ = pool_K_S_C.shape
+    table_K_L = np.ones((K, 1))
+    for s in range(S):
+        table_K_L = (table_K_L[:, :, None] * pool_K_S_C[:, s, None, :]).reshape(K, -1)
+    joint = table_K_L.T @ target_K_C / K
+    outer = np.outer(joint.sum(1), joint.sum(0))
+    mask = joint > 0
+    return float(np.sum(joint[mask] * np.log(joint[mask] / outer[mask])))
+
+
+def objective(pool, target, batch):
+    """E_{x*} I(y_batch; y*), the mean over targets."""
+    if not batch:
+        return 0.0
+    return float(
+        np.mean(
+            [
+                set_target_mi(pool[:, batch], target[:, t])
+                for t in range(target.shape[1])
+            ]
+        )
+    )
+
+
+def brute_force_greedy(pool, target, batch_size):
+    """Plain greedy joint EPIG: every candidate, every step, full enumeration."""
+    N = pool.shape[1]
+    chosen, rows = [], []
+    for _ in range(batch_size):
+        row = np.full(N, np.nan)
+        for n in range(N):
+            if n not in chosen:
+                row[n] = objective(pool, target, chosen + [n])
+        chosen.append(int(np.nanargmax(row)))
+        rows.append(row)
+    return np.array(chosen), np.array(rows)
+
+
+def has_near_ties(rows, tol=1e-8):
+    for row in rows:
+        r = np.sort(row[np.isfinite(row)])
+        if len(r) > 1 and r[-1] - r[-2] < tol:
+            return True
+    return False
+
+
+@pytest.mark.parametrize(
+    ("K", "N", "T", "C", "b", "seed"),
+    [
+        (4, 6, 3, 2, 3, 0),
+        (6, 12, 5, 3, 4, 1),
+        (10, 8, 4, 4, 3, 2),
+        (3, 10, 6, 3, 5, 3),
+        (8, 9, 2, 2, 6, 4),
+    ],
+)
+def test_greedy_equals_brute_force_greedy_in_exact_regime(K, N, T, C, b, seed):
+    rng = np.random.RandomState(seed)
+    pool, target = random_probs(rng, K, N, C), random_probs(rng, K, T, C)
+    expected_idx, expected_rows = brute_force_greedy(pool, target, b)
+    assert not has_near_ties(expected_rows)
+    M = C ** (b - 1)
+    lazy = select_batch_epig(pool, target, b, n_samples=M, eps=0.0, random_state=0)
+    full = select_batch_epig(
+        pool, target, b, n_samples=M, eps=0.0, random_state=0, return_utilities=True
+    )
+    np.testing.assert_array_equal(lazy.indices, expected_idx)
+    np.testing.assert_array_equal(full.indices, expected_idx)
+    np.testing.assert_allclose(full.utilities, expected_rows, atol=1e-6, equal_nan=True)
+    steps = [objective(pool, target, list(expected_idx[: i + 1])) for i in range(b)]
+    np.testing.assert_allclose(np.cumsum(lazy.gains), steps, atol=1e-9)
+
+
+@st.composite
+def problems(draw):
+    K = draw(st.integers(2, 5))
+    N = draw(st.integers(2, 7))
+    T = draw(st.integers(1, 4))
+    C = draw(st.integers(2, 3))
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.RandomState(seed)
+    alpha = draw(st.sampled_from([0.3, 1.0]))
+    return random_probs(rng, K, N, C, alpha), random_probs(rng, K, T, C, alpha)
+
+
+@settings(max_examples=15, deadline=None)
+@given(problems(), st.integers(1, 3))
+def test_greedy_matches_brute_force_property(problem, b):
+    pool, target = problem
+    b = min(b, pool.shape[1])
+    expected_idx, expected_rows = brute_force_greedy(pool, target, b)
+    if has_near_ties(expected_rows):
+        return
+    got = select_batch_epig(pool, target, b, n_samples=10**4, eps=0.0, random_state=1)
+    np.testing.assert_array_equal(got.indices, expected_idx)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_first_step_is_the_epig_argmax_and_utilities_row_0_is_epig(seed):
+    rng = np.random.RandomState(seed)
+    pool, target = random_probs(rng, 8, 40, 4), random_probs(rng, 8, 10, 4)
+    scores = epig_scores(pool, target)
+    res = select_batch_epig(pool, target, 3, random_state=0, return_utilities=True)
+    assert res.indices[0] == np.argmax(scores)
+    np.testing.assert_allclose(res.utilities[0], scores, atol=2e-6)
+    assert res.gains[0] == pytest.approx(scores.max(), abs=1e-12)
+    # Rows are NaN exactly at the samples chosen before.
+    for i in range(1, 3):
+        assert set(np.flatnonzero(np.isnan(res.utilities[i]))) == set(res.indices[:i])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sampled_regime_lazy_equals_full_scan_and_is_reproducible(seed):
+    rng = np.random.RandomState(seed)
+    pool, target = random_probs(rng, 6, 30, 5), random_probs(rng, 6, 8, 5)
+    kwargs = {"n_samples": 7, "random_state": 3}
+    lazy = select_batch_epig(pool, target, 5, **kwargs)
+    full = select_batch_epig(pool, target, 5, lazy=False, **kwargs)
+    again = select_batch_epig(pool, target, 5, **kwargs)
+    np.testing.assert_array_equal(lazy.indices, full.indices)
+    np.testing.assert_array_equal(lazy.indices, again.indices)
+    np.testing.assert_allclose(lazy.gains, full.gains, atol=1e-12)
+    assert len(set(lazy.indices)) == 5
+    assert np.all(lazy.gains >= -1e-12)
+    assert lazy.n_scored <= full.n_scored
+
+
+def test_topk_equals_the_highest_brute_force_scores():
+    rng = np.random.RandomState(5)
+    pool, target = random_probs(rng, 5, 25, 3), random_probs(rng, 5, 7, 3)
+    res = select_epig_topk(pool, target, 4, random_state=0, return_utilities=True)
+    scores = epig_scores(pool, target)
+    np.testing.assert_array_equal(res.indices, np.argsort(-scores)[:4])
+    np.testing.assert_allclose(res.utilities[0], scores, atol=2e-6)
+    np.testing.assert_allclose(res.gains, np.sort(scores)[::-1][:4], atol=1e-12)
+
+
+def test_equal_candidates_are_broken_by_the_random_state():
+    rng = np.random.RandomState(0)
+    one = random_probs(rng, 4, 1, 3)
+    pool = np.repeat(one, 6, axis=1)
+    target = random_probs(rng, 4, 3, 3)
+    picks = {
+        int(select_batch_epig(pool, target, 1, random_state=s).indices[0])
+        for s in range(8)
+    }
+    assert len(picks) > 1
+
+
+def test_more_than_the_pool_warns_and_selects_everything():
+    rng = np.random.RandomState(0)
+    pool, target = random_probs(rng, 3, 4, 2), random_probs(rng, 3, 2, 2)
+    with pytest.warns(UserWarning, match="batch_size=6 is larger"):
+        res = select_batch_epig(pool, target, 6, random_state=0)
+    assert sorted(res.indices) == [0, 1, 2, 3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        select_epig_topk(pool, target, 2, random_state=0)
+
+
+def test_lazy_with_utilities_is_refused():
+    probs = np.full((2, 3, 2), 0.5)
+    with pytest.raises(ValueError, match="lazy=True cannot return utilities"):
+        select_batch_epig(probs, probs, 1, lazy=True, return_utilities=True)
+
+
+def test_callback_sees_every_step():
+    rng = np.random.RandomState(0)
+    pool, target = random_probs(rng, 3, 6, 2), random_probs(rng, 3, 2, 2)
+    seen = []
+    res = select_batch_epig(
+        pool, target, 3, random_state=0, callback=lambda *a: seen.append(a)
+    )
+    assert [s[1] for s in seen] == list(res.indices)
