@@ -183,9 +183,15 @@ class NumpyScorer(_Scorer):
     the GIL), and its buffers are reused from chunk to chunk.
     """
 
-    def __init__(self, probs_K_N_C, *, eps: float, max_memory: int):
+    def __init__(
+        self, probs_K_N_C, *, eps: float, max_memory: int, validate: bool = True
+    ):
         super().__init__(eps, max_memory)
-        self.probs = check_probabilities(probs_K_N_C, "probs_K_N_C")
+        self.probs = (
+            check_probabilities(probs_K_N_C, "probs_K_N_C")
+            if validate
+            else probs_K_N_C
+        )
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
         self._pool = None
         self._buffers: dict = {}
