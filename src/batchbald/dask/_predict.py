@@ -47,7 +47,9 @@ def _as_rows(X, rows_per_chunk: int | None) -> da.Array:
             f"{type(X).__name__}."
         )
     if arr.ndim < 2 or arr.shape[0] == 0:
-        raise ValueError(f"X must have shape (N, n_features...) with N > 0; got {arr.shape}.")
+        raise ValueError(
+            f"X must have shape (N, n_features...) with N > 0; got {arr.shape}."
+        )
     if rows_per_chunk is not None:
         arr = arr.rechunk({0: rows_per_chunk})
     if any(n > 1 for n in arr.numblocks[1:]):

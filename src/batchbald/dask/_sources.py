@@ -51,7 +51,9 @@ def _from_npy(path: Path, chunk_bytes: int, name: str) -> da.Array:
     try:
         src = _NpyFile(path)
     except (ValueError, OSError, EOFError) as exc:
-        raise ValueError(f"{name}: {path} is not a readable .npy file ({exc}).") from exc
+        raise ValueError(
+            f"{name}: {path} is not a readable .npy file ({exc})."
+        ) from exc
     _check_shape(src.shape, f"{name} ({path})")
     K, _, C = src.shape
     n = _points_per_chunk(K, C, src.dtype.itemsize, chunk_bytes)
@@ -143,7 +145,8 @@ def open_pool(
     _check_shape(arr.shape, "probs_K_N_C")
     if arr.dtype.kind != "f":
         raise TypeError(
-            f"probs_K_N_C must hold floating-point probabilities; got dtype {arr.dtype}."
+            "probs_K_N_C must hold floating-point probabilities; got dtype "
+            f"{arr.dtype}."
         )
     if arr.numblocks[0] != 1 or arr.numblocks[2] != 1:
         arr = arr.rechunk({0: -1, 2: -1})
