@@ -9,6 +9,9 @@ stays where the block is scored; the driver only sees a
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +80,27 @@ class BlockSummary:
     row: np.ndarray | None = None
 
 
-def _scorer(probs_K_n_C, eps: float, max_memory: int) -> NumpyScorer:
-    return NumpyScorer(probs_K_n_C, eps=eps, max_memory=max_memory, validate=False)
+# One scorer per worker thread, so that its scratch buffers and thread pool
+# are reused from block to block and round to round (fresh buffers of up to
+# max_memory bytes would be page-faulted in again on every call).
+_LOCAL = threading.local()
+
+
+@contextlib.contextmanager
+def _scorer(probs_K_n_C, eps: float, max_memory: int) -> Iterator[NumpyScorer]:
+    scorer = getattr(_LOCAL, "scorer", None)
+    if scorer is None or (scorer.eps, scorer.max_memory) != (eps, max_memory):
+        if scorer is not None:
+            scorer.close()
+        scorer = NumpyScorer(
+            probs_K_n_C, eps=eps, max_memory=max_memory, validate=False
+        )
+        _LOCAL.scorer = scorer
+    scorer.probs = probs_K_n_C
+    try:
+        yield scorer
+    finally:
+        scorer.probs = None  # do not keep the block alive
 
 
 def _summary(state: BlockState, near_tol: float, n_scored: int, want_row: bool):
