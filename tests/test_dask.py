@@ -27,6 +27,15 @@ def _pool(seed, K=8, N=900, C=4, dup=40, dtype=np.float64):
     return probs.astype(dtype)
 
 
+def _assert_same(got, ref, M, C=4):
+    """Same picks; gains equal to 1e-12 where the step was exact (float64
+    decisions), to float32 rounding where it was sampled (screened gains)."""
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    exact = np.arange(len(ref.gains)) * np.log(C) <= np.log(M) + 1e-12
+    np.testing.assert_allclose(got.gains[exact], ref.gains[exact], atol=1e-12)
+    np.testing.assert_allclose(got.gains, ref.gains, rtol=1e-5, atol=1e-9)
+
+
 # (seed, M, batch size, chunk): exact regime (C**|A| <= M) and sampled regime.
 CASES = [
     (0, 1000, 5, 200),
@@ -42,8 +51,18 @@ def test_in_process_equals_in_memory(seed, M, b, chunk):
     arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
     ref = select_batch(probs, b, n_samples=M, random_state=seed)
     got = bd.select_batch(arr, b, n_configurations=M, random_state=seed)
-    np.testing.assert_array_equal(got.indices, ref.indices)
-    np.testing.assert_allclose(got.gains, ref.gains, rtol=0, atol=1e-12)
+    _assert_same(got, ref, M)
+
+
+@pytest.mark.parametrize("cache_points", [0, 7, 64, 5000])
+def test_the_candidate_cache_never_changes_the_picks(cache_points):
+    probs = _pool(11, N=2000)
+    arr = da.from_array(probs, chunks=(8, 300, 4))
+    for M in (1000, 30):
+        ref = select_batch(probs, 7, n_samples=M, random_state=2)
+        got = bd.select_batch(arr, 7, n_configurations=M, random_state=2,
+                              cache_points=cache_points)
+        _assert_same(got, ref, M)
 
 
 @pytest.mark.parametrize("seed, M, b, chunk", CASES[:3])
@@ -209,8 +228,7 @@ def test_cluster_equals_in_memory(client, persist):
         ref = select_batch(probs, 6, n_samples=M, random_state=1)
         got = bd.select_batch(arr, 6, n_configurations=M, random_state=1,
                               client=client, persist=persist)
-        np.testing.assert_array_equal(got.indices, ref.indices)
-        np.testing.assert_allclose(got.gains, ref.gains, atol=1e-12)
+        _assert_same(got, ref, M)
     ref = select_stochastic(pool_entropies(probs)[0] - pool_entropies(probs)[1],
                             6, mode="power", random_state=2)
     got = bd.select_scores(arr, 6, mode="power", random_state=2, client=client)
@@ -231,6 +249,5 @@ def test_a_killed_worker_does_not_change_the_picks(client):
 
     got = bd.select_batch(arr, 6, n_configurations=64, random_state=3,
                           client=client, persist=True, callback=kill_one)
-    np.testing.assert_array_equal(got.indices, ref.indices)
-    np.testing.assert_allclose(got.gains, ref.gains, atol=1e-12)
+    _assert_same(got, ref, 64)
     client.wait_for_workers(2, timeout=60)

@@ -10,6 +10,7 @@ stays where the block is scored; the driver only sees a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +38,13 @@ class BlockState:
         Scored during step ``step``: ``bounds`` holds the step's gain there.
     step : int
         The step ``fresh`` refers to.
+    cache_idx : numpy.ndarray of int, shape (T,)
+        Block positions, in increasing order, of the samples whose member
+        probabilities are kept with the state: the ``T`` of largest BALD
+        score. A round that only needs them does not read the block again,
+        which is what keeps a pool larger than the cluster's memory cheap.
+    cache_probs : numpy.ndarray of shape (K, T, C)
+        Their member probabilities.
     """
 
     offset: int
@@ -44,6 +52,16 @@ class BlockState:
     available: np.ndarray
     fresh: np.ndarray
     step: int = 0
+    cache_idx: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.empty(0, dtype=np.intp)
+    )
+    cache_probs: np.ndarray | None = None
+
+    def uncached_bound(self) -> float:
+        """The largest bound among available samples outside the cache."""
+        outside = self.available.copy()
+        outside[self.cache_idx] = False
+        return float(self.bounds[outside].max()) if outside.any() else -np.inf
 
 
 @dataclass
@@ -60,6 +78,9 @@ class BlockSummary:
     next_bound : float
         The largest bound among all its available samples: what the next step
         may have to score.
+    uncached_bound : float
+        The largest bound among available samples outside the block's cache:
+        a round whose threshold is at least this needs only the cache.
     near_idx : numpy.ndarray of int, shape (m,)
         Pool indices of the samples scored this step within ``near_tol`` of
         ``best``, in increasing order.
@@ -74,6 +95,7 @@ class BlockSummary:
     best: float
     open_bound: float
     next_bound: float
+    uncached_bound: float
     near_idx: np.ndarray
     near_gain: np.ndarray
     n_scored: int
@@ -120,6 +142,7 @@ def _summary(state: BlockState, near_tol: float, n_scored: int, want_row: bool):
         best=best,
         open_bound=open_bound,
         next_bound=next_bound,
+        uncached_bound=state.uncached_bound(),
         near_idx=near + state.offset,
         near_gain=state.bounds[near],
         n_scored=n_scored,
@@ -129,19 +152,27 @@ def _summary(state: BlockState, near_tol: float, n_scored: int, want_row: bool):
 
 def init_block(
     probs_K_n_C, offset: int, eps: float, max_memory: int, near_tol: float,
-    want_row: bool,
+    want_row: bool, cache_points: int = 0,
 ) -> tuple[BlockState, BlockSummary]:
-    """Validate a block, compute its BALD scores (step 0's exact gains)."""
+    """Validate a block, compute its BALD scores (step 0's exact gains) and
+    keep the ``cache_points`` samples of largest BALD score with the state."""
     probs = check_probabilities(probs_K_n_C, "probs_K_N_C")
     with _scorer(probs, eps, max_memory) as scorer:
         pred_n, expected_n = scorer.entropies()
     n = len(pred_n)
+    bald_n = pred_n - expected_n
+    t = min(n, int(cache_points))
+    cache_idx = np.sort(np.argpartition(-bald_n, t - 1)[:t]) if t else np.empty(
+        0, dtype=np.intp
+    )
     state = BlockState(
         offset=int(offset),
-        bounds=pred_n - expected_n,
+        bounds=bald_n,
         available=np.ones(n, dtype=bool),
         fresh=np.ones(n, dtype=bool),
         step=0,
+        cache_idx=cache_idx,
+        cache_probs=np.array(probs[:, cache_idx, :]) if t else None,
     )
     return state, _summary(state, near_tol, n, want_row)
 
@@ -170,10 +201,17 @@ def score_block(
     """Score the block's open samples whose bound exceeds ``threshold``.
 
     ``top`` limits the round to that many samples of largest bound (a probe).
-    Returns the new state (the input is not modified) and its summary.
+    ``probs_K_n_C`` None scores from the state's cache alone: only cached
+    samples are scored (the driver passes None only when every sample the
+    round must score is cached). Returns the new state (the input is not
+    modified) and its summary.
     """
     fresh = state.fresh if state.step == step else np.zeros_like(state.fresh)
     open_n = state.available & ~fresh & (state.bounds > threshold)
+    if probs_K_n_C is None:
+        cached = np.zeros_like(open_n)
+        cached[state.cache_idx] = True
+        open_n &= cached
     idx = np.flatnonzero(open_n)
     if top is not None and len(idx) > top:
         part = np.argpartition(-state.bounds[idx], top - 1)[:top]
@@ -181,10 +219,13 @@ def score_block(
     bounds = state.bounds.copy()
     fresh = fresh.copy()
     if len(idx):
-        with _scorer(probs_K_n_C, eps, max_memory) as scorer:
-            bounds[idx] = scorer.conditional_mi(idx, post_M_K, weights_M)
+        source, rows = probs_K_n_C, idx
+        if probs_K_n_C is None:
+            source, rows = state.cache_probs, np.searchsorted(state.cache_idx, idx)
+        with _scorer(source, eps, max_memory) as scorer:
+            bounds[idx] = scorer.conditional_mi(rows, post_M_K, weights_M)
         fresh[idx] = True
-    new = BlockState(state.offset, bounds, state.available, fresh, step)
+    new = dataclasses.replace(state, bounds=bounds, fresh=fresh, step=step)
     return new, _summary(new, near_tol, len(idx), want_row)
 
 
@@ -192,7 +233,7 @@ def mark_chosen(state: BlockState, local_index: int) -> BlockState:
     """The state with one sample no longer available."""
     available = state.available.copy()
     available[int(local_index)] = False
-    return BlockState(state.offset, state.bounds, available, state.fresh, state.step)
+    return dataclasses.replace(state, available=available)
 
 
 def take_block(probs_K_n_C, local_idx: np.ndarray) -> np.ndarray:

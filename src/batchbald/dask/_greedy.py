@@ -34,12 +34,17 @@ class _Step:
 class _DaskGreedy:
     """State of one greedy selection: block states, bounds, the selected set."""
 
-    def __init__(self, runner: BlockRunner, K, C, M, eps, rng, max_memory):
+    def __init__(
+        self, runner: BlockRunner, K, C, M, eps, rng, max_memory, cache_points=0
+    ):
         self.runner, self.eps, self.max_memory = runner, eps, max_memory
         self.state = _engine._SelectedSet(K, C, M, eps, rng)
         self.states: list = [None] * runner.n_blocks
         self.open_bound = np.full(runner.n_blocks, -np.inf)
         self.next_bound = np.full(runner.n_blocks, -np.inf)
+        self.uncached = np.full(runner.n_blocks, np.inf)
+        # Blocks read from their source keep their best candidates in memory.
+        self.cache_points = 0 if runner.persisted else cache_points
         self.rows: list | None = None
 
     def _apply(self, results, block_ids) -> dict:
@@ -48,6 +53,7 @@ class _DaskGreedy:
             self.states[b] = state
             self.open_bound[b] = summary.open_bound
             self.next_bound[b] = summary.next_bound
+            self.uncached[b] = summary.uncached_bound
             summaries[b] = summary
             if self.rows is not None and summary.row is not None:
                 self.rows[b] = summary.row
@@ -57,15 +63,21 @@ class _DaskGreedy:
         ids = list(range(self.runner.n_blocks))
         out = self.runner.map(
             _blocks.init_block, ids, self.eps, self.max_memory, _engine._TIE_TOL,
-            want_row, per_block=[int(o) for o in self.runner.offsets[:-1]], nout=2,
+            want_row, self.cache_points,
+            per_block=[int(o) for o in self.runner.offsets[:-1]], nout=2,
         )
         return _Step(self._apply(out, ids), _engine._TIE_TOL)
 
     def _round(self, ids, step, post, weights, threshold, top, near_tol, want_row):
+        if top is not None:  # a probe: any candidates will do, cached first
+            blockless = {b for b in ids if self.cache_points}
+        else:  # every sample above the threshold: the cache may not hold them
+            blockless = {b for b in ids if self.uncached[b] <= threshold}
         results = self.runner.map(
             _blocks.score_block, ids, post, weights, states=self.states, nout=2,
-            step=step, threshold=threshold, top=top, near_tol=near_tol,
-            eps=self.eps, max_memory=self.max_memory, want_row=want_row,
+            blockless=blockless, step=step, threshold=threshold, top=top,
+            near_tol=near_tol, eps=self.eps, max_memory=self.max_memory,
+            want_row=want_row,
         )
         return self._apply(results, ids)
 
@@ -139,6 +151,7 @@ def select_batch(
     max_memory: int | None = None,
     client=None,
     persist: bool | None = None,
+    cache_points: int = 1024,
     callback: Callable[[int, int, float], None] | None = None,
 ) -> BatchSelection:
     """Greedy BatchBALD on a dask array, scored where its chunks live.
@@ -163,6 +176,11 @@ def select_batch(
     persist : bool, default=None
         Keep the pool in cluster memory between steps (None: when it takes
         at most half of the workers' memory limit).
+    cache_points : int, default=1024
+        When the pool is read from its source at every round (not persisted),
+        each block keeps the member probabilities of its ``cache_points``
+        samples of largest BALD score in worker memory; rounds that need
+        only those do not read the block again.
 
     Returns
     -------
@@ -186,7 +204,7 @@ def select_batch(
     K, N, C = arr.shape
     batch_size = _engine._check_batch_size(batch_size, N)
     runner = BlockRunner(arr, client=client, persist=persist)
-    greedy = _DaskGreedy(runner, K, C, M, eps, rng, max_memory)
+    greedy = _DaskGreedy(runner, K, C, M, eps, rng, max_memory, cache_points)
     return _loop(greedy, batch_size, N, lazy, return_utilities, callback, rng)
 
 

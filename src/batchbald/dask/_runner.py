@@ -44,11 +44,13 @@ class BlockRunner:
         sizes = np.asarray(arr.chunks[1], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.sources: list = self.blocks
+        self.persisted = False
         if self.client is not None:
             if persist is None:
                 persist = arr.nbytes <= _PERSIST_SHARE * self._cluster_memory()
             if persist:
                 self.sources = self.client.compute(self.blocks)
+                self.persisted = True
 
     @property
     def n_blocks(self) -> int:
@@ -77,11 +79,13 @@ class BlockRunner:
 
     def map(
         self, fn, block_ids, *args, states=None, per_block=None, nout: int = 1,
-        **kwargs,
+        blockless=(), **kwargs,
     ):
         """Run ``fn(block, [state,] [per_block[b],] *args, **kwargs)`` per block.
 
-        ``states`` and ``per_block`` are indexed by block. Returns the outputs
+        ``states`` and ``per_block`` are indexed by block; the blocks in
+        ``blockless`` get None instead of their data (and are not read).
+        Returns the outputs
         in the order of ``block_ids``: with ``nout=2`` pairs of (first output,
         left where it was computed, gathered second output), else the
         gathered outputs.
@@ -94,12 +98,15 @@ class BlockRunner:
         if self.client is None:
             out = []
             for b in block_ids:
-                block = dask.compute(self.blocks[b], scheduler="sync")[0]
+                block = None
+                if b not in blockless:
+                    block = dask.compute(self.blocks[b], scheduler="sync")[0]
                 out.append(fn(block, *extra(b), *args, **kwargs))
             return out
         calls = [
             dask.delayed(fn, nout=nout, pure=False)(
-                self.sources[b], *extra(b), *args, **kwargs
+                None if b in blockless else self.sources[b], *extra(b), *args,
+                **kwargs,
             )
             for b in block_ids
         ]
