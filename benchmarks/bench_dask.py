@@ -37,17 +37,36 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def build(store: Path, n: int, K: int, C: int, seed: int, chunk: int) -> None:
+def mixed_chunk(rng: np.random.Generator, K: int, n: int, C: int,
+                informative: float) -> np.ndarray:
+    """A pool as large ones are: most samples predicted confidently by every
+    member, a share ``informative`` from the synthetic ensemble
+    (:func:`bench_selection.synthetic_chunk`: ambiguous, contested and
+    near-duplicate samples)."""
+    delta_n = np.exp(rng.uniform(np.log(1e-4), np.log(1e-2), size=n))
+    jitter_K_n = 1.0 + 0.2 * rng.random((K, n), dtype=np.float32)
+    rest_K_n = (delta_n * jitter_K_n / (C - 1)).astype(np.float32)
+    probs = np.repeat(rest_K_n[:, :, None], C, axis=2)
+    cls_n = rng.integers(0, C, size=n)
+    probs[:, np.arange(n), cls_n] = 1.0 - rest_K_n * (C - 1)
+    hard = np.flatnonzero(rng.random(n) < informative)
+    if hard.size:
+        probs[:, hard, :] = synthetic_chunk(rng, K, hard.size, C)
+    return probs
+
+
+def build(store: Path, n: int, K: int, C: int, seed: int, chunk: int,
+          informative: float) -> None:
     """Write a (K, n, C) float32 zarr pool; each chunk has its own seed."""
     import zarr
 
-    z = zarr.open_array(str(store), mode="w-", shape=(K, n, C),
-                        chunks=(K, chunk, C), dtype=np.float32)
+    z = zarr.create_array(str(store), shape=(K, n, C), chunks=(K, chunk, C),
+                          dtype=np.float32, compressors=None)  # random floats
     t0 = time.perf_counter()
     for i, start in enumerate(range(0, n, chunk)):
         m = min(chunk, n - start)
         rng = np.random.default_rng([seed, i])
-        z[:, start : start + m, :] = synthetic_chunk(rng, K, m, C).astype(np.float32)
+        z[:, start : start + m, :] = mixed_chunk(rng, K, m, C, informative)
         if i % 20 == 0:
             print(f"  {start + m:,} / {n:,} points, {time.perf_counter() - t0:.0f} s",
                   file=sys.stderr)
@@ -122,6 +141,8 @@ def parse_args(argv=None):
     b.add_argument("--store", type=Path, required=True)
     b.add_argument("--n", type=int, required=True)
     b.add_argument("--chunk", type=int, default=200_000)
+    b.add_argument("--informative", type=float, default=0.02,
+                   help="share of ambiguous/contested samples (default 0.02)")
     for q in (sub.add_parser("select", help="BatchBALD on a zarr pool"),
               sub.add_parser("compare", help="in memory against Dask")):
         q.add_argument("--workers", type=int, default=2)
@@ -141,7 +162,8 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "build":
-        build(args.store, args.n, args.members, args.classes, args.seed, args.chunk)
+        build(args.store, args.n, args.members, args.classes, args.seed, args.chunk,
+              args.informative)
         return 0
     table = cmd_select(args) if args.command == "select" else cmd_compare(args)
     stamp = time.strftime("%Y-%m-%d")

@@ -129,9 +129,9 @@ def predict_to_zarr(
     args = (classes, sample_predictions_method_name, sample_predictions_dict, dtype)
     first = _predict_block(ensemble, dask.compute(blocks[0])[0], *args)
     K, _, C = first.shape
-    z = zarr.open_array(
-        str(path), mode="w", shape=(K, arr.shape[0], C), chunks=(K, rows[0], C),
-        dtype=dtype,
+    z = zarr.create_array(
+        str(path), shape=(K, arr.shape[0], C), chunks=(K, rows[0], C),
+        dtype=dtype, overwrite=True,
     )
     z[:, : first.shape[1], :] = first
     client = _default_client() if client is None else client
