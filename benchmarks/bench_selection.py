@@ -123,6 +123,42 @@ numpy default_rng stream):
 softmax over classes in float64, then stored as {dtype}."""
 
 
+def synthetic_chunk(rng: np.random.Generator, K: int, n: int, C: int) -> np.ndarray:
+    """Member probabilities (K, n, C) of the benchmark's synthetic ensemble:
+    easy, ambiguous, contested (two camps of members) and near-duplicate
+    samples, drawn from ``rng``."""
+    alpha_n = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(n, 1)))
+    gam_n_C = rng.gamma(np.broadcast_to(alpha_n, (n, C)))
+    mean_n_C = np.maximum(gam_n_C / gam_n_C.sum(1, keepdims=True), 1e-8)
+    mean_n_C /= mean_n_C.sum(1, keepdims=True)
+    sigma_n = np.clip(np.exp(rng.normal(np.log(0.3), 0.8, size=n)), 0.01, 4.0)
+    logits_K_n_C = np.log(mean_n_C)[None] + sigma_n[None, :, None] * (
+        rng.standard_normal((K, n, C))
+    )
+    contested = np.flatnonzero(rng.random(n) < 0.2)
+    if contested.size and C > 1:
+        first = rng.integers(0, C, size=contested.size)
+        second = (first + rng.integers(1, C, size=contested.size)) % C
+        pair = np.stack([first, second], axis=1)  # (n_contested, 2)
+        camp_K_m = rng.integers(0, 2, size=(K, contested.size))
+        boost_m = rng.uniform(1.0, 4.0, size=contested.size)
+        cls_K_m = pair[np.arange(contested.size)[None, :], camp_K_m]
+        k_idx = np.arange(K)[:, None]
+        logits_K_n_C[k_idx, contested[None, :], cls_K_m] += boost_m[None, :]
+    n_dup = int(round(0.03 * n))
+    if n_dup and n > 1:
+        dst = rng.choice(n, size=n_dup, replace=False)
+        src = rng.integers(0, n, size=n_dup)
+        src = np.where(src == dst, (src + 1) % n, src)
+        logits_K_n_C[:, dst, :] = logits_K_n_C[:, src, :] + 0.02 * (
+            rng.standard_normal((K, n_dup, C))
+        )
+    logits_K_n_C -= logits_K_n_C.max(-1, keepdims=True)
+    probs = np.exp(logits_K_n_C)
+    probs /= probs.sum(-1, keepdims=True)
+    return probs
+
+
 def generate_probs(path: Path, cfg: Config, seed: int) -> None:
     """Write ``probs_K_N_C`` for ``cfg`` to ``path`` (.npy), chunk by chunk."""
     rng = np.random.default_rng(seed)
@@ -132,35 +168,7 @@ def generate_probs(path: Path, cfg: Config, seed: int) -> None:
     chunk = max(1, min(N, 4_000_000 // (K * C)))
     for start in range(0, N, chunk):
         n = min(chunk, N - start)
-        alpha_n = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(n, 1)))
-        gam_n_C = rng.gamma(np.broadcast_to(alpha_n, (n, C)))
-        mean_n_C = np.maximum(gam_n_C / gam_n_C.sum(1, keepdims=True), 1e-8)
-        mean_n_C /= mean_n_C.sum(1, keepdims=True)
-        sigma_n = np.clip(np.exp(rng.normal(np.log(0.3), 0.8, size=n)), 0.01, 4.0)
-        logits_K_n_C = np.log(mean_n_C)[None] + sigma_n[None, :, None] * (
-            rng.standard_normal((K, n, C))
-        )
-        contested = np.flatnonzero(rng.random(n) < 0.2)
-        if contested.size and C > 1:
-            first = rng.integers(0, C, size=contested.size)
-            second = (first + rng.integers(1, C, size=contested.size)) % C
-            pair = np.stack([first, second], axis=1)  # (n_contested, 2)
-            camp_K_m = rng.integers(0, 2, size=(K, contested.size))
-            boost_m = rng.uniform(1.0, 4.0, size=contested.size)
-            cls_K_m = pair[np.arange(contested.size)[None, :], camp_K_m]
-            k_idx = np.arange(K)[:, None]
-            logits_K_n_C[k_idx, contested[None, :], cls_K_m] += boost_m[None, :]
-        n_dup = int(round(0.03 * n))
-        if n_dup and n > 1:
-            dst = rng.choice(n, size=n_dup, replace=False)
-            src = rng.integers(0, n, size=n_dup)
-            src = np.where(src == dst, (src + 1) % n, src)
-            logits_K_n_C[:, dst, :] = logits_K_n_C[:, src, :] + 0.02 * (
-                rng.standard_normal((K, n_dup, C))
-            )
-        logits_K_n_C -= logits_K_n_C.max(-1, keepdims=True)
-        probs = np.exp(logits_K_n_C)
-        probs /= probs.sum(-1, keepdims=True)
+        probs = synthetic_chunk(rng, K, n, C)
         out[:, start : start + n, :] = probs
     out.flush()
     del out

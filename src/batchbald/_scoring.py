@@ -21,6 +21,8 @@ it, and so are slices over the configurations when ``M`` alone is large.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -36,8 +38,30 @@ _CELLS_BYTES_FACTOR = 2
 # Floor of the screening pass: the chunk's probabilities are raised to at
 # least max(eps, this) before the product, so that q > 0 needs no clamp.
 _SCREEN_FLOOR = 1e-30
-# Elementwise work is split over threads above this many cells.
-_PARALLEL_CELLS = 1 << 20
+# Cells (configurations x classes x samples) of one fused block of the
+# scoring kernel: 2**16 float32 cells (256 KiB) per buffer, so that the
+# product, its logarithm and the reduction stay in the core's L2 cache.
+_BLOCK_CELLS = 1 << 16
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """BLAS on one thread while our threads split the work between them."""
+    controller = _blas_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        yield
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - scikit-learn depends on it
+        return None
+    return ThreadpoolController()
 
 
 def _is_torch_tensor(x) -> bool:
@@ -196,9 +220,15 @@ class NumpyScorer(_Scorer):
     the GIL), and its buffers are reused from chunk to chunk.
     """
 
-    def __init__(self, probs_K_N_C, *, eps: float, max_memory: int):
+    def __init__(
+        self, probs_K_N_C, *, eps: float, max_memory: int, validate: bool = True
+    ):
         super().__init__(eps, max_memory)
-        self.probs = check_probabilities(probs_K_N_C, "probs_K_N_C")
+        self.probs = (
+            check_probabilities(probs_K_N_C, "probs_K_N_C")
+            if validate
+            else probs_K_N_C
+        )
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
         self._pool = None
         self._buffers: dict = {}
@@ -260,39 +290,70 @@ class NumpyScorer(_Scorer):
             xlogx_K_n_C = np.log(chunk_K_n_C) * chunk_K_n_C
         return -(member_weights_K @ xlogx_K_n_C.sum(axis=-1)).astype(np.float64)
 
+    def _plan(self, n_points: int, M: int, itemsize: int) -> tuple[int, int]:
+        """Chunk sizes (points per chunk, configurations per slice).
+
+        The fused kernel's temporaries are a few cache-sized blocks per
+        thread, so the budget goes to the gathered probabilities; the
+        configurations are sliced only when one sample's ``M x C`` cells
+        (times two buffers per thread) would not fit.
+        """
+        K, _, C = self.shape
+        budget = self.max_memory
+        per_config = C * itemsize * _CELLS_BYTES_FACTOR * self.n_threads
+        m_chunk = M
+        if M * per_config > budget // 2:
+            m_chunk = max(1, budget // 2 // per_config)
+        per_point = K * C * itemsize * 2 + 8
+        n_chunk = max(1, min(n_points, int(budget // 2 // per_point)))
+        return n_chunk, m_chunk
+
     def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
+        """``-sum_m w_m sum_c q log q`` with ``q = post @ p``, fused per block.
+
+        The product, the logarithm and the weighted reduction over
+        configurations run block by block, each block of samples sized so
+        that its ``M x (points * C)`` intermediate stays in cache instead of
+        making three passes over main memory; the blocks are spread over
+        threads, each running its products on one BLAS thread.
+        """
         K, n, C = chunk_K_n_C.shape
         M = post_M_K.shape[0]
-        dtype = post_M_K.dtype
-        q_M_nC = self._buffer("q", M * n * C, dtype).reshape(M, n * C)
-        np.matmul(post_M_K, chunk_K_n_C.reshape(K, n * C), out=q_M_nC)
-        xlogx_M_nC = self._buffer("xlogx", M * n * C, dtype).reshape(M, n * C)
-        floor = self._floor(dtype) if precise else None
+        flat_K_nC = chunk_K_n_C.reshape(K, n * C)
+        sub = max(1, _BLOCK_CELLS // (M * C))
+        out_n = np.empty(n, dtype=np.float64)
+        floor = self._floor(post_M_K.dtype) if precise else None
+        starts = list(range(0, n, sub))
+        n_threads = min(self.n_threads, len(starts))
 
-        def kernel(rows):
-            q, out = q_M_nC[rows], xlogx_M_nC[rows]
-            if floor is None:  # screening: q >= the raised floor already
-                np.log(q, out=out)
+        def work(t: int) -> None:
+            cells = M * sub * C
+            q = self._buffer(f"q{t}", cells, post_M_K.dtype)
+            lq = self._buffer(f"l{t}", cells, post_M_K.dtype)
+            for a in starts[t::n_threads]:
+                b = min(n, a + sub)
+                m = (b - a) * C
+                q_M_m = q[: M * m].reshape(M, m)
+                l_M_m = lq[: M * m].reshape(M, m)
+                np.matmul(post_M_K, flat_K_nC[:, a * C : b * C], out=q_M_m)
+                if floor is None:  # screening: q >= the raised floor already
+                    np.log(q_M_m, out=l_M_m)
+                else:
+                    np.maximum(q_M_m, floor, out=l_M_m)
+                    np.log(l_M_m, out=l_M_m)
+                l_M_m *= q_M_m
+                out_n[a:b] = -(weights_M @ l_M_m).reshape(b - a, C).sum(
+                    axis=1, dtype=np.float64
+                )
+
+        with _single_threaded_blas():
+            if n_threads == 1:
+                work(0)
             else:
-                np.maximum(q, floor, out=out)
-                np.log(out, out=out)
-            out *= q
-
-        if M * n * C >= _PARALLEL_CELLS and self.n_threads > 1 and M > 1:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.n_threads)
-            bounds = np.linspace(0, M, self.n_threads + 1).astype(int)
-            blocks = [
-                slice(a, b)
-                for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-                if b > a
-            ]
-            list(self._pool.map(kernel, blocks))
-        else:
-            kernel(slice(None))
-        # Reduce over configurations (one matrix-vector product), then classes.
-        xlogx_nC = weights_M @ xlogx_M_nC
-        return -xlogx_nC.reshape(n, C).sum(axis=1, dtype=np.float64)
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.n_threads)
+                list(self._pool.map(work, range(n_threads)))
+        return out_n
 
 
 class TorchScorer(_Scorer):

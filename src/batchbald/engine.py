@@ -59,6 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import softmax
 
+from . import _keys
 from ._scoring import make_scorer
 from ._validation import (
     Interval,
@@ -544,10 +545,13 @@ def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, state):
 # --------------------------------------------------------------------------
 # top-k and stochastic acquisition over scores
 # --------------------------------------------------------------------------
-def _random_order(scores_N: np.ndarray, rng) -> np.ndarray:
-    """Indices by decreasing score; equal scores in random order."""
-    perm = rng.permutation(len(scores_N))
-    return perm[np.argsort(-scores_N[perm], kind="stable")]
+def _random_order(scores_N: np.ndarray, seed: int) -> np.ndarray:
+    """Indices by decreasing score; equal scores in random order.
+
+    The order of equal scores follows per-index keys (:mod:`batchbald._keys`),
+    so a pool split into chunks sorts the same way.
+    """
+    return _keys.order(scores_N, seed, np.arange(len(scores_N)))
 
 
 @validate_params(
@@ -582,7 +586,7 @@ def select_topk(
     scores = np.asarray(scores_N, dtype=np.float64)
     batch_size = _check_batch_size(batch_size, len(scores))
     rng = check_random_state(random_state)
-    order = _random_order(scores, rng)[:batch_size]
+    order = _random_order(scores, _keys.draw_seed(rng))[:batch_size]
     return BatchSelection(
         indices=order.astype(np.intp),
         gains=scores[order],
@@ -649,17 +653,17 @@ def select_stochastic(
     """
     scores = np.asarray(scores_N, dtype=np.float64)
     batch_size = _check_batch_size(batch_size, len(scores))
-    rng = check_random_state(random_state)
+    seed = _keys.draw_seed(check_random_state(random_state))
     if mode == "power":
         log_p = beta * np.log(np.maximum(scores, np.finfo(np.float64).tiny))
     elif mode == "softmax":
         log_p = beta * scores
     else:
         ranks = np.empty(len(scores))
-        ranks[_random_order(scores, rng)] = np.arange(1, len(scores) + 1)
+        ranks[_random_order(scores, seed)] = np.arange(1, len(scores) + 1)
         log_p = -beta * np.log(ranks)
-    keys = log_p + rng.gumbel(size=len(scores))
-    order = np.argsort(-keys, kind="stable")[:batch_size]
+    keys = log_p + _keys.gumbel(seed, np.arange(len(scores)))
+    order = _random_order(keys, seed)[:batch_size]
     return BatchSelection(
         indices=order.astype(np.intp),
         gains=scores[order],

@@ -1,0 +1,53 @@
+"""BatchBALD, BALD and stochastic batches on pools beyond one machine (Dask).
+
+Needs the ``batchbald[dask]`` extra (``dask[array]``, ``distributed``,
+``zarr``). The pool's member probabilities are a dask array of shape
+``(K, N, C)`` chunked along ``N`` only: from a zarr store, a folder of
+``.npy`` shards, a single ``.npy`` file (all memory-mapped, read chunk by
+chunk) or any dask array (:func:`open_pool`).
+
+:func:`select_batch` runs the greedy BatchBALD loop of
+:func:`batchbald.engine.select_batch` with the chunks scored where they live:
+each step sends the selected set's small state (the members' posteriors and
+the configuration weights, ``O(M x K)``) to every worker once; each block
+keeps its samples' lazy-greedy bounds in worker memory and returns only its
+best gain, its largest remaining bound and the few candidates near its best.
+The configurations are drawn on the driver, so the picks equal the in-memory
+engine's for the same seed (in the exact regime exactly; in the sampled
+regime except where two gains tie within float32 rounding).
+:func:`select_scores` is the single map-reduce behind BALD, entropy, top-k
+and the stochastic strategies: each block returns its best ``batch_size``
+keys and the merge is exact.
+
+:func:`connect` gives a ``distributed.Client`` for an existing scheduler or a
+``LocalCluster`` it starts and stops; :func:`predict_to_zarr` maps a fitted
+ensemble over a dask array of features and writes the ``(K, N, C)``
+predictions to zarr chunk by chunk.
+"""
+
+from __future__ import annotations
+
+try:
+    import dask.array  # noqa: F401
+    import distributed  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised without the extra
+    raise ImportError(
+        "batchbald.dask needs Dask: pip install 'batchbald[dask]' "
+        "(dask[array], distributed and zarr)."
+    ) from exc
+
+from ._cluster import connect
+from ._greedy import select_batch
+from ._predict import predict_to_zarr
+from ._select import pool_entropies, select_scores
+from ._sources import is_dask_array, open_pool
+
+__all__ = [
+    "connect",
+    "is_dask_array",
+    "open_pool",
+    "pool_entropies",
+    "predict_to_zarr",
+    "select_batch",
+    "select_scores",
+]

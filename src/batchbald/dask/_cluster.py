@@ -1,0 +1,83 @@
+"""A ``distributed.Client`` for an existing scheduler or a LocalCluster."""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator
+
+import distributed
+
+
+@contextlib.contextmanager
+def connect(
+    scheduler: str | None = None,
+    *,
+    workers: int | None = None,
+    threads_per_worker: int = 1,
+    memory_limit: str | int = "auto",
+    timeout: float = 10.0,
+) -> Iterator[distributed.Client]:
+    """Connect to a Dask cluster for the duration of a ``with`` block.
+
+    Parameters
+    ----------
+    scheduler : str, default=None
+        Address of a running scheduler (``"tcp://10.0.0.5:8786"``). The
+        cluster is left running afterwards.
+    workers : int, default=None
+        Without ``scheduler``: start a ``LocalCluster`` of this many worker
+        processes (None: one per core) and stop it afterwards.
+    threads_per_worker : int, default=1
+        Threads per local worker process.
+    memory_limit : str or int, default="auto"
+        Memory limit of each local worker ("4GiB", bytes, or "auto").
+    timeout : float, default=10.0
+        Seconds to wait for the scheduler before giving up.
+
+    Yields
+    ------
+    distributed.Client
+
+    Raises
+    ------
+    ValueError
+        If both or neither sensible options are given, or the scheduler cannot
+        be reached (the message names the address).
+    """
+    if scheduler is not None and workers is not None:
+        raise ValueError(
+            "pass either scheduler (an existing cluster) or workers (a local "
+            f"cluster), not both; got scheduler={scheduler!r}, workers={workers!r}."
+        )
+    if workers is not None and (
+        isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+        or workers < 1
+    ):
+        raise ValueError(f"workers must be a positive integer; got {workers!r}.")
+    if scheduler is not None:
+        if not isinstance(scheduler, str) or not scheduler:
+            raise TypeError(
+                f"scheduler must be an address such as 'tcp://host:8786'; got "
+                f"{scheduler!r}."
+            )
+        try:
+            client = distributed.Client(scheduler, timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ValueError(
+                f"could not reach the Dask scheduler at {scheduler!r} within "
+                f"{timeout:g} s ({type(exc).__name__}: {exc}); check the address "
+                "and that the scheduler is running, or use workers=N for a local "
+                "cluster."
+            ) from exc
+        with client:
+            yield client
+        return
+    with distributed.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        memory_limit=memory_limit,
+        dashboard_address=None,
+    ) as cluster, distributed.Client(cluster) as client:
+        yield client

@@ -1,0 +1,253 @@
+"""batchbald.dask: the same picks as the in-memory engine, on pools from disk,
+in this process and on a LocalCluster of 2 worker processes."""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+pytest.importorskip("distributed")
+zarr = pytest.importorskip("zarr")
+
+import batchbald.dask as bd  # noqa: E402
+from batchbald.engine import (  # noqa: E402
+    pool_entropies,
+    select_batch,
+    select_stochastic,
+    select_topk,
+)
+
+
+def _pool(seed, K=8, N=900, C=4, dup=40, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    probs = rng.dirichlet(np.full(C, 0.4), size=(K, N))
+    probs = np.concatenate([probs, probs[:, :dup]], axis=1)  # exact duplicates
+    return probs.astype(dtype)
+
+
+def _assert_same(got, ref, M, C=4):
+    """Same picks; gains equal to 1e-12 where the step was exact (float64
+    decisions), to float32 rounding where it was sampled (screened gains)."""
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    exact = np.arange(len(ref.gains)) * np.log(C) <= np.log(M) + 1e-12
+    np.testing.assert_allclose(got.gains[exact], ref.gains[exact], atol=1e-12)
+    np.testing.assert_allclose(got.gains, ref.gains, rtol=1e-5, atol=1e-9)
+
+
+# (seed, M, batch size, chunk): exact regime (C**|A| <= M) and sampled regime.
+CASES = [
+    (0, 1000, 5, 200),
+    (1, 1000, 5, 97),
+    (2, 50, 6, 300),
+    (3, 16, 5, 1000),
+]
+
+
+@pytest.mark.parametrize("seed, M, b, chunk", CASES)
+def test_in_process_equals_in_memory(seed, M, b, chunk):
+    probs = _pool(seed)
+    arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
+    ref = select_batch(probs, b, n_samples=M, random_state=seed)
+    got = bd.select_batch(arr, b, n_configurations=M, random_state=seed)
+    _assert_same(got, ref, M)
+
+
+@pytest.mark.parametrize("cache_points", [0, 7, 64, 5000])
+def test_the_candidate_cache_never_changes_the_picks(cache_points):
+    probs = _pool(11, N=2000)
+    arr = da.from_array(probs, chunks=(8, 300, 4))
+    for M in (1000, 30):
+        ref = select_batch(probs, 7, n_samples=M, random_state=2)
+        got = bd.select_batch(arr, 7, n_configurations=M, random_state=2,
+                              cache_points=cache_points)
+        _assert_same(got, ref, M)
+
+
+@pytest.mark.parametrize("seed, M, b, chunk", CASES[:3])
+def test_utilities_equal_in_memory(seed, M, b, chunk):
+    probs = _pool(seed, N=400)
+    arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
+    ref = select_batch(probs, b, n_samples=M, random_state=seed, return_utilities=True)
+    got = bd.select_batch(
+        arr, b, n_configurations=M, random_state=seed, return_utilities=True
+    )
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_array_equal(np.isnan(got.utilities), np.isnan(ref.utilities))
+    # float32 screening: the same kernels on other groupings of samples
+    np.testing.assert_allclose(got.utilities, ref.utilities, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "score, mode, beta",
+    [("bald", "topk", 1.0), ("entropy", "topk", 1.0), ("bald", "power", 1.0),
+     ("bald", "softmax", 3.0), ("bald", "softrank", 1.0), ("bald", "power", 0.0)],
+)
+def test_scores_map_reduce_equals_in_memory(score, mode, beta):
+    probs = _pool(4)
+    arr = da.from_array(probs, chunks=(8, 123, 4))
+    pred, expected = pool_entropies(probs)
+    scores = pred - expected if score == "bald" else pred
+    for seed in range(3):
+        got = bd.select_scores(arr, 9, score=score, mode=mode, beta=beta,
+                               random_state=seed)
+        if mode == "topk":
+            ref = select_topk(scores, 9, random_state=seed)
+        else:
+            ref = select_stochastic(scores, 9, mode=mode, beta=beta,
+                                    random_state=seed)
+        np.testing.assert_array_equal(got.indices, ref.indices)
+        np.testing.assert_allclose(got.gains, ref.gains)
+
+
+def test_pool_entropies_equal_in_memory():
+    probs = _pool(5)
+    got = bd.pool_entropies(da.from_array(probs, chunks=(8, 100, 4)))
+    ref = pool_entropies(probs)
+    np.testing.assert_allclose(got[0], ref[0])
+    np.testing.assert_allclose(got[1], ref[1])
+
+
+def test_sources_zarr_shards_and_npy_read_the_same_pool(tmp_path):
+    probs = _pool(6, dtype=np.float32)
+    z = zarr.open_array(str(tmp_path / "pool.zarr"), mode="w", shape=probs.shape,
+                        chunks=(8, 256, 4), dtype=np.float32)
+    z[:] = probs
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    cuts = [0, 100, 350, 700, probs.shape[1]]
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True)):
+        np.save(shards / f"part{i * 5}.npy", probs[:, a:b])  # part0, part5, part10...
+    np.save(tmp_path / "pool.npy", probs)
+    ref = select_batch(probs, 4, random_state=0)
+    for source in (tmp_path / "pool.zarr", shards, tmp_path / "pool.npy"):
+        arr = bd.open_pool(source)
+        assert arr.shape == probs.shape and arr.numblocks[0] == arr.numblocks[2] == 1
+        np.testing.assert_array_equal(arr.compute(), probs)
+        got = bd.select_batch(source, 4, random_state=0)
+        np.testing.assert_array_equal(got.indices, ref.indices)
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: p / "missing.zarr", "does not exist"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no .npy shards"),
+        (lambda p: (p / "x.npy").write_bytes(b"") or p / "x.npy", "not a readable"),
+        (lambda p: np.save(p / "flat.npy", np.ones((3, 4))) or p / "flat.npy",
+         "must have shape"),
+    ],
+)
+def test_bad_sources_are_refused_in_our_words(tmp_path, make, match):
+    with pytest.raises(ValueError, match=match):
+        bd.open_pool(make(tmp_path))
+
+
+def test_shards_with_other_shapes_are_refused(tmp_path):
+    np.save(tmp_path / "a.npy", np.full((2, 3, 4), 0.25))
+    np.save(tmp_path / "b.npy", np.full((3, 3, 4), 0.25))
+    with pytest.raises(ValueError, match="every shard must be"):
+        bd.open_pool(tmp_path)
+
+
+def test_bad_probabilities_are_refused_where_the_block_is_read():
+    probs = _pool(7)
+    probs[3, 500, :] = 2.0
+    with pytest.raises(ValueError, match="do not sum to 1"):
+        bd.select_batch(da.from_array(probs, chunks=(8, 200, 4)), 3)
+
+
+def test_input_is_never_modified():
+    probs = _pool(8)
+    before = probs.copy()
+    bd.select_batch(da.from_array(probs, chunks=(8, 250, 4)), 4, random_state=0)
+    np.testing.assert_array_equal(probs, before)
+
+
+def test_unreachable_scheduler_names_the_address():
+    with pytest.raises(ValueError, match=r"tcp://127\.0\.0\.1:9"):
+        with bd.connect("tcp://127.0.0.1:9", timeout=1):
+            pass
+
+
+def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    from batchbald.ensembles import ensemble_probas
+
+    X, y = make_classification(n_samples=700, n_features=6, n_informative=4,
+                               n_classes=3, random_state=0)
+    forest = RandomForestClassifier(n_estimators=7, random_state=0).fit(X, y)
+    out = bd.predict_to_zarr(forest, da.from_array(X, chunks=(150, 3)),
+                             tmp_path / "preds.zarr")
+    ref, _ = ensemble_probas(forest, X)
+    assert out.shape == ref.shape
+    np.testing.assert_allclose(out.compute(), ref, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="exists already"):
+        bd.predict_to_zarr(forest, X, tmp_path / "preds.zarr")
+
+
+def test_predict_to_zarr_mc_dropout_masks_are_consistent_across_blocks(tmp_path):
+    pytest.importorskip("torch")
+    from sklearn.datasets import load_digits
+
+    from batchbald.deep import MCDropoutClassifier, make_mlp
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0)[:150]
+    y = y[:150]
+    net = MCDropoutClassifier(make_mlp(n_features=64, n_classes=10),
+                              max_epochs=2, random_state=0).fit(X, y)
+    out = bd.predict_to_zarr(
+        net, X, tmp_path / "mc.zarr", rows_per_chunk=40,
+        sample_predictions_method_name="sample_proba",
+        sample_predictions_dict={"n_samples": 3},
+    )
+    ref = net.sample_proba(X, n_samples=3)
+    np.testing.assert_allclose(out.compute(), ref, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# on a LocalCluster with 2 worker processes
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client():
+    with bd.connect(workers=2, memory_limit="2GiB") as c:
+        yield c
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+@pytest.mark.parametrize("persist", [True, False])
+def test_cluster_equals_in_memory(client, persist):
+    probs = _pool(9, N=3000, dtype=np.float32)
+    arr = da.from_array(probs, chunks=(8, 700, 4))
+    for M in (1000, 40):
+        ref = select_batch(probs, 6, n_samples=M, random_state=1)
+        got = bd.select_batch(arr, 6, n_configurations=M, random_state=1,
+                              client=client, persist=persist)
+        _assert_same(got, ref, M)
+    ref = select_stochastic(pool_entropies(probs)[0] - pool_entropies(probs)[1],
+                            6, mode="power", random_state=2)
+    got = bd.select_scores(arr, 6, mode="power", random_state=2, client=client)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_killed_worker_does_not_change_the_picks(client):
+    probs = _pool(10, N=3000, dtype=np.float32)
+    arr = da.from_array(probs, chunks=(8, 500, 4))
+    ref = select_batch(probs, 6, n_samples=64, random_state=3)
+    pids = list(client.run(os.getpid).values())
+
+    def kill_one(step, index, gain):
+        if step == 1:
+            os.kill(pids[0], signal.SIGKILL)
+
+    got = bd.select_batch(arr, 6, n_configurations=64, random_state=3,
+                          client=client, persist=True, callback=kill_one)
+    _assert_same(got, ref, 64)
+    client.wait_for_workers(2, timeout=60)
