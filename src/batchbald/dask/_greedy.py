@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 
 from .. import engine as _engine
+from .._validation import Interval, validate_params
 from ..engine import BatchSelection
-from ..information import check_eps
-from ..utils import check_positive_int, check_random_state
+from ..information import EPS_CONSTRAINT
+from ..utils import check_random_state
 from . import _blocks
 from ._runner import BlockRunner
 from ._sources import open_pool
@@ -139,6 +141,20 @@ class _DaskGreedy:
             self.state.add(self.take(np.array([index]))[:, 0, :])
 
 
+@validate_params(
+    {
+        "batch_size": _engine._BATCH_SIZE,
+        "n_configurations": _engine._M,
+        "eps": EPS_CONSTRAINT,
+        "random_state": ["random_state"],
+        "lazy": ["boolean", None],
+        "return_utilities": ["boolean"],
+        "max_memory": _engine._MEMORY,
+        "persist": ["boolean", None],
+        "cache_points": [Interval(numbers.Integral, 0, None, closed="left")],
+        "callback": [callable, None],
+    }
+)
 def select_batch(
     probs_K_N_C,
     batch_size: int,
@@ -187,12 +203,13 @@ def select_batch(
     batchbald.engine.BatchSelection
     """
     arr = open_pool(probs_K_N_C)
-    eps = check_eps(eps)
-    M = check_positive_int(
-        _engine.DEFAULT_N_SAMPLES if n_configurations is None else n_configurations,
-        "n_configurations",
+    eps = float(eps)
+    M = (
+        _engine.DEFAULT_N_CONFIGURATIONS
+        if n_configurations is None
+        else int(n_configurations)
     )
-    max_memory = _engine._check_max_memory(max_memory)
+    max_memory = _engine.DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     rng = check_random_state(random_state)
     if lazy is None:
         lazy = not return_utilities

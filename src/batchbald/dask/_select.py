@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
+import numbers
 
 import numpy as np
 
 from .. import _keys
 from .. import engine as _engine
+from .._validation import Interval, Options, validate_params
 from ..engine import BatchSelection
-from ..information import check_eps
+from ..information import EPS_CONSTRAINT
 from ..utils import check_random_state
 from . import _blocks
 from ._runner import BlockRunner
@@ -41,6 +42,7 @@ def _block_top(probs_K_n_C, offset, *, score, mode, beta, seed, k, eps, max_memo
     return idx_n[top], scores_n[top], keys_n[top]
 
 
+@validate_params({"eps": EPS_CONSTRAINT, "max_memory": _engine._MEMORY})
 def pool_entropies(
     probs_K_N_C, *, eps: float = _engine.DEFAULT_EPS, max_memory=None, client=None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -50,8 +52,8 @@ def pool_entropies(
     arrays come back to the driver (16 bytes per pool sample).
     """
     arr = open_pool(probs_K_N_C)
-    eps = check_eps(eps)
-    max_memory = _engine._check_max_memory(max_memory)
+    eps = float(eps)
+    max_memory = _engine.DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     runner = BlockRunner(arr, client=client, persist=False)
     parts = runner.map(
         _blocks.entropies_block, range(runner.n_blocks), eps, max_memory
@@ -62,6 +64,18 @@ def pool_entropies(
     )
 
 
+@validate_params(
+    {
+        "batch_size": _engine._BATCH_SIZE,
+        "score": [Options(str, set(_SCORES))],
+        "mode": [Options(str, set(_MODES))],
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "return_utilities": ["boolean"],
+        "eps": EPS_CONSTRAINT,
+        "max_memory": _engine._MEMORY,
+    }
+)
 def select_scores(
     probs_K_N_C,
     batch_size: int,
@@ -106,14 +120,6 @@ def select_scores(
     -------
     batchbald.engine.BatchSelection
     """
-    if score not in _SCORES:
-        raise ValueError(f"score must be one of {_SCORES}; got {score!r}.")
-    if mode not in _MODES:
-        raise ValueError(f"mode must be one of {_MODES}; got {mode!r}.")
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (
-        0 <= beta < math.inf
-    ):
-        raise ValueError(f"beta must be a finite real number >= 0; got {beta!r}.")
     arr = open_pool(probs_K_N_C)
     N = arr.shape[1]
     batch_size = _engine._check_batch_size(batch_size, N)
@@ -128,8 +134,8 @@ def select_scores(
         return _engine.select_stochastic(
             scores, batch_size, mode, beta, random_state, return_utilities
         )
-    eps = check_eps(eps)
-    max_memory = _engine._check_max_memory(max_memory)
+    eps = float(eps)
+    max_memory = _engine.DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     seed = _keys.draw_seed(check_random_state(random_state))
     runner = BlockRunner(arr, client=client, persist=False)
     parts = runner.map(
