@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from .._names import MODELS
+from ..labeling import METHODS
 from ._args import positive_int
 
 NAME = "label"
-METHODS = ("batchbald", "bald", "powerbald", "entropy", "random")
 
 _DESCRIPTION = """\
 Start a local web page for active-learning labeling. DATA is a table (CSV, or
@@ -102,8 +102,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         choices=tuple(MODELS),
-        default="gp-bagging",
-        help="model retrained after each batch (default: gp-bagging)",
+        default=None,
+        help="model retrained after each batch (default: gp-bagging, or "
+        "logreg-bagging when the table is too large for it); refused at start "
+        "when it would not fit in memory once every row is labeled",
     )
     p.add_argument(
         "--members",
@@ -186,6 +188,7 @@ def build_session(args: argparse.Namespace):
             args.one_hot,
             delimiter,
             args.encoding,
+            notify=_note,
         )
     classes = (
         [] if not args.classes else [c for c in args.classes.split(",") if c.strip()]
@@ -198,6 +201,7 @@ def build_session(args: argparse.Namespace):
         batch_size=args.batch_size,
         n_members=args.members,
         seed=args.seed,
+        notify=_note,
     )
 
 
