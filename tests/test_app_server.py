@@ -86,6 +86,15 @@ def _png(path, value=0):
     img.save(path)
 
 
+def _folder(tmp_path, names, step=0):
+    """A folder ``imgs`` of small PNGs ``names`` (k-th grey level ``step * k``)."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k, name in enumerate(names):
+        _png(folder / name, step * k)
+    return folder
+
+
 def _images_env(tmp_path):
     folder = tmp_path / "imgs"
     folder.mkdir()
@@ -481,10 +490,7 @@ def test_image_labels_go_to_a_new_csv(images):
 
 
 def test_an_existing_labels_csv_keeps_its_rows(tmp_path):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for k in range(5):
-        _png(folder / f"{'=' if k == 0 else ''}p{k}.png", 50 * k)
+    folder = _folder(tmp_path, ["=p0.png"] + [f"p{k}.png" for k in range(1, 5)], 50)
     labels = tmp_path / "labels.csv"
     original = b"label,file,extra\r\nlight,p4.png,keep me\r\nx,gone.png,\r\n"
     labels.write_bytes(original)
@@ -550,9 +556,7 @@ def test_two_sessions_cannot_label_one_file(tmp_path, kind):
         make_table(path)
         one, two = (TableSource(path, "label", features="x1,x2") for _ in range(2))
     else:
-        folder = tmp_path / "imgs"
-        folder.mkdir()
-        _png(folder / "a.png")
+        folder = _folder(tmp_path, ["a.png"])
         path = tmp_path / "labels.csv"
         one, two = (ImageSource(folder, path, image_size=4) for _ in range(2))
     one.lock()
@@ -604,10 +608,7 @@ def test_a_symlinked_table_is_written_through(tmp_path):
 
 
 def test_image_labels_keep_their_mode_and_back_up_once(tmp_path):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for k in range(3):
-        _png(folder / f"p{k}.png", 60 * k)
+    folder = _folder(tmp_path, ["p0.png", "p1.png", "p2.png"], 60)
     labels = tmp_path / "labels.csv"
     original = b"file,label\np0.png,\n"
     labels.write_bytes(original)
@@ -624,9 +625,7 @@ def test_image_labels_keep_their_mode_and_back_up_once(tmp_path):
 def test_image_labels_changed_on_disk_are_kept(tmp_path):
     from batchbald.tables import LabelFileChanged
 
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    _png(folder / "p0.png")
+    folder = _folder(tmp_path, ["p0.png"])
     labels = tmp_path / "labels.csv"
     source = ImageSource(folder, labels, image_size=4)
     labels.write_bytes(b"file,label\np0.png,theirs\n")
@@ -638,9 +637,7 @@ def test_image_labels_changed_on_disk_are_kept(tmp_path):
 def test_a_full_disk_is_one_line_for_images(tmp_path, monkeypatch):
     import errno
 
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    _png(folder / "p0.png")
+    folder = _folder(tmp_path, ["p0.png"])
     labels = tmp_path / "labels.csv"
     source = ImageSource(folder, labels, image_size=4)
 
@@ -792,7 +789,10 @@ def test_cross_val_accuracy_needs_two_labels_per_class(y, expected_none):
 def test_the_model_is_checked_at_start(tmp_path, model, n_items, expected, note):
     path = tmp_path / "big.csv"
     rng = np.random.RandomState(0)
-    rows = [f"{v:.3f},{'ab'[k % 2] if k < 4 else ''}" for k, v in enumerate(rng.randn(n_items))]
+    rows = [
+        f"{v:.3f},{'ab'[k % 2] if k < 4 else ''}"
+        for k, v in enumerate(rng.randn(n_items))
+    ]
     path.write_text("x,label\n" + "\n".join(rows) + "\n")
     heard = []
     session = LabelingSession(
@@ -811,7 +811,9 @@ def test_a_model_over_the_memory_budget_is_refused(tmp_path, monkeypatch):
     path = tmp_path / "data.csv"
     make_table(path, n=400)
     with pytest.raises(ValueError, match="would need about"):
-        LabelingSession(TableSource(path, "label", features="x1,x2"), model="gp-bagging")
+        LabelingSession(
+            TableSource(path, "label", features="x1,x2"), model="gp-bagging"
+        )
 
 
 def test_unknown_model_and_method_are_named():

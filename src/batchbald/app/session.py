@@ -279,7 +279,7 @@ class LabelingSession:
             return
         job = self._job
         running = job is not None and job.result is None and not job.cancelled
-        if running and job.version == self.version:
+        if running and job is not None and job.version == self.version:
             return  # already working on these labels
         if self.finished:
             return

@@ -113,7 +113,10 @@ class TableSource(FileSource):
             self.path, label_column, delimiter=delimiter, encoding=encoding
         )
         problem = prepare(
-            self.file.table, label_column, features=features, one_hot=one_hot,
+            self.file.table,
+            label_column,
+            features=features,
+            one_hot=one_hot,
             notify=notify,
         )
         self.Z = problem.Z
