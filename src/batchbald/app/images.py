@@ -174,7 +174,7 @@ class ImageSource(FileSource):
         files = table.column("file")
         labels = table.column("label")
         for r, (name, label) in enumerate(zip(files, labels, strict=True)):
-            k = index.get(_backend.unneutralise(name))
+            k = index.get(name, index.get(_backend.unneutralise(name)))
             if k is not None and k not in self.row_of:
                 self.row_of[k] = r
                 self.labels[k] = label.strip()

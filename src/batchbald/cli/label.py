@@ -29,9 +29,11 @@ the next batch is chosen in the background while the page stays usable.
 Every answer is saved at once, before the page shows "saved": the first save
 copies the file to FILE.bak (never overwriting a backup), each save writes a
 temporary file, fsyncs it and renames it over the file, and only the label
-cell changes. If the file changes on disk behind the session's back, nothing
-more is written. Labels a spreadsheet would run as a formula (starting with
-=, +, -, @) are saved with a leading '.
+cell changes (the file's permissions too). If the file changes on disk
+behind the session's back, nothing more is written. A second session on the
+same file is refused (a .FILE.lock next to it), and so are read-only and
+hard-linked files; a symbolic link is written through. Labels a spreadsheet
+would run as a formula (starting with =, +, -, @) are saved with a leading '.
 
 With fewer than two classes labeled, the first batch is a diverse one
 (k-means++ seeding over the features), as the page says.
