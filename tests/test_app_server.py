@@ -581,16 +581,23 @@ def test_the_session_lock_does_not_block_its_own_saves(tmp_path):
     assert _backend_label(path, 0) == "a"
 
 
+@pytest.mark.parametrize("source", ["table", "images"])
 @pytest.mark.parametrize("kind", ["read-only", "hard link"])
-def test_unsafe_files_are_refused(tmp_path, kind):
+def test_unsafe_files_are_refused(tmp_path, source, kind):
     path = tmp_path / "data.csv"
-    make_table(path)
+    if source == "table":
+        make_table(path)
+    else:
+        path.write_bytes(b"file,label\na.png,x\n")
     if kind == "read-only":
         path.chmod(0o444)
     else:
         os.link(path, tmp_path / "other.csv")
     with pytest.raises(ValueError, match=kind):
-        TableSource(path, "label", features="x1,x2")
+        if source == "table":
+            TableSource(path, "label", features="x1,x2")
+        else:
+            ImageSource(_folder(tmp_path, ["a.png"]), path, image_size=4)
 
 
 def test_a_symlinked_table_is_written_through(tmp_path):
