@@ -29,6 +29,7 @@ from batchbald.app.session import LabelingSession  # noqa: E402
 from batchbald.app.sources import TableSource  # noqa: E402
 from batchbald.cli import main  # noqa: E402
 from batchbald.cli.label import url_for  # noqa: E402
+from batchbald.tables import safe_cell  # noqa: E402
 
 TOKEN = "test-token-0123456789"
 FAST = {"model": "logreg-bagging", "n_members": 3, "batch_size": 3}
@@ -83,6 +84,15 @@ def _png(path, value=0):
 
     img = Image.fromarray(np.full((8, 8), value, dtype=np.uint8))
     img.save(path)
+
+
+def _folder(tmp_path, names, step=0):
+    """A folder ``imgs`` of small PNGs ``names`` (k-th grey level ``step * k``)."""
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k, name in enumerate(names):
+        _png(folder / name, step * k)
+    return folder
 
 
 def _images_env(tmp_path):
@@ -414,24 +424,11 @@ def test_body_must_be_a_json_object(shared_table):
 # cells a spreadsheet would execute
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    ("text", "stored"),
-    [
-        ("=1+1", "'=1+1"),
-        ("+A1", "'+A1"),
-        ("-A1", "'-A1"),
-        ("@SUM(A1)", "'@SUM(A1)"),
-        ("\tcmd", "'\tcmd"),
-        ("\rcmd", "'\rcmd"),
-        ("-1", "-1"),
-        ("+2.5", "+2.5"),
-        ("cat", "cat"),
-        ("a=b", "a=b"),
-        ("", ""),
-    ],
+    "name", ["=p.png", "+p.png", "-p.png", "@p.png", "-1", "p=q.png", "'p.png", ""]
 )
-def test_neutralise(text, stored):
-    assert _backend.neutralise(text) == stored
-    assert _backend.unneutralise(stored) == text
+def test_file_names_round_trip_through_safe_cell(name):
+    """What the labels CSV stores (safe_cell) is read back as the name."""
+    assert _backend.unneutralise(safe_cell(name)) == name
 
 
 def test_formula_labels_are_saved_as_text_and_cells_shown_as_typed(table):
@@ -480,10 +477,7 @@ def test_image_labels_go_to_a_new_csv(images):
 
 
 def test_an_existing_labels_csv_keeps_its_rows(tmp_path):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    for k in range(5):
-        _png(folder / f"{'=' if k == 0 else ''}p{k}.png", 50 * k)
+    folder = _folder(tmp_path, ["=p0.png"] + [f"p{k}.png" for k in range(1, 5)], 50)
     labels = tmp_path / "labels.csv"
     original = b"label,file,extra\r\nlight,p4.png,keep me\r\nx,gone.png,\r\n"
     labels.write_bytes(original)
@@ -498,6 +492,15 @@ def test_an_existing_labels_csv_keeps_its_rows(tmp_path):
     assert tmp_path.joinpath("labels.csv.bak").read_bytes() == original
     again = ImageSource(folder, labels, image_size=4)
     assert again.labels[k0] == "dark"
+
+
+@pytest.mark.parametrize("name", ["=q.png", "'=q.png"])
+def test_a_labels_csv_names_each_image_once(tmp_path, name):
+    """Both a formula-like name and one that starts with a quote are found."""
+    folder = _folder(tmp_path, [name])
+    labels = tmp_path / "labels.csv"
+    ImageSource(folder, labels, image_size=4).set_label(0, "x")
+    assert ImageSource(folder, labels, image_size=4).labels == ["x"]
 
 
 def test_image_features_from_embeddings(tmp_path):
@@ -542,16 +545,112 @@ def test_a_finished_batch_brings_a_model_chosen_one(table):
     assert _backend_label(path, first["batch"][-1]["index"]) == ""
 
 
-def test_two_sessions_cannot_label_one_file(tmp_path):
+@pytest.mark.parametrize("kind", ["table", "images"])
+def test_two_sessions_cannot_label_one_file(tmp_path, kind):
+    if kind == "table":
+        path = tmp_path / "data.csv"
+        make_table(path)
+        one, two = (TableSource(path, "label", features="x1,x2") for _ in range(2))
+    else:
+        folder = _folder(tmp_path, ["a.png"])
+        path = tmp_path / "labels.csv"
+        one, two = (ImageSource(folder, path, image_size=4) for _ in range(2))
+    one.lock()
+    with pytest.raises(ValueError, match="another program"):
+        two.lock()
+    one.set_label(0, "a")  # the holder saves (from any thread)
+    one.close()
+    two.lock()
+    two.close()
+
+
+def test_the_session_lock_does_not_block_its_own_saves(tmp_path):
+    """The command takes the lock in the main thread; the server saves from
+    its worker threads."""
+    import threading
+
     path = tmp_path / "data.csv"
     make_table(path)
-    one, two = (_backend.SafeFile(path, path.read_bytes()) for _ in range(2))
-    one.lock()
-    with pytest.raises(ValueError, match="another batchbald session"):
-        two.lock()
-    one.unlock()
-    two.lock()
-    two.unlock()
+    source = TableSource(path, "label", features="x1,x2")
+    source.lock()
+    worker = threading.Thread(target=source.set_label, args=(0, "a"))
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive()
+    source.close()
+    assert _backend_label(path, 0) == "a"
+
+
+@pytest.mark.parametrize("source", ["table", "images"])
+@pytest.mark.parametrize("kind", ["read-only", "hard link"])
+def test_unsafe_files_are_refused(tmp_path, source, kind):
+    path = tmp_path / "data.csv"
+    if source == "table":
+        make_table(path)
+    else:
+        path.write_bytes(b"file,label\na.png,x\n")
+    if kind == "read-only":
+        path.chmod(0o444)
+    else:
+        os.link(path, tmp_path / "other.csv")
+    with pytest.raises(ValueError, match=kind):
+        if source == "table":
+            TableSource(path, "label", features="x1,x2")
+        else:
+            ImageSource(_folder(tmp_path, ["a.png"]), path, image_size=4)
+
+
+def test_a_symlinked_table_is_written_through(tmp_path):
+    real = tmp_path / "real.csv"
+    make_table(real)
+    link = tmp_path / "link.csv"
+    os.symlink(real, link)
+    source = TableSource(link, "label", features="x1,x2")
+    source.set_label(1, "b")
+    assert link.is_symlink() and _backend_label(real, 1) == "b"
+
+
+def test_image_labels_keep_their_mode_and_back_up_once(tmp_path):
+    folder = _folder(tmp_path, ["p0.png", "p1.png", "p2.png"], 60)
+    labels = tmp_path / "labels.csv"
+    original = b"file,label\np0.png,\n"
+    labels.write_bytes(original)
+    labels.chmod(0o600)
+    source = ImageSource(folder, labels, image_size=4)
+    source.set_label(0, "x")
+    source.set_label(1, "y")
+    assert labels.stat().st_mode & 0o777 == 0o600
+    assert source.file.backup == tmp_path / "labels.csv.bak"
+    assert source.file.backup.read_bytes() == original
+    assert not tmp_path.joinpath("labels.csv.bak.1").exists()
+
+
+def test_image_labels_changed_on_disk_are_kept(tmp_path):
+    from batchbald.tables import LabelFileChanged
+
+    folder = _folder(tmp_path, ["p0.png"])
+    labels = tmp_path / "labels.csv"
+    source = ImageSource(folder, labels, image_size=4)
+    labels.write_bytes(b"file,label\np0.png,theirs\n")
+    with pytest.raises(LabelFileChanged, match="changed on disk"):
+        source.set_label(0, "ours")
+    assert labels.read_bytes() == b"file,label\np0.png,theirs\n"
+
+
+def test_a_full_disk_is_one_line_for_images(tmp_path, monkeypatch):
+    import errno
+
+    folder = _folder(tmp_path, ["p0.png"])
+    labels = tmp_path / "labels.csv"
+    source = ImageSource(folder, labels, image_size=4)
+
+    def no_space(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(ValueError, match="no space left"):
+        source.set_label(0, "a")
+    assert not labels.exists() and source.labels == [""]
 
 
 # --------------------------------------------------------------------------
@@ -680,6 +779,44 @@ def test_cross_val_accuracy_needs_two_labels_per_class(y, expected_none):
     assert (acc is None) == expected_none
     if not expected_none:
         assert acc == 1.0  # classes 4 standard deviations apart
+
+
+@pytest.mark.parametrize(
+    ("model", "n_items", "expected", "note"),
+    [
+        (None, 40, "gp-bagging", None),
+        (None, 5000, "logreg-bagging", "using logreg-bagging instead"),
+        ("rf", 5000, "rf", None),
+    ],
+)
+def test_the_model_is_checked_at_start(tmp_path, model, n_items, expected, note):
+    path = tmp_path / "big.csv"
+    rng = np.random.RandomState(0)
+    rows = [
+        f"{v:.3f},{'ab'[k % 2] if k < 4 else ''}"
+        for k, v in enumerate(rng.randn(n_items))
+    ]
+    path.write_text("x,label\n" + "\n".join(rows) + "\n")
+    heard = []
+    session = LabelingSession(
+        TableSource(path, "label"), model=model, n_members=3, notify=heard.append
+    )
+    assert session.model == expected
+    assert (note is None) == (not heard)
+    if note is not None:
+        assert note in heard[0]
+
+
+def test_a_model_over_the_memory_budget_is_refused(tmp_path, monkeypatch):
+    from batchbald import models
+
+    monkeypatch.setattr(models, "default_max_memory", lambda: 2**20)
+    path = tmp_path / "data.csv"
+    make_table(path, n=400)
+    with pytest.raises(ValueError, match="would need about"):
+        LabelingSession(
+            TableSource(path, "label", features="x1,x2"), model="gp-bagging"
+        )
 
 
 def test_unknown_model_and_method_are_named():

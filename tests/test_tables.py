@@ -360,3 +360,20 @@ def test_open_refuses_missing_column_and_lossy_encoding(path, tmp_path):
     p.write_bytes(b"\xfe\xff" + "x,label\n1,\n".encode("utf-16-be"))
     with pytest.raises(ValueError, match="cannot be rewritten byte for byte"):
         LabelFile.open(p, "label", encoding="utf-16")
+
+
+def test_a_session_lock_taken_in_one_thread_admits_saves_from_others(path):
+    """A web app takes the lock in its main thread and saves from workers."""
+    lf = LabelFile.open(path, "label")
+    other = LabelFile.open(path, "label", lock_timeout=0)
+    with lf.locked():
+        worker = threading.Thread(target=lf.save_label, args=(0, "w"))
+        worker.start()
+        worker.join(10)
+        assert not worker.is_alive()
+        with pytest.raises(ValueError, match="another program"):
+            other.save_label(2, "c")
+    assert _labels(path) == ["w", "a", ""]
+    other.reload()
+    other.save_label(2, "c")  # the lock is free again
+    assert _labels(path) == ["w", "a", "c"]

@@ -17,6 +17,7 @@ memory check) are made by :mod:`batchbald.features`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -164,6 +165,7 @@ class LabelFile:
         self._expected = data
         self._mutex = threading.RLock()
         self._held = 0
+        self._release: contextlib.ExitStack | None = None
 
     @classmethod
     def open(
@@ -215,29 +217,38 @@ class LabelFile:
 
     def locked(self, timeout: float = 0.0):
         """Context manager holding the file's lock (e.g. for a whole session);
-        ``ValueError`` if another writer holds it after ``timeout`` seconds."""
-        import contextlib
+        ``ValueError`` if another writer holds it after ``timeout`` seconds.
 
-        from ._files import exclusive_lock
+        The lock is held while any holder is inside, whichever thread entered
+        first: a session may take it in one thread and save from others (a
+        web server's workers) without waiting for itself."""
 
         @contextlib.contextmanager
         def hold():
-            with self._mutex:
-                if self._held:
-                    self._held += 1
-                    try:
-                        yield self.path
-                    finally:
-                        self._held -= 1
-                    return
-                with exclusive_lock(self.path, timeout, "data file"):
-                    self._held += 1
-                    try:
-                        yield self.path
-                    finally:
-                        self._held -= 1
+            self._enter(timeout)
+            try:
+                yield self.path
+            finally:
+                self._leave()
 
         return hold()
+
+    def _enter(self, timeout: float) -> None:
+        from ._files import exclusive_lock
+
+        with self._mutex:
+            if not self._held:
+                stack = contextlib.ExitStack()
+                stack.enter_context(exclusive_lock(self.path, timeout, "data file"))
+                self._release = stack
+            self._held += 1
+
+    def _leave(self) -> None:
+        with self._mutex:
+            self._held -= 1
+            if not self._held and self._release is not None:
+                self._release.close()
+                self._release = None
 
     def save_label(self, row: int, label: str, *, neutralise: bool = True) -> str:
         """Save ``label`` as data row ``row``'s label (0-based) on disk now.

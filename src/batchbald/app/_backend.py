@@ -1,21 +1,21 @@
 """The one door from the labeling app to the rest of batchbald.
 
-Everything the app needs from the table reader, the feature encoder, the
-models, the selection rules and the safe file writes comes through this
-module, so that it can be re-pointed at other implementations in one place.
-Today it wraps :mod:`batchbald.cli.query` and :mod:`batchbald.io`; where those
-lack a guarantee the app promises, it is implemented here:
+Everything the app needs from the features, the models, the selection rules
+and the safe file writes comes through this module, so that it can be
+re-pointed at other implementations in one place. The table side is
+:class:`batchbald.tables.LabelFile` (used by
+:class:`~batchbald.app.sources.TableSource`); what the library lacks is here:
 
-- :class:`SafeFile` refuses to write when the file changed on disk since it
-  was last read or written, takes an exclusive lock for the session, backs
-  the file up on the first save, and replaces it atomically (``fsync``);
-- :func:`neutralise` prefixes text a spreadsheet would execute with ``'``;
-- ``mc-dropout`` is built here (the query command has no such model).
+- :class:`SafeFile`: the images' ``file,label`` CSV, which may not exist yet
+  and gets rows appended, rewritten whole with the guarantees of
+  :mod:`batchbald._files` (change detection, lock, backup, atomic replace);
+- :func:`member_probas`: a model of :mod:`batchbald.models` fitted on the
+  labeled classes only (a class without labels gets probability 0, so an
+  ``mc-dropout`` network has no output it was never trained on).
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -23,64 +23,35 @@ from pathlib import Path
 import numpy as np
 
 from .._names import MODELS
+from ..coldstart import diverse_batch
+from ..labeling import METHODS
+from ..tables import FORMULA_STARTS, LabelFileChanged
 
 __all__ = [
     "METHODS",
     "MODELS",
-    "FileChangedError",
+    "LabelFileChanged",
     "SafeFile",
+    "check_model",
     "choose",
     "cross_val_accuracy",
     "diverse_batch",
-    "encode_features",
-    "feature_columns",
     "member_probas",
-    "neutralise",
-    "read_table",
     "sort_classes",
     "standardise",
-    "table_from_text",
     "unneutralise",
 ]
 
-#: Selection rules offered by ``batchbald label`` (those of ``batchbald query``).
-METHODS: tuple[str, ...] = ("batchbald", "bald", "powerbald", "entropy", "random")
-
-#: First characters that make a spreadsheet evaluate a cell.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Keywords of :func:`batchbald.models.make_model` the app uses (a smaller,
+#: CPU-bound network than the default: it is refitted after every batch).
+_MODEL_PARAMS: dict[str, dict] = {
+    "mc-dropout": {"hidden": (64,), "max_epochs": 100, "device": "cpu"},
+}
 
 
 # --------------------------------------------------------------------------
-# tables and features
+# features and classes
 # --------------------------------------------------------------------------
-def read_table(path, delimiter: str | None = None, encoding: str = "utf-8"):
-    """``(table, data)``: the :class:`batchbald.io.CsvTable` and its bytes."""
-    from ..io import CsvTable
-
-    return CsvTable.read(path, delimiter, encoding)
-
-
-def table_from_text(text: str, delimiter: str = ",", name: str = "table"):
-    """A :class:`batchbald.io.CsvTable` parsed from ``text``."""
-    from ..io import CsvTable
-
-    return CsvTable(text, delimiter=delimiter, name=name)
-
-
-def feature_columns(table, label_column: str, features: str | None) -> list[str]:
-    """The feature columns named by ``--features`` (default: all but the label)."""
-    from ..cli.query import _feature_columns
-
-    return _feature_columns(table, label_column, features)
-
-
-def encode_features(table, columns, one_hot: bool = True):
-    """``(X, names, encoded)`` as :func:`batchbald.cli.query.encode_features`."""
-    from ..cli.query import encode_features as _encode
-
-    return _encode(table, columns, one_hot)
-
-
 def standardise(X: np.ndarray) -> np.ndarray:
     """Zero mean, unit variance per feature (constant features stay 0)."""
     from sklearn.preprocessing import StandardScaler
@@ -89,48 +60,36 @@ def standardise(X: np.ndarray) -> np.ndarray:
 
 
 def sort_classes(labels) -> list[str]:
-    """Distinct non-empty labels, numbers first in numeric order, then text."""
-    from ..cli.query import _sort_key
+    """Distinct non-empty labels, numbers first in numeric order, then text
+    (the order of :func:`batchbald.labeling.prepare`)."""
+    from ..labeling import _sort_key
 
     return sorted({v for v in labels if v}, key=_sort_key)
-
-
-def diverse_batch(Z, candidates, labeled, batch_size: int, seed: int) -> np.ndarray:
-    """k-means++ seeding over ``Z`` away from ``labeled`` (the cold start)."""
-    from ..cli.query import diverse_batch as _diverse
-    from ..utils import check_random_state
-
-    rng = check_random_state(seed)
-    return _diverse(Z, np.asarray(candidates), list(labeled), batch_size, rng)
 
 
 # --------------------------------------------------------------------------
 # models and selection
 # --------------------------------------------------------------------------
-def _mc_dropout_probas(Z_train, y_train, Z_cand, n_classes, n_members, seed):
-    try:
-        from ..deep import MCDropoutClassifier, make_mlp
-    except ImportError:
-        raise ImportError(
-            "--model mc-dropout needs PyTorch: pip install 'batchbald[torch]'."
-        ) from None
-    # The network only gets outputs for the labeled classes (an output never
-    # trained would keep some probability); the others get probability 0.
-    present = np.unique(y_train)
-    codes = np.searchsorted(present, y_train)
-    module = make_mlp(Z_train.shape[1], len(present), hidden=(64,), random_state=seed)
-    clf = MCDropoutClassifier(
-        module,
-        classes=np.arange(len(present)),
-        max_epochs=100,
-        device="cpu",
-        random_state=seed,
-    )
-    clf.fit(Z_train, codes)
-    part = clf.sample_proba(Z_cand, n_samples=max(2, n_members))
-    probs = np.zeros(part.shape[:2] + (n_classes,))
-    probs[..., present] = part
-    return probs
+def check_model(
+    model: str | None,
+    Z: np.ndarray,
+    classes,
+    n_members: int,
+    notify: Callable[[str], None],
+) -> str:
+    """The model to use for items ``Z`` when all of them may get labeled.
+
+    ``model`` None: :data:`batchbald.models.DEFAULT_MODEL`, or the scalable
+    model when that would not fit (``notify`` says why); a named model is
+    refused (``ValueError``) when its memory would exceed the budget. The
+    check of :func:`batchbald.labeling.choose_batch`, at start-up.
+    """
+    from ..labeling import LabelingProblem, _model_name
+
+    padded = list(classes) + [""] * max(0, 2 - len(classes))
+    none = np.zeros(0, dtype=np.intp)
+    pb = LabelingProblem(Z, np.zeros(len(Z)), padded, none)
+    return _model_name(model, pb, len(Z), n_members, None, notify)
 
 
 def member_probas(
@@ -157,22 +116,38 @@ def member_probas(
     Returns
     -------
     probs_K_N_C : ndarray of shape (K, N, n_classes)
+        The model only knows the labeled classes; the others get 0.
     """
+    from ..ensembles import ensemble_probas
+    from ..models import make_model
+
     if model not in MODELS:
         raise ValueError(f"--model must be one of {', '.join(MODELS)}; got {model!r}.")
-    y_train = np.asarray(y_train, dtype=np.float64)
+    present, codes = np.unique(np.asarray(y_train, dtype=np.int64), return_inverse=True)
+    if model == "mc-dropout":
+        n_members = max(2, n_members)
+    spec = make_model(
+        model,
+        n_features=Z_train.shape[1],
+        n_classes=len(present),
+        n_members=n_members,
+        random_state=seed,
+        params=_MODEL_PARAMS.get(model),
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few labels: convergence warnings etc.
-        if model == "mc-dropout":
-            return _mc_dropout_probas(
-                Z_train, y_train.astype(np.int64), Z_cand, n_classes, n_members, seed
-            )
-        from ..cli.query import make_model
-        from ..ensembles import ensemble_probas
-
-        est = make_model(model, n_classes, n_members, seed)
-        probs, _ = ensemble_probas(est, Z_cand, X=Z_train, y=y_train, fit=True)
-    return np.asarray(probs)
+        part, _ = ensemble_probas(
+            spec.estimator,
+            Z_cand,
+            X=Z_train,
+            y=codes.astype(np.float64),
+            fit=True,
+            **spec.predict_kwargs,
+        )
+    part = np.asarray(part)
+    probs = np.zeros(part.shape[:2] + (n_classes,))
+    probs[..., present] = part
+    return probs
 
 
 def choose(
@@ -247,31 +222,12 @@ def cross_val_accuracy(
 
 
 # --------------------------------------------------------------------------
-# safe saving
+# safe saving of the images' labels
 # --------------------------------------------------------------------------
-class FileChangedError(ValueError):
-    """The file on disk is not the one this session last read or wrote."""
-
-
-def neutralise(text: str) -> str:
-    """``text`` with a leading ``'`` when a spreadsheet would execute it.
-
-    Numbers such as ``-1`` or ``+2.5`` are left alone (a spreadsheet reads
-    them as numbers); anything else starting with ``=``, ``+``, ``-``, ``@``,
-    a tab or a carriage return gets the prefix.
-    """
-    if not text or not text.startswith(_FORMULA_START):
-        return text
-    try:
-        float(text)
-    except ValueError:
-        return "'" + text
-    return text
-
-
 def unneutralise(text: str) -> str:
-    """Undo :func:`neutralise` (for names that must round-trip, e.g. files)."""
-    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+    """Undo :func:`batchbald.tables.safe_cell` (for names that must round-trip,
+    such as the image file names of the labels CSV)."""
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS):
         return text[1:]
     return text
 
@@ -282,77 +238,74 @@ class SafeFile:
     Parameters
     ----------
     path : pathlib.Path
-        The file (it may not exist yet: the first :meth:`write` creates it).
+        The file (it may not exist yet: the first :meth:`write` creates it). A
+        symbolic link is resolved: the file it points to is written.
     expected : bytes or None
         Its content as last read (``None``: it must not exist).
 
     Every :meth:`write` checks that the file on disk still holds ``expected``
-    (``ValueError`` otherwise, nothing written), copies it to ``NAME.bak``
-    (``.bak.1``, ... if taken) before the first change, then writes the new
-    content through a temporary file that is ``fsync`` ed and renamed over
-    ``path`` (the directory is ``fsync`` ed too). When :meth:`write` returns,
-    the answer survives a crash or ``kill -9``.
+    (:class:`batchbald.tables.LabelFileChanged` otherwise, nothing written)
+    and that it may be replaced (:func:`batchbald._files.check_replaceable`:
+    not read-only, not hard-linked), copies it to the first free ``NAME.bak``
+    (:func:`batchbald._files.backup_path`) before the first change of a file
+    this object did not create, then replaces it with
+    :func:`batchbald._files.atomic_write` (``fsync``, rename, permission bits
+    kept). A full disk is a one-line ``ValueError``, the file unchanged.
 
-    :meth:`lock` takes an exclusive advisory lock on ``.NAME.lock`` next to
-    the file for this process's life (released by the kernel however the
-    process ends), so two sessions cannot label the same file.
+    :meth:`locked` holds :func:`batchbald._files.exclusive_lock` (the sidecar
+    ``.NAME.lock`` of :class:`batchbald.tables.LabelFile`), so that two
+    sessions cannot label the same file.
     """
 
     def __init__(self, path, expected: bytes | None):
-        self.path = Path(path)
+        from .._files import check_replaceable, real_path
+
+        self.path = real_path(path)
         self.expected = expected
         self.backup: Path | None = None
-        self._backed_up = False
-        self._lock_fd: int | None = None
+        self._created = False
+        if expected is not None:
+            check_replaceable(self.path, "labels file")
 
-    def lock(self) -> None:
-        """Take the session lock; ``ValueError`` if another session holds it."""
-        try:
-            import fcntl
-        except ImportError:  # Windows: no advisory locks here
-            return
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise ValueError(
-                f"{self.path} is being labeled by another batchbald session "
-                f"(it holds {lock_path}); stop that one first."
-            ) from None
-        self._lock_fd = fd
+    def locked(self, timeout: float = 0.0):
+        """Context manager holding the file's lock; ``ValueError`` if another
+        session holds it after ``timeout`` seconds."""
+        from .._files import exclusive_lock
 
-    def unlock(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        return exclusive_lock(self.path, timeout, "labels file")
 
-    def _current(self) -> bytes | None:
+    def write(self, data: bytes) -> None:
+        """Replace the file with ``data`` (see the class notes)."""
+        from .._files import atomic_write, backup_path, check_replaceable, is_disk_full
+
         try:
-            return self.path.read_bytes()
+            current: bytes | None = self.path.read_bytes()
         except FileNotFoundError:
-            return None
-
-    def check_unchanged(self) -> None:
-        """``ValueError`` when the file on disk is not what was last seen."""
-        if self._current() != self.expected:
-            raise FileChangedError(
+            current = None
+        if current != self.expected:
+            raise LabelFileChanged(
                 f"{self.path.name} changed on disk since this session read it "
                 "(edited by another program?); not saving, so that those changes "
                 "are kept. Restart batchbald label to continue from the file as "
                 "it is now."
             )
-
-    def write(self, data: bytes) -> None:
-        """Replace the file with ``data`` (see the class notes)."""
-        from ..io import atomic_write, backup_path
-
-        self.check_unchanged()
-        if not self._backed_up and self.expected is not None:
-            self.backup = atomic_write(
-                backup_path(self.path), self.expected, overwrite=False
-            )
-        atomic_write(self.path, data, overwrite=self.expected is not None)
-        self._backed_up = True  # a file this session created needs no backup
+        try:
+            if current is not None:
+                st = check_replaceable(self.path, "labels file")
+                if self.backup is None and not self._created:
+                    self.backup = atomic_write(
+                        backup_path(self.path),
+                        current,
+                        overwrite=False,
+                        mode=st.st_mode & 0o7777,
+                    )
+            atomic_write(self.path, data, overwrite=current is not None)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise ValueError(
+                    f"no space left on the device of {self.path} (the file is "
+                    "unchanged and this answer was not saved); free some space."
+                ) from None
+            raise
+        self._created = self._created or current is None
         self.expected = data

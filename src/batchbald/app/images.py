@@ -8,7 +8,9 @@ scaled to [0, 1]) or the rows of a user's ``.npy`` of embeddings, one row per
 image in that order.
 
 The labels file has a header ``file,label``; each save rewrites it with the
-guarantees of :class:`batchbald.app._backend.SafeFile`: an existing row only
+guarantees of :class:`batchbald.app._backend.SafeFile` (those of
+:class:`batchbald.tables.LabelFile`, for a file that may not exist yet and
+gets rows appended): an existing row only
 has its label cell changed, an image labeled for the first time gets a row
 appended, and a file that changed on disk is never overwritten.
 """
@@ -23,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from ..tables import CsvTable, safe_cell
 from . import _backend
+from .sources import FileSource
 
 __all__ = ["IMAGE_SUFFIXES", "ImageSource", "list_images", "pixel_features"]
 
@@ -108,7 +112,7 @@ def _record(cells) -> str:
     return buf.getvalue()
 
 
-class ImageSource:
+class ImageSource(FileSource):
     """The images of a folder, labeled into a (file, label) CSV.
 
     Parameters
@@ -164,13 +168,13 @@ class ImageSource:
             self.table = None
             self.file = _backend.SafeFile(self.path, None)
             return
-        table, data = _backend.read_table(self.path)
+        table, data = CsvTable.read(self.path)
         for col in _HEADER:
             table.column_index(col)
         files = table.column("file")
         labels = table.column("label")
         for r, (name, label) in enumerate(zip(files, labels, strict=True)):
-            k = index.get(_backend.unneutralise(name))
+            k = index.get(name, index.get(_backend.unneutralise(name)))
             if k is not None and k not in self.row_of:
                 self.row_of[k] = r
                 self.labels[k] = label.strip()
@@ -208,7 +212,7 @@ class ImageSource:
             text += newline
         header = list(self.table.header) if self.table is not None else list(_HEADER)
         cells = [""] * len(header)
-        cells[header.index("file")] = _backend.neutralise(self.files[i])
+        cells[header.index("file")] = safe_cell(self.files[i])
         cells[header.index("label")] = stored
         record = _record(cells)
         new_row = len(self.table.rows) if self.table is not None else 0
@@ -218,7 +222,7 @@ class ImageSource:
         """Save ``label`` (``""`` clears it) for image ``i``; returns the text
         written. Raises ``ValueError`` (nothing written) if the labels file
         changed on disk."""
-        stored = _backend.neutralise(label)
+        stored = safe_cell(label)
         old_table_text = None if self.table is None else self.table.to_text()
         old = None
         if i in self.row_of:
@@ -230,21 +234,10 @@ class ImageSource:
             if old is not None:
                 self.table.set_cell(self.row_of[i], "label", old)
             elif old_table_text is not None:
-                self.table = _backend.table_from_text(
-                    old_table_text, name=self.path.name
-                )
+                self.table = CsvTable(old_table_text, name=self.path.name)
             raise
         if new_row is not None:
-            self.table = _backend.table_from_text(text, name=self.path.name)
+            self.table = CsvTable(text, name=self.path.name)
             self.row_of[i] = new_row
         self.labels[i] = stored
         return stored
-
-    def lock(self) -> None:
-        self.file.lock()
-
-    def close(self) -> None:
-        self.file.unlock()
-
-    def stray_temporary_files(self) -> list[Path]:
-        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))

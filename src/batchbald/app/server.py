@@ -31,7 +31,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from ._backend import FileChangedError
+from ..tables import LabelFileChanged
 
 __all__ = ["COOKIE", "HEADER", "TokenMiddleware", "create_app"]
 
@@ -150,7 +150,7 @@ class _Endpoints:
                 result = await run_in_threadpool(session.skip, body.get("item"))
             else:
                 result = await run_in_threadpool(session.undo)
-        except FileChangedError as exc:
+        except LabelFileChanged as exc:
             return JSONResponse({"error": str(exc)}, 409, headers=_SECURITY_HEADERS)
         except (ValueError, TypeError) as exc:
             return JSONResponse({"error": str(exc)}, 400, headers=_SECURITY_HEADERS)

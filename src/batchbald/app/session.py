@@ -18,12 +18,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..tables import safe_cell
 from . import _backend
 from .sources import check_label
 
 __all__ = ["LabelingSession"]
 
 _OPEN, _SAVED, _SKIPPED = "open", "saved", "skipped"
+
+
+def _quiet(message: str) -> None:
+    """The default ``notify``: drop the message."""
 
 
 @dataclass
@@ -51,35 +56,46 @@ class LabelingSession:
         The items, their features and the file their labels are saved to.
     classes : sequence of str, default=()
         Classes to offer first (in this order), before any label is given.
-    model : str, default="gp-bagging"
-        One of :data:`batchbald._names.MODELS`.
+    model : str or None, default=None
+        One of :data:`batchbald._names.MODELS`; None:
+        :data:`batchbald.models.DEFAULT_MODEL`, or the scalable model when that
+        would not fit the table (``notify`` says why). The cost is checked for
+        every item labeled (:func:`batchbald.app._backend.check_model`): a
+        model that would exceed the memory budget is refused with
+        ``ValueError``.
     method : str, default="batchbald"
         One of :data:`batchbald.app._backend.METHODS`.
     batch_size : int, default=5
     n_members : int, default=10
         Ensemble members K (MC-dropout samples for ``mc-dropout``).
     seed : int, default=0
+    notify : callable, default=None
+        Hears about a model switched or slow (one sentence per call).
     """
 
     def __init__(
         self,
         source,
         classes=(),
-        model: str = "gp-bagging",
+        model: str | None = None,
         method: str = "batchbald",
         batch_size: int = 5,
         n_members: int = 10,
         seed: int = 0,
+        notify=None,
     ):
         self.source = source
-        self.model, self.method = model, method
+        self.method = method
         self.batch_size, self.n_members, self.seed = batch_size, n_members, seed
-        given = [_backend.neutralise(check_label(c)) for c in classes]
+        given = [safe_cell(check_label(c)) for c in classes]
         if len(set(given)) != len(given):
             raise ValueError("--classes names a class twice.")
         self.classes = given + [
             c for c in _backend.sort_classes(source.labels) if c not in given
         ]
+        self.model = _backend.check_model(
+            model, source.Z, self.classes, n_members, notify or _quiet
+        )
         self._lock = threading.RLock()
         self.batch: list[dict] = []
         self.batch_number = 0
@@ -263,7 +279,7 @@ class LabelingSession:
             return
         job = self._job
         running = job is not None and job.result is None and not job.cancelled
-        if running and job.version == self.version:
+        if running and job is not None and job.version == self.version:
             return  # already working on these labels
         if self.finished:
             return
@@ -377,7 +393,7 @@ class LabelingSession:
             note = "chosen at random (no model until two classes are labeled)"
         else:
             rows = _backend.diverse_batch(
-                self.source.Z, candidates, labeled, b, self.seed
+                self.source.Z, candidates, labeled, batch_size=b, random_state=self.seed
             )
             note = (
                 "cold start: fewer than two classes are labeled, so no model can "

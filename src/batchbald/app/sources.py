@@ -2,17 +2,19 @@
 
 A source holds the items' standardised features ``Z`` (N, D), their current
 labels (``""`` = unlabeled), a JSON view of each item for the page, and
-:meth:`set_label`, which saves one label into the user's file at once with
-the guarantees of :class:`batchbald.app._backend.SafeFile`.
+:meth:`set_label`, which saves one label into the user's file at once: a
+table through :class:`batchbald.tables.LabelFile`, the images' labels CSV
+through :class:`batchbald.app._backend.SafeFile`.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from . import _backend
-
-__all__ = ["TableSource", "check_label"]
+__all__ = ["FileSource", "TableSource", "check_label"]
 
 #: Longest label the page may send.
 MAX_LABEL_LENGTH = 200
@@ -34,7 +36,37 @@ def check_label(label) -> str:
     return label
 
 
-class TableSource:
+def _quiet(message: str) -> None:
+    """The default ``notify``: drop the message."""
+
+
+class FileSource:
+    """What the sources share: the session lock of their file (``self.file``,
+    with ``locked()``, ``path`` and ``backup``)."""
+
+    file: Any
+    _session: contextlib.ExitStack | None = None
+
+    def lock(self) -> None:
+        """Hold the file's lock for the session; ``ValueError`` if another
+        session holds it."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.file.locked(0.0))
+        self._session = stack
+
+    def close(self) -> None:
+        """Release the session lock (if held)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def stray_temporary_files(self) -> list[Path]:
+        """Leftovers of a save interrupted by ``kill -9`` (the file is intact)."""
+        path: Path = self.file.path
+        return sorted(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+class TableSource(FileSource):
     """The rows of a CSV/TSV file with a label column.
 
     Parameters
@@ -51,6 +83,13 @@ class TableSource:
         Field separator (None: tab for ``.tsv``, else comma).
     encoding : str
         Text encoding of the file.
+    notify : callable, default=None
+        Hears about one-hot encoded and ID-like columns (see
+        :func:`batchbald.labeling.prepare`).
+
+    The file is opened with :meth:`batchbald.tables.LabelFile.open` (which
+    refuses read-only and hard-linked files and resolves symbolic links) and
+    the features are those of :func:`batchbald.labeling.prepare`.
     """
 
     kind = "table"
@@ -63,26 +102,31 @@ class TableSource:
         one_hot: bool = True,
         delimiter: str | None = None,
         encoding: str = "utf-8",
+        notify: Callable[[str], None] = _quiet,
     ):
+        from ..labeling import prepare
+        from ..tables import LabelFile
+
         self.path = Path(path)
         self.label_column = label_column
-        self.encoding = encoding
-        table, data = _backend.read_table(self.path, delimiter, encoding)
-        if table.to_text().encode(encoding) != data:
-            raise ValueError(
-                f"{table.name} cannot be rewritten byte for byte with --encoding "
-                f"{encoding}; not labeling it in place."
-            )
-        self.table = table
-        self.label_index = table.column_index(label_column)
-        if not table.rows:
-            raise ValueError(f"{table.name} has a header but no data rows.")
-        columns = _backend.feature_columns(table, label_column, features)
-        X, _, _ = _backend.encode_features(table, columns, one_hot)
-        self.Z = _backend.standardise(X)
-        self.labels = [v.strip() for v in table.column(label_column)]
-        self.file = _backend.SafeFile(self.path, data)
+        self.file = LabelFile.open(
+            self.path, label_column, delimiter=delimiter, encoding=encoding
+        )
+        problem = prepare(
+            self.file.table,
+            label_column,
+            features=features,
+            one_hot=one_hot,
+            notify=notify,
+        )
+        self.Z = problem.Z
+        self.labels = self.file.labels()
         self.name = self.path.name
+
+    @property
+    def table(self):
+        """The :class:`batchbald.tables.CsvTable` as saved so far."""
+        return self.file.table
 
     @property
     def n_items(self) -> int:
@@ -94,48 +138,27 @@ class TableSource:
 
     def item_view(self, i: int) -> dict:
         """The page's view of row ``i``: its number, line and cells."""
+        j = self.table.column_index(self.label_column)
         return {
             "title": f"row {i + 1}",
             "detail": f"line {self.table.row_lines[i]}",
             "cells": [
                 [col, value]
-                for j, (col, value) in enumerate(
+                for k, (col, value) in enumerate(
                     zip(self.table.header, self.table.rows[i], strict=True)
                 )
-                if j != self.label_index
+                if k != j
             ],
         }
 
     def set_label(self, i: int, label: str) -> str:
         """Save ``label`` (``""`` clears it) as row ``i``'s label cell.
 
-        Returns the text written (neutralised for spreadsheets). Raises
-        ``ValueError`` (nothing written) if the file changed on disk or the
-        label cannot be encoded.
+        Returns the text written (through :func:`batchbald.tables.safe_cell`).
+        Raises :class:`batchbald.tables.LabelFileChanged` if the file changed
+        on disk, ``ValueError`` if the label cannot be encoded or the disk is
+        full; nothing is written then.
         """
-        stored = _backend.neutralise(label)
-        old = self.table.rows[i][self.label_index]
-        self.table.set_cell(i, self.label_column, stored)
-        try:
-            new = self.table.to_text().encode(self.encoding)
-            self.file.write(new)
-        except UnicodeEncodeError:
-            self.table.set_cell(i, self.label_column, old)
-            raise ValueError(
-                f"the label {label!r} cannot be written in {self.encoding}."
-            ) from None
-        except BaseException:
-            self.table.set_cell(i, self.label_column, old)
-            raise
-        self.labels[i] = stored
+        stored = self.file.save_label(i, label)
+        self.labels[i] = stored.strip()
         return stored
-
-    def lock(self) -> None:
-        self.file.lock()
-
-    def close(self) -> None:
-        self.file.unlock()
-
-    def stray_temporary_files(self) -> list[Path]:
-        """Leftovers of a save interrupted by ``kill -9`` (the file is intact)."""
-        return sorted(self.path.parent.glob(f".{self.path.name}.*.tmp"))

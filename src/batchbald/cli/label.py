@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from .._names import MODELS
+from ..labeling import METHODS
 from ._args import positive_int
 
 NAME = "label"
-METHODS = ("batchbald", "bald", "powerbald", "entropy", "random")
 
 _DESCRIPTION = """\
 Start a local web page for active-learning labeling. DATA is a table (CSV, or
@@ -29,9 +29,11 @@ the next batch is chosen in the background while the page stays usable.
 Every answer is saved at once, before the page shows "saved": the first save
 copies the file to FILE.bak (never overwriting a backup), each save writes a
 temporary file, fsyncs it and renames it over the file, and only the label
-cell changes. If the file changes on disk behind the session's back, nothing
-more is written. Labels a spreadsheet would run as a formula (starting with
-=, +, -, @) are saved with a leading '.
+cell changes (the file's permissions too). If the file changes on disk
+behind the session's back, nothing more is written. A second session on the
+same file is refused (a .FILE.lock next to it), and so are read-only and
+hard-linked files; a symbolic link is written through. Labels a spreadsheet
+would run as a formula (starting with =, +, -, @) are saved with a leading '.
 
 With fewer than two classes labeled, the first batch is a diverse one
 (k-means++ seeding over the features), as the page says.
@@ -102,8 +104,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         choices=tuple(MODELS),
-        default="gp-bagging",
-        help="model retrained after each batch (default: gp-bagging)",
+        default=None,
+        help="model retrained after each batch (default: gp-bagging, or "
+        "logreg-bagging when the table is too large for it); refused at start "
+        "when it would not fit in memory once every row is labeled",
     )
     p.add_argument(
         "--members",
@@ -186,6 +190,7 @@ def build_session(args: argparse.Namespace):
             args.one_hot,
             delimiter,
             args.encoding,
+            notify=_note,
         )
     classes = (
         [] if not args.classes else [c for c in args.classes.split(",") if c.strip()]
@@ -198,6 +203,7 @@ def build_session(args: argparse.Namespace):
         batch_size=args.batch_size,
         n_members=args.members,
         seed=args.seed,
+        notify=_note,
     )
 
 
