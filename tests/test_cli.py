@@ -243,22 +243,8 @@ def _accepts(command, name):
     [
         "select",
         "experiment",
-        pytest.param(
-            "query",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="cli/query.py offers every strategy once the query branch "
-                "is merged; then remove this mark",
-            ),
-        ),
-        pytest.param(
-            "label",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="cli/label.py and app/_backend.py keep their own METHODS "
-                "(5 of the 7); remove this mark once they read the registry",
-            ),
-        ),
+        "query",
+        "label",
     ],
 )
 def test_every_command_offers_exactly_the_registry(command, capsys):

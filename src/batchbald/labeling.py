@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # numpy is imported lazily: ``batchbald query --help`` stays 
 
     from .tables import CsvTable
 
+from .registry import STRATEGY_NAMES, gain_column, select_from_probabilities
+
 __all__ = [
     "METHODS",
     "SCORE_COLUMN",
@@ -30,14 +32,9 @@ __all__ = [
     "prepare",
 ]
 
-#: Selection rules of :func:`choose_batch` -> the name of their score column.
-SCORE_COLUMN: dict[str, str] = {
-    "batchbald": "gain_nats",
-    "bald": "bald_nats",
-    "powerbald": "bald_nats",
-    "entropy": "entropy_nats",
-    "random": "bald_nats",
-}
+#: Selection rules of :func:`choose_batch` (those of :mod:`batchbald.registry`)
+#: -> the name of their score column.
+SCORE_COLUMN: dict[str, str] = {name: gain_column(name) for name in STRATEGY_NAMES}
 METHODS = tuple(SCORE_COLUMN)
 
 Notify = Callable[[str], None]
@@ -313,21 +310,13 @@ def choose_batch(
     n_labeled = int(np.sum(~np.isnan(pb.y)))
     name = _model_name(model, pb, n_labeled, n_members, max_memory, notify)
     probs = _fit_probs(pb, name, n_members, seed, n_labeled, notify)
-    if method == "entropy":
-        from .pool import EntropySampling
-
-        sel = EntropySampling(random_state=seed).select(probs, batch_size)
-    else:
-        # The selection rules of ``batchbald select`` (one dispatcher).
-        from .cli.select import select
-
-        sel = select(
-            probs,
-            method,
-            batch_size,
-            seed=seed,
-            n_samples=n_samples,
-            callback=callback,
-        )
+    sel = select_from_probabilities(
+        probs,
+        method,
+        batch_size,
+        random_state=seed,
+        n_configurations=n_samples if method == "batchbald" else None,
+        callback=callback,
+    )
     mean = np.asarray(probs[:, sel.indices, :]).mean(axis=0)
     return BatchChoice(pb.unlabeled[sel.indices], sel.gains, mean, name)

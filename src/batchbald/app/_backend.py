@@ -168,21 +168,13 @@ def choose(
         raise ValueError(
             f"--method must be one of {', '.join(METHODS)}; got {method!r}."
         )
-    if method == "entropy":
-        from ..pool import EntropySampling
+    from ..registry import select_from_probabilities
 
-        sel = EntropySampling(random_state=seed).select(probs_K_N_C, batch_size)
-        if callback is not None:
-            for step in range(len(sel.indices)):
-                callback(step)
-        return np.asarray(sel.indices), np.asarray(sel.gains, dtype=np.float64)
-    from ..cli.select import select
-
-    sel = select(
+    sel = select_from_probabilities(
         probs_K_N_C,
         method,
         batch_size,
-        seed=seed,
+        random_state=seed,
         callback=None if callback is None else (lambda step, *_: callback(step)),
     )
     return np.asarray(sel.indices), np.asarray(sel.gains, dtype=np.float64)
