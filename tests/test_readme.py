@@ -33,7 +33,7 @@ def _check_batch_of_unlabeled(ns):
     batch = np.asarray(ns["batch"])
     assert len(set(batch.tolist())) == 5
     y = np.asarray(ns["y"], dtype=float)
-    assert np.isnan(y[batch]).all()        # only unlabeled rows are chosen
+    assert np.isnan(y[batch]).all()  # only unlabeled rows are chosen
 
 
 def _check_idx(ns):
