@@ -10,7 +10,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from .._progress_edge import progress_bar
+from .._progress import progress_bar
 from ..ensembles import ensemble_probas
 
 
@@ -135,7 +135,7 @@ def predict_to_zarr(
     )
     z[:, : first.shape[1], :] = first
     client = _default_client() if client is None else client
-    with progress_bar(len(blocks), progress, "predicting") as bar:
+    with progress_bar(len(blocks), "predicting", unit="block", enabled=progress) as bar:
         bar.update(1)
         if client is None:
             for b in range(1, len(blocks)):
