@@ -22,7 +22,6 @@ the classifiers and the query strategy.
 from __future__ import annotations
 
 import numbers
-import sys
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -31,6 +30,7 @@ import numpy as np
 
 from ._demo_draw import MAX_PANELS, draw_comparison, draw_demo
 from ._demo_types import DemoCycle, DemoData, DemoResult
+from ._progress import progress_bar
 from .animation import (
     check_animation_path,
     check_fps,
@@ -272,8 +272,6 @@ def simulate_demo(
     data : DemoData
     cycles : list of DemoCycle
     """
-    from tqdm.auto import tqdm
-
     n_cycles = check_positive_int(n_cycles, "n_cycles")
     batch_size = check_positive_int(batch_size, "batch_size")
     res = check_positive_int(res, "res", minimum=2)
@@ -292,16 +290,11 @@ def simulate_demo(
     clf = make_demo_classifier(np.unique(y_pool), random_state=rng)
     y = np.full(len(y_pool), MISSING_LABEL, dtype=float)
     cycles = []
-    bar = tqdm(
-        range(n_cycles),
-        desc="BatchBALD cycles",
-        unit="cycle",
-        disable=not progress,
-        file=sys.stderr,
-    )
-    for c in bar:
+    bar = progress_bar(n_cycles, "BatchBALD cycles", unit="cycle", enabled=progress)
+    for c in range(n_cycles):
         cyc = _run_cycle(c, data, y, clf, grid, rng)
         cycles.append(cyc)
+        bar.update()
         log(
             f"cycle {c + 1}/{n_cycles}: trained on {cyc.n_labels} labels, "
             f"test accuracy {cyc.accuracy:.3f}, selected "
