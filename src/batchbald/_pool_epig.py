@@ -29,6 +29,7 @@ drawn per call). ``n_targets`` draws that many targets at random (from
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Mapping
 
 import numpy as np
@@ -42,8 +43,14 @@ from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, check_probabilities
 from .utils import MISSING_LABEL, check_random_state
 
-# batchbald.pool imports this module at its end, after these are defined.
-from .pool import (  # isort: skip
+# batchbald.pool defines these, then imports this module at its end (to export
+# its classes): this module is imported through batchbald.pool, never first.
+if "batchbald.pool" not in sys.modules:
+    raise ImportError(
+        "import the EPIG strategies from batchbald.pool (batchbald._pool_epig is "
+        "its private part and cannot be imported first)."
+    )
+from .pool import (  # noqa: E402  # isort: skip
     _ENSEMBLE_DOC,
     _QUERY_DOC,
     _EnsembleStrategy,
