@@ -633,3 +633,26 @@ def test_out_must_not_be_the_targets(tmp_path, pool, capsys):
     assert _run(tmp_path, "probs.npy", *argv, out="t.csv") == 2
     assert "--out must not be the input file" in capsys.readouterr().err
     assert (tmp_path / "t.csv").read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(
+    "method, option, params",
+    [
+        ("batchepig", ["-M", "5"], {"n_MC_samples": 5}),
+        ("softmaxepig", ["--beta", "3"], {"beta": 3.0}),
+    ],
+)
+def test_options_reach_the_epig_strategies(tmp_path, pool, method, option, params):
+    np.save(tmp_path / "targets.npy", _targets())
+    argv = ["-b", "4", "--method", method, *option, "--seed", "1"]
+    argv += ["--targets", str(tmp_path / "targets.npy")]
+    assert _run(tmp_path, "probs.npy", *argv) == 0
+    strategy = registry.make_strategy(method, random_state=1, **params)
+    expected = strategy.select(pool, _targets(), 4)
+    assert _indices(tmp_path / "sel.csv") == expected.indices.tolist()
+    _, rows = _read_csv(tmp_path / "sel.csv")
+    np.testing.assert_allclose([float(r[2]) for r in rows], expected.gains, rtol=1e-9)
+    if method == "batchepig":  # M=5 samples configurations where 100 enumerate
+        default = registry.make_strategy(method, random_state=1)
+        gains = default.select(pool, _targets(), 4).gains
+        assert not np.allclose([float(r[2]) for r in rows], gains)
