@@ -20,6 +20,7 @@ METHODS = list(STRATEGIES)
 # Reading the file does not depend on the method: one of each kind of rule
 # (joint greedy, top-k, sampled, random) is enough for the loading tests.
 LOADING_METHODS = ["batchbald", "bald", "powerbald", "random"]
+EPIG_METHODS = [m for m in METHODS if registry.is_targeted(m)]
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
@@ -82,6 +83,9 @@ def test_csv_output_and_summary(tmp_path, pool, capsys, method):
     assert _run(tmp_path, "probs.npy", "-b", "5", "--method", method) == 0
     header, rows = _read_csv(tmp_path / "sel.csv")
     column = {"batchbald": "gain_nats", "entropy": "entropy_nats"}
+    column["batchepig"] = "gain_nats"
+    if method not in column and method in EPIG_METHODS:
+        column[method] = "epig_nats"
     assert header == ["step", "index", column.get(method, "bald_nats")]
     assert [int(r[0]) for r in rows] == [1, 2, 3, 4, 5]
     assert len({int(r[1]) for r in rows}) == 5
@@ -99,7 +103,11 @@ def test_memmap_path_matches_the_strategies(tmp_path, pool, method):
     assert (
         _run(tmp_path, "probs.npy", "-b", "6", "--method", method, "--seed", "3") == 0
     )
-    expected = registry.make_strategy(method, random_state=3).select(pool, 6)
+    strategy = registry.make_strategy(method, random_state=3)
+    if method in EPIG_METHODS:  # without --targets the pool stands for them
+        expected = strategy.select(pool, None, 6)
+    else:
+        expected = strategy.select(pool, 6)
     _, rows = _read_csv(tmp_path / "sel.csv")
     assert [int(r[1]) for r in rows] == expected.indices.tolist()
     np.testing.assert_allclose(
@@ -351,7 +359,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path, pool, capsys, monkeypatch, te
     assert "chose 3 of 80 samples" in err  # the summary line either way
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", [m for m in METHODS if m not in EPIG_METHODS])
 def test_device_cpu_matches_numpy(tmp_path, pool, method):
     pytest.importorskip("torch")
     assert _run(tmp_path, "probs.npy", "-b", "4", "--method", method) == 0
@@ -402,9 +410,17 @@ def test_beta_reaches_the_stochastic_strategies(tmp_path, pool, method):
         (["--method", "bald", "--beta", "2"], "--beta only applies to powerbald"),
         (["--method", "powerbald", "--beta", "-1"], "--beta must be a number >= 0"),
         (["--method", "bald", "-M", "20"], "--configurations only applies"),
+        (["--method", "epig", "-M", "20"], "only applies to batchbald and batchepig"),
+        (["--method", "epig", "--beta", "2"], "--beta only applies to powerbald"),
+        (["--method", "bald", "--targets", "probs.npy"], "--targets only applies"),
+        (["--method", "epig", "--device", "cpu"], "--device only applies"),
+        (["--method", "epig", "--targets", "nope.npy"], "targets file"),
     ],
 )
-def test_parameters_of_other_strategies_exit_2(tmp_path, pool, capsys, argv, message):
+def test_parameters_of_other_strategies_exit_2(
+    tmp_path, pool, capsys, monkeypatch, argv, message
+):
+    monkeypatch.chdir(tmp_path)  # relative file names in argv
     assert _run(tmp_path, "probs.npy", "-b", "2", *argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("batchbald select: error: ") and message in err
@@ -520,3 +536,123 @@ def test_broken_pipe_in_process_returns_141(tmp_path, pool, capsys, monkeypatch)
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert main(["select", str(tmp_path / "probs.npy"), "-b", "3", "--out", "-"]) == 141
     assert "Traceback" not in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------
+# EPIG: --targets
+# --------------------------------------------------------------------------
+def _targets(layout="KNC", K=6, T=15, C=4, log=False):
+    target = _probs(K=K, N=T, C=C, seed=9)
+    if log:
+        target = np.log(target)
+    return np.swapaxes(target, 0, 1) if layout == "NKC" else target
+
+
+@pytest.mark.parametrize("method", EPIG_METHODS)
+def test_targets_reach_the_epig_strategies(tmp_path, pool, capsys, method):
+    target = _targets()
+    np.save(tmp_path / "targets.npy", target)
+    targets = str(tmp_path / "targets.npy")
+    argv = ["-b", "5", "--method", method, "--targets", targets, "--seed", "2"]
+    assert _run(tmp_path, "probs.npy", *argv) == 0
+    expected = registry.make_strategy(method, random_state=2).select(pool, target, 5)
+    header, rows = _read_csv(tmp_path / "sel.csv")
+    assert [int(r[1]) for r in rows] == expected.indices.tolist()
+    np.testing.assert_allclose([float(r[2]) for r in rows], expected.gains, rtol=1e-9)
+    assert f"{method} chose 5 of 80 samples" in capsys.readouterr().err
+
+
+def test_targets_change_the_choice_and_are_reported_in_json(tmp_path, pool):
+    np.save(tmp_path / "targets.npy", _targets())
+    assert _run(tmp_path, "probs.npy", "-b", "5", "--method", "epig") == 0
+    argv = ["-b", "5", "--method", "epig", "--targets", str(tmp_path / "targets.npy")]
+    assert _run(tmp_path, "probs.npy", *argv, out="t.json") == 0
+    doc = json.loads((tmp_path / "t.json").read_text())
+    assert doc["targets"] == str(tmp_path / "targets.npy")
+    assert doc["targets_shape"] == [6, 15, 4] and doc["gain_column"] == "epig_nats"
+    assert [r["index"] for r in doc["selection"]] != _indices(tmp_path / "sel.csv")
+    argv = ["-b", "5", "--method", "epig"]
+    assert _run(tmp_path, "probs.npy", *argv, out="pool.json") == 0
+    assert json.loads((tmp_path / "pool.json").read_text())["targets"] is None
+
+
+@pytest.mark.parametrize(
+    "extra, layout, log",
+    [([], "KNC", False), (["--layout", "NKC"], "NKC", False), (["--log"], "KNC", True)],
+)
+def test_targets_are_read_with_the_pools_layout_and_log(
+    tmp_path, pool, extra, layout, log
+):
+    np.save(tmp_path / "targets.npy", _targets(layout=layout, log=log))
+    probs = np.log(pool) if log else pool
+    np.save(tmp_path / "p.npy", np.swapaxes(probs, 0, 1) if layout == "NKC" else probs)
+    targets = str(tmp_path / "targets.npy")
+    argv = ["-b", "4", "--method", "batchepig", "--targets", targets, *extra]
+    assert _run(tmp_path, "p.npy", *argv) == 0
+    expected = registry.make_strategy("batchepig", random_state=0).select(
+        pool, _targets(), 4
+    )
+    assert _indices(tmp_path / "sel.csv") == expected.indices.tolist()
+
+
+def test_targets_with_candidates_map_back(tmp_path, pool):
+    np.save(tmp_path / "targets.npy", _targets())
+    cand = np.arange(10, 50, 2)
+    np.save(tmp_path / "cand.npy", cand)
+    argv = ["-b", "3", "--method", "epig"]
+    argv += ["--targets", str(tmp_path / "targets.npy")]
+    argv += ["--candidates", str(tmp_path / "cand.npy")]
+    assert _run(tmp_path, "probs.npy", *argv) == 0
+    expected = registry.make_strategy("epig", random_state=0).select(
+        pool[:, cand], _targets(), 3
+    )
+    assert _indices(tmp_path / "sel.csv") == cand[expected.indices].tolist()
+
+
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        (_targets(K=5), "holds 5 members and 4 classes"),
+        (_targets(C=3), "holds 6 members and 3 classes"),
+        (np.full((6, 15, 4), 0.5), "sum to 1"),
+    ],
+)
+def test_bad_targets_exit_2(tmp_path, pool, capsys, target, message):
+    np.save(tmp_path / "targets.npy", target)
+    argv = ["-b", "2", "--method", "epig", "--targets", str(tmp_path / "targets.npy")]
+    assert _run(tmp_path, "probs.npy", *argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchbald select: error: ") and message in err
+    assert "Traceback" not in err and not (tmp_path / "sel.csv").exists()
+
+
+def test_out_must_not_be_the_targets(tmp_path, pool, capsys):
+    (tmp_path / "t.csv").write_bytes(b"precious")
+    target = str(tmp_path / "t.csv")
+    argv = ["-b", "2", "--method", "epig", "--targets", target, "--force"]
+    assert _run(tmp_path, "probs.npy", *argv, out="t.csv") == 2
+    assert "--out must not be the input file" in capsys.readouterr().err
+    assert (tmp_path / "t.csv").read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize(
+    "method, option, params",
+    [
+        ("batchepig", ["-M", "5"], {"n_MC_samples": 5}),
+        ("softmaxepig", ["--beta", "3"], {"beta": 3.0}),
+    ],
+)
+def test_options_reach_the_epig_strategies(tmp_path, pool, method, option, params):
+    np.save(tmp_path / "targets.npy", _targets())
+    argv = ["-b", "4", "--method", method, *option, "--seed", "1"]
+    argv += ["--targets", str(tmp_path / "targets.npy")]
+    assert _run(tmp_path, "probs.npy", *argv) == 0
+    strategy = registry.make_strategy(method, random_state=1, **params)
+    expected = strategy.select(pool, _targets(), 4)
+    assert _indices(tmp_path / "sel.csv") == expected.indices.tolist()
+    _, rows = _read_csv(tmp_path / "sel.csv")
+    np.testing.assert_allclose([float(r[2]) for r in rows], expected.gains, rtol=1e-9)
+    if method == "batchepig":  # M=5 samples configurations where 100 enumerate
+        default = registry.make_strategy(method, random_state=1)
+        gains = default.select(pool, _targets(), 4).gains
+        assert not np.allclose([float(r[2]) for r in rows], gains)

@@ -79,9 +79,17 @@ def test_greedy_equals_brute_force_greedy_in_exact_regime(K, N, T, C, b, seed):
     expected_idx, expected_rows = brute_force_greedy(pool, target, b)
     assert not has_near_ties(expected_rows)
     M = C ** (b - 1)
-    lazy = select_batch_epig(pool, target, b, n_samples=M, eps=0.0, random_state=0)
+    lazy = select_batch_epig(
+        pool, target, b, n_configurations=M, eps=0.0, random_state=0
+    )
     full = select_batch_epig(
-        pool, target, b, n_samples=M, eps=0.0, random_state=0, return_utilities=True
+        pool,
+        target,
+        b,
+        n_configurations=M,
+        eps=0.0,
+        random_state=0,
+        return_utilities=True,
     )
     np.testing.assert_array_equal(lazy.indices, expected_idx)
     np.testing.assert_array_equal(full.indices, expected_idx)
@@ -110,7 +118,9 @@ def test_greedy_matches_brute_force_property(problem, b):
     expected_idx, expected_rows = brute_force_greedy(pool, target, b)
     if has_near_ties(expected_rows):
         return
-    got = select_batch_epig(pool, target, b, n_samples=10**4, eps=0.0, random_state=1)
+    got = select_batch_epig(
+        pool, target, b, n_configurations=10**4, eps=0.0, random_state=1
+    )
     np.testing.assert_array_equal(got.indices, expected_idx)
 
 
@@ -132,7 +142,7 @@ def test_first_step_is_the_epig_argmax_and_utilities_row_0_is_epig(seed):
 def test_sampled_regime_lazy_equals_full_scan_and_is_reproducible(seed):
     rng = np.random.RandomState(seed)
     pool, target = random_probs(rng, 6, 30, 5), random_probs(rng, 6, 8, 5)
-    kwargs = {"n_samples": 7, "random_state": 3}
+    kwargs = {"n_configurations": 7, "random_state": 3}
     lazy = select_batch_epig(pool, target, 5, **kwargs)
     full = select_batch_epig(pool, target, 5, lazy=False, **kwargs)
     again = select_batch_epig(pool, target, 5, **kwargs)
@@ -191,3 +201,16 @@ def test_callback_sees_every_step():
         pool, target, 3, random_state=0, callback=lambda *a: seen.append(a)
     )
     assert [s[1] for s in seen] == list(res.indices)
+
+
+def test_n_samples_is_a_deprecated_alias_of_n_configurations():
+    rng = np.random.RandomState(4)
+    pool = rng.dirichlet(np.ones(3), size=(4, 12))
+    target = rng.dirichlet(np.ones(3), size=(4, 5))
+    new = select_batch_epig(pool, target, 4, n_configurations=5, random_state=0)
+    with pytest.warns(FutureWarning, match="n_samples is deprecated"):
+        old = select_batch_epig(pool, target, 4, n_samples=5, random_state=0)
+    np.testing.assert_array_equal(new.indices, old.indices)
+    np.testing.assert_allclose(new.gains, old.gains)
+    with pytest.raises(TypeError, match="pass n_configurations only"):
+        select_batch_epig(pool, target, 4, n_configurations=5, n_samples=5)

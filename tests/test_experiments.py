@@ -16,6 +16,7 @@ from batchbald.experiments import (
     load_result,
     run_experiment,
 )
+from batchbald.pool import EPIG
 
 # A tiny configuration: 40 digits x 3 copies, bagging of 3 logistic regressions.
 TINY = dict(
@@ -882,3 +883,27 @@ def test_cli_beta_needs_a_sampling_strategy(tmp_path, capsys, monkeypatch):
     argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--beta", "2"]
     assert main(argv) == 2
     assert "--beta only applies to powerbald" in capsys.readouterr().err
+
+
+def test_cli_runs_the_epig_strategies_with_beta(tmp_path, capsys):
+    from batchbald.cli import main
+
+    argv = [*CLI_TINY, "--out-dir", str(tmp_path), "--name", "e"]
+    argv[argv.index("bald,random")] = "epig,batchepig,powerepig"
+    assert main([*argv, "--beta", "2"]) == 0
+    doc = json.loads((tmp_path / "experiment_e.json").read_text())
+    assert doc["config"]["strategies"] == ["epig", "batchepig", "powerepig"]
+    assert doc["config"]["strategy_params"] == {"powerepig": {"beta": 2.0}}
+    assert "| epig |" in capsys.readouterr().out
+
+
+def test_epig_in_an_experiment_is_the_strategy_without_targets(tiny_data):
+    # the pool stands for the targets: the same picks as query(targets=None)
+    kwargs = {**TINY, "seeds": [0], "n_cycles": 1}
+    result = run_experiment(tiny_data, ["epig"], **kwargs)
+    plain = run_experiment(
+        tiny_data,
+        [("epig", lambda random_state: EPIG(random_state=random_state))],
+        **kwargs,
+    )
+    assert result.queries == plain.queries

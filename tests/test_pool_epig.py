@@ -164,10 +164,14 @@ def test_target_errors(targets, match, data):
     [
         (EPIG(n_targets=0), ValueError, "n_targets must be an integer >= 1"),
         (EPIG(n_targets=2.5), TypeError, "n_targets must be an integer"),
-        (EPIG(max_memory=10), ValueError, "max_memory must be at least 1 MiB"),
-        (BatchEPIG(n_MC_samples=0), ValueError, "n_samples must be an integer >= 1"),
+        (
+            EPIG(max_memory=10),
+            ValueError,
+            "max_memory must be a finite number of bytes",
+        ),
+        (BatchEPIG(n_MC_samples=0), ValueError, "n_MC_samples must be an integer >= 1"),
         (PowerEPIG(beta=-1.0), ValueError, "beta must be a finite real number"),
-        (EPIG(eps=0.5), ValueError, "eps must be a real number in"),
+        (EPIG(eps=0.5), ValueError, r"eps must be a finite real number in \[0, 0.1\)"),
     ],
 )
 def test_parameter_errors(strategy, error, match):
@@ -203,3 +207,32 @@ def test_names_table_points_at_the_classes():
         cls_name = STRATEGIES[name][0]
         assert cls_name in pool_module.__all__
         assert issubclass(getattr(pool_module, cls_name), pool_module.EPIG.__mro__[1])
+
+
+@pytest.mark.parametrize("strategy", [EPIG, BatchEPIG])
+def test_dataframes_work_as_X_and_as_targets(strategy, data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    frame = pd.DataFrame(X, columns=["a", "b"], index=np.arange(len(X)) + 100)
+    expected = strategy(random_state=0).query(
+        X, y, forest(), batch_size=2, targets=X[30:50] + 0.25
+    )
+    for targets in (frame.iloc[30:50] + 0.25, np.arange(30, 50)):
+        got = strategy(random_state=0).query(
+            frame, y, forest(), batch_size=2, targets=targets
+        )
+        if targets.ndim == 2:
+            np.testing.assert_array_equal(got, expected)
+        else:
+            np.testing.assert_array_equal(
+                got,
+                strategy(random_state=0).query(
+                    X, y, forest(), batch_size=2, targets=targets
+                ),
+            )
+    with pytest.raises(ValueError, match="targets has the columns"):
+        strategy().query(frame, y, forest(), targets=frame.iloc[:5].rename(
+            columns={"a": "z"}
+        ))  # fmt: skip
+    with pytest.raises(ValueError, match="must be a DataFrame when X is one"):
+        strategy().query(frame, y, forest(), targets=X[:5])

@@ -13,6 +13,10 @@ from batchbald import pool, registry
 from batchbald._names import STRATEGIES
 
 ENSEMBLE_NAMES = [n for n in STRATEGIES if n != "random"]
+EPIG_NAMES = ["epig", "batchepig", "powerepig", "softmaxepig", "softrankepig"]
+BALD_NAMES = [n for n in ENSEMBLE_NAMES if n not in EPIG_NAMES]
+SAMPLING = ("powerbald", "softmaxbald", "softrankbald")
+SAMPLING += ("powerepig", "softmaxepig", "softrankepig")
 
 
 def _probs(K=5, N=40, C=3, seed=0):
@@ -36,6 +40,11 @@ def test_names_are_the_names_module():
         ("softrankbald", pool.SoftrankBALD),
         ("entropy", pool.EntropySampling),
         ("random", pool.RandomSampling),
+        ("epig", pool.EPIG),
+        ("batchepig", pool.BatchEPIG),
+        ("powerepig", pool.PowerEPIG),
+        ("softmaxepig", pool.SoftmaxEPIG),
+        ("softrankepig", pool.SoftrankEPIG),
     ],
 )
 def test_strategy_class_and_make_strategy(name, cls):
@@ -46,7 +55,7 @@ def test_strategy_class_and_make_strategy(name, cls):
 
 def test_every_registered_name_is_tested_above():
     # the table above must grow with _names.STRATEGIES
-    assert len(STRATEGIES) == 7
+    assert len(STRATEGIES) == 12
 
 
 @pytest.mark.parametrize(
@@ -67,16 +76,21 @@ def test_name_errors(call, error, match):
         call()
 
 
-@pytest.mark.parametrize("name", ENSEMBLE_NAMES)
+def _select(name, probs, b, target=None, **params):
+    strategy = registry.make_strategy(name, **params)
+    if name in EPIG_NAMES:
+        return strategy.select(probs, target, b)
+    return strategy.select(probs, b)
+
+
+@pytest.mark.parametrize("name", BALD_NAMES)
 @pytest.mark.parametrize("seed", [0, 7])
 def test_dispatcher_equals_the_strategy_classes(name, seed):
     probs = _probs(seed=seed)
     params = {}
-    if name in ("powerbald", "softmaxbald", "softrankbald"):
+    if name in SAMPLING:
         params = {"beta": 2.0}
-    expected = registry.make_strategy(name, random_state=seed, **params).select(
-        probs, 6
-    )
+    expected = _select(name, probs, 6, random_state=seed, **params)
     got = registry.select_from_probabilities(
         probs, name, 6, random_state=seed, **params
     )
@@ -131,6 +145,11 @@ def test_configurations_reach_batchbald():
         ("softrankbald", "bald_nats"),
         ("entropy", "entropy_nats"),
         ("random", "bald_nats"),
+        ("epig", "epig_nats"),
+        ("batchepig", "gain_nats"),
+        ("powerepig", "epig_nats"),
+        ("softmaxepig", "epig_nats"),
+        ("softrankepig", "epig_nats"),
     ],
 )
 def test_gain_column(name, expected):
@@ -155,6 +174,13 @@ def test_callback_sees_every_pick():
         ({"method": "powerbald", "beta": -1.0}, "beta must be a number >= 0"),
         ({"method": "powerbald", "beta": "2"}, "beta must be a number >= 0"),
         ({"method": "bald", "n_configurations": 10}, "only applies to batchbald"),
+        ({"method": "epig", "n_configurations": 10}, "batchbald and batchepig"),
+        ({"method": "epig", "beta": 1.0}, "beta only applies to powerbald"),
+        ({"method": "epig", "device": "cpu"}, "device only applies"),
+        (
+            {"method": "bald", "target_probs_K_T_C": _probs()},
+            "target_probs_K_T_C only applies to the EPIG methods",
+        ),
         ({"method": "nope"}, "method must be one of"),
     ],
 )
@@ -189,7 +215,44 @@ def test_dispatcher_equals_the_strategy_classes_on_any_shape(name, K, N, C, b, s
     probs = np.random.RandomState(seed).dirichlet(np.ones(C), size=(K, N))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # b > N selects all
-        expected = registry.make_strategy(name, random_state=seed).select(probs, b)
+        expected = _select(name, probs, b, random_state=seed)
         got = registry.select_from_probabilities(probs, name, b, random_state=seed)
     assert got.indices.tolist() == expected.indices.tolist()
     np.testing.assert_allclose(got.gains, expected.gains, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", EPIG_NAMES)
+@pytest.mark.parametrize("with_targets", [False, True])
+def test_epig_dispatch_equals_the_strategy_classes(name, with_targets):
+    probs = _probs(K=5, N=30, C=3, seed=2)
+    target = _probs(K=5, N=9, C=3, seed=3) if with_targets else None
+    params = {"beta": 2.0} if name in SAMPLING else {}
+    if name == "batchepig":
+        params = {"n_MC_samples": 9}
+    expected = _select(name, probs, 4, target, random_state=1, **params)
+    kwargs = {"n_configurations": 9} if name == "batchepig" else dict(params)
+    got = registry.select_from_probabilities(
+        probs, name, 4, random_state=1, target_probs_K_T_C=target, **kwargs
+    )
+    assert got.indices.tolist() == expected.indices.tolist()
+    np.testing.assert_allclose(got.gains, expected.gains, rtol=1e-12)
+    assert got.utilities is None
+
+
+def test_epig_targets_change_the_choice():
+    # targets that only the first 10 pool points resemble pull the choice there
+    probs = _probs(K=6, N=40, C=3, seed=5)
+    own = registry.select_from_probabilities(probs, "epig", 3, random_state=0)
+    near_first = probs[:, :10]
+    focused = registry.select_from_probabilities(
+        probs, "epig", 3, random_state=0, target_probs_K_T_C=near_first
+    )
+    assert focused.indices.tolist() != own.indices.tolist()
+
+
+@pytest.mark.parametrize(
+    "name, targeted",
+    [(n, n in EPIG_NAMES) for n in STRATEGIES],
+)
+def test_is_targeted(name, targeted):
+    assert registry.is_targeted(name) is targeted

@@ -347,3 +347,29 @@ def test_every_strategy_parameter_is_declared(cls):
     params = set(cls().get_params(deep=False))
     # missing_label may be any scalar, as in scikit-activeml.
     assert params - {"missing_label"} == set(cls._parameter_constraints)
+
+
+TARGETED = [c for c in STRATEGIES if "targets" in inspect.signature(c.query).parameters]
+
+
+@pytest.mark.parametrize(
+    ("targets", "match"),
+    [
+        (np.array([0, 12]), r"targets holds indices outside \[0, 12\)"),
+        (np.array([-1]), r"targets holds indices outside"),
+        (np.array([], dtype=int), "targets is empty"),
+        (np.zeros((3, 5)), r"targets given as samples must have the shape"),
+        (np.zeros(3), "targets must be None"),
+        (np.zeros((0, 2)), "targets must be None"),
+    ],
+)
+@pytest.mark.parametrize("cls", TARGETED, ids=lambda c: c.__name__)
+def test_query_refuses_invalid_targets(cls, targets, match):
+    with pytest.raises(ValueError, match=match):
+        _query(cls(), targets=targets)
+
+
+def test_the_targeted_strategies_are_the_epig_ones():
+    assert {c.__name__ for c in TARGETED} == {
+        "EPIG", "BatchEPIG", "PowerEPIG", "SoftmaxEPIG", "SoftrankEPIG"
+    }  # fmt: skip

@@ -33,7 +33,7 @@ closes only candidates whose BALD score is below the best EPIG gain. On a
 bagging of 10 logistic regressions on digits (30 labels, 300 targets) no
 candidate was closed at the first step. The cost of a step is about
 ``M_eff`` EPIG evaluations of the open candidates (``M_eff``: configurations
-left after merging equal posteriors); the levers are ``n_samples`` and the
+left after merging equal posteriors); the levers are ``n_configurations`` and the
 number of targets. A tighter bound that was considered, the Dobrushin
 contraction ``I(y_n; y*) <= max_{k,l} TV(p_k(y*), p_l(y*)) I(y_n; w)``,
 would have closed none either on that example (mean coefficient 0.62).
@@ -56,6 +56,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import softmax
 
+from ._validation import renamed_parameter
 from .engine import BatchSelection
 from .epig import (
     check_max_memory,
@@ -236,13 +237,14 @@ def select_batch_epig(
     probs_target_K_T_C,
     batch_size: int,
     *,
-    n_samples: int | None = None,
+    n_configurations: int | None = None,
     eps: float = 1e-7,
     random_state=None,
     lazy: bool | None = None,
     return_utilities: bool = False,
     max_memory: int | None = None,
     callback: Callable[[int, int, float], None] | None = None,
+    n_samples: int | None = None,
 ) -> BatchSelection:
     """Greedy joint EPIG: ``batch_size`` samples maximising ``E_{x*} I(y_A; y*)``.
 
@@ -254,7 +256,7 @@ def select_batch_epig(
         Probabilities of the same members for ``T`` target samples.
     batch_size : int
         Number of samples; more than N selects all with a warning.
-    n_samples : int, default=None
+    n_configurations : int, default=None
         Number of configurations ``M`` of the selected set (None: 100). The
         gains are exact while ``C**|A| <= M``, sampled beyond; every
         (merged) configuration costs one EPIG evaluation of the open
@@ -273,6 +275,8 @@ def select_batch_epig(
         Working-memory budget of the EPIG kernels in bytes (None: 256 MiB).
     callback : callable, default=None
         Called as ``callback(step, index, gain)`` after each step.
+    n_samples : int, default=None
+        Deprecated alias of ``n_configurations`` (a FutureWarning).
 
     Returns
     -------
@@ -281,8 +285,15 @@ def select_batch_epig(
         (the number of (sample, step) gains evaluated).
     """
     pool, target = check_pool_and_targets(probs_pool_K_N_C, probs_target_K_T_C)
+    M = renamed_parameter(
+        n_configurations,
+        n_samples,
+        "n_configurations",
+        "n_samples",
+        "select_batch_epig",
+    )
     M = check_positive_int(
-        DEFAULT_EPIG_N_SAMPLES if n_samples is None else n_samples, "n_samples"
+        DEFAULT_EPIG_N_SAMPLES if M is None else M, "n_configurations"
     )
     eps = check_eps(eps)
     max_memory = check_max_memory(max_memory)

@@ -29,92 +29,113 @@ drawn per call). ``n_targets`` draws that many targets at random (from
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Mapping
 
 import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
+from ._arrays import check_candidate_samples, is_dataframe, n_rows, take_rows
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
+from ._validation import Interval
 from .ensembles import ensemble_probas
-from .information import DEFAULT_EPS, check_eps, check_probabilities
-from .utils import MISSING_LABEL, check_positive_int, check_random_state
+from .information import DEFAULT_EPS, check_probabilities
+from .utils import MISSING_LABEL, check_random_state
+
+# batchbald.pool defines these, then imports this module at its end (to export
+# its classes): this module is imported through batchbald.pool, never first.
+if "batchbald.pool" not in sys.modules:
+    raise ImportError(
+        "import the EPIG strategies from batchbald.pool (batchbald._pool_epig is "
+        "its private part and cannot be imported first)."
+    )
+from .pool import (  # noqa: E402  # isort: skip
+    _ENSEMBLE_DOC,
+    _QUERY_DOC,
+    _EnsembleStrategy,
+    _check_call,
+    _check_query_input,
+    _result,
+)
 
 __all__ = ["EPIG", "BatchEPIG", "PowerEPIG", "SoftmaxEPIG", "SoftrankEPIG"]
 
-_QUERY_DOC = """Choose the samples to label next.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, ...)
-            All samples, labeled and unlabeled.
-        y : array-like of shape (n_samples,)
-            Their labels, ``missing_label`` where unknown.
-        ensemble : estimator or list of estimators
-            The model whose members disagree; see
-            :func:`batchbald.ensembles.ensemble_probas` for what is accepted.
-        fit_ensemble : bool, default=True
-            Fit a clone of ``ensemble`` on ``(X, y)`` first; otherwise it must
-            be fitted already.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Training weights, used when ``fit_ensemble``.
-        candidates : None, array-like of int of shape (n_candidates,), or \
-array-like of shape (n_candidates, ...), default=None
-            ``None``: the unlabeled samples of ``X``. Integers: indices into
-            ``X``. Otherwise the candidate samples themselves.
-        batch_size : int, default=1
-            Number of samples to select; more than there are candidates selects
-            all of them, with a warning.
-        return_utilities : bool, default=False
-            Also return the utilities.
+_TARGETS_DOC = """
         targets : None, array-like of int of shape (n_targets,), or \
-array-like of shape (n_targets, ...), default=None
-            Samples of the target input distribution: indices into ``X`` or
-            the samples themselves. ``None``: the candidates stand for it.
-
-        Returns
-        -------
-        query_indices : numpy.ndarray of int, shape (batch_size,)
-            The chosen samples in the order chosen: indices into ``X``, or into
-            ``candidates`` when candidates are given as samples.
-        utilities : numpy.ndarray of shape (batch_size, n_samples) or \
-(batch_size, n_candidates)
-            Only if ``return_utilities``. Row ``i`` holds the utilities step
-            ``i`` chose from, in nats; NaN where a sample is labeled, not a
-            candidate, or already chosen.
-"""
+array-like or DataFrame of shape (n_targets, ...), default=None
+            Samples of the target input distribution: positions in ``X``
+            (repeats allowed) or the samples themselves, shaped like ``X``'s
+            (a DataFrame when ``X`` is one). ``None``: the candidates stand
+            for it."""
 
 
 def _check_targets(targets, X, X_cand):
-    """The target samples: ``X_cand`` for None, ``X[targets]`` for indices."""
+    """The target samples: ``X_cand`` for None, the rows of ``X`` for indices."""
     if targets is None:
         return X_cand
+    if is_dataframe(targets):
+        return _check_target_samples(targets, X)
     arr = np.asarray(targets)
     if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
+        n = n_rows(X)
         if arr.size == 0:
             raise ValueError("targets is empty; pass None or at least one index.")
-        if arr.min() < 0 or arr.max() >= len(X):
+        if arr.min() < 0 or arr.max() >= n:
             raise ValueError(
-                f"targets holds indices outside [0, {len(X)}) (got min "
-                f"{arr.min()}, max {arr.max()})."
+                f"targets holds indices outside [0, {n}) (got min {arr.min()}, "
+                f"max {arr.max()})."
             )
-        return X[arr]
-    if arr.ndim < 2 or len(arr) == 0:
+        return take_rows(X, arr.astype(np.intp))
+    return _check_target_samples(targets, X)
+
+
+def _check_target_samples(targets, X):
+    """Targets given as samples, in our words (the candidates' check)."""
+    try:
+        return check_candidate_samples(targets, X)
+    except ValueError as exc:
         raise ValueError(
-            "targets must be None, a 1-D array of integer indices into X, or a "
-            f"non-empty array of samples shaped like X; got shape {arr.shape} and "
-            f"dtype {arr.dtype}."
-        )
-    if arr.shape[1:] != np.shape(X)[1:]:
-        raise ValueError(
-            f"targets given as samples must have the shape of X's samples "
-            f"{np.shape(X)[1:]}; got {arr.shape[1:]}."
-        )
-    return arr
+            str(exc).replace("candidates", "targets", 1)
+            .replace("an array of samples", "a non-empty array of samples")
+        ) from None  # fmt: skip
+
+
+def _stack(X_cand, X_target):
+    """Candidates and targets as one input of the ensemble (same kind as X)."""
+    if is_dataframe(X_cand) or is_dataframe(X_target):
+        import pandas as pd
+
+        if not (is_dataframe(X_cand) and is_dataframe(X_target)):
+            raise ValueError(
+                "targets given as samples must be a DataFrame when X is one, and "
+                "an array when X is an array."
+            )
+        if list(X_cand.columns) != list(X_target.columns):
+            raise ValueError(
+                f"targets has the columns {list(X_target.columns)[:10]!r}; X has "
+                f"{list(X_cand.columns)[:10]!r} (same names, same order needed)."
+            )
+        return pd.concat([X_cand, X_target], ignore_index=True)
+    if hasattr(X_cand, "tocsr") or hasattr(X_target, "tocsr"):
+        from scipy import sparse
+
+        return sparse.vstack([X_cand, X_target]).tocsr()
+    return np.concatenate([np.asarray(X_cand), np.asarray(X_target)])
 
 
 class _TargetedStrategy(BaseEstimator):
-    """Base of the EPIG strategies (parameters: see :class:`EPIG`)."""
+    """Base of the EPIG strategies (parameters: see :class:`EPIG`).
+
+    It mirrors :class:`batchbald.pool._EnsembleStrategy` (same declarations,
+    same checks at ``query``/``select``) and adds the targets.
+    """
+
+    _parameter_constraints: dict[str, list] = {
+        **_EnsembleStrategy._parameter_constraints,
+        "n_targets": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_memory": ["memory_bytes", None],
+    }
 
     def __init__(
         self,
@@ -146,13 +167,13 @@ class _TargetedStrategy(BaseEstimator):
         return_utilities: bool = False,
         targets=None,
     ):
-        # The shared input handling lives in batchbald.pool, which imports
-        # this module at its end: import it here, at call time.
-        from .pool import _check_bool, _check_query_input, _result
-
+        _check_call(
+            self,
+            fit_ensemble=fit_ensemble,
+            batch_size=batch_size,
+            return_utilities=return_utilities,
+        )
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
-        fit_ensemble = _check_bool(fit_ensemble, "fit_ensemble")
-        return_utilities = _check_bool(return_utilities, "return_utilities")
         X_target = _check_targets(targets, X, X_cand)
         stacked = X_cand if targets is None else _stack(X_cand, X_target)
         probs, _ = ensemble_probas(
@@ -166,13 +187,19 @@ class _TargetedStrategy(BaseEstimator):
             sample_predictions_method_name=self.sample_predictions_method_name,
             sample_predictions_dict=self.sample_predictions_dict,
         )
-        n_cand = len(X_cand)
+        n_cand = n_rows(X_cand)
         pool_probs = probs[:, :n_cand]
         target_probs = None if targets is None else probs[:, n_cand:]
-        selection = self.select(pool_probs, target_probs, batch_size, return_utilities)
-        return _result(selection, mapping, len(X), return_utilities)
+        selection = self._run(pool_probs, target_probs, batch_size, return_utilities)
+        return _result(selection, mapping, n_rows(X), return_utilities)
 
-    query.__doc__ = _QUERY_DOC
+    query.__doc__ = (
+        "Choose the samples to label next.\n"
+        + _QUERY_DOC.format(ensemble=_ENSEMBLE_DOC).split("\n        Returns")[0]
+        + _TARGETS_DOC
+        + "\n\n        Returns"
+        + _QUERY_DOC.split("\n        Returns")[1]
+    )
 
     def select(
         self,
@@ -200,10 +227,7 @@ class _TargetedStrategy(BaseEstimator):
         batchbald.engine.BatchSelection
             Indices into the N candidates, per-step gains and utilities.
         """
-        if not isinstance(return_utilities, (bool, np.bool_)):
-            raise TypeError(
-                f"return_utilities must be True or False; got {return_utilities!r}."
-            )
+        _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
         if isinstance(target_probs_K_T_C, numbers.Integral):
             raise TypeError(
                 "target_probs_K_T_C must be None or an array of target "
@@ -211,30 +235,26 @@ class _TargetedStrategy(BaseEstimator):
                 "The EPIG strategies take the targets second: "
                 "select(probs_K_N_C, target_probs_K_T_C, batch_size=...)."
             )
-        eps = check_eps(self.eps)
+        return self._run(probs_K_N_C, target_probs_K_T_C, batch_size, return_utilities)
+
+    def _run(self, probs_K_N_C, target_probs_K_T_C, batch_size, return_utilities):
+        """Select with validated parameters and arguments."""
         rng = check_random_state(self.random_state)
         pool = check_probabilities(probs_K_N_C, "probs_K_N_C")
         target = pool if target_probs_K_T_C is None else target_probs_K_T_C
         target = check_probabilities(target, "target_probs_K_T_C")
         target = self._subsample(target, rng)
-        return self._select(pool, target, batch_size, bool(return_utilities), eps, rng)
+        return self._select(
+            pool, target, batch_size, bool(return_utilities), float(self.eps), rng
+        )
 
     def _subsample(self, target_K_T_C, rng):
-        if self.n_targets is None:
-            return target_K_T_C
-        n = check_positive_int(self.n_targets, "n_targets")
         T = target_K_T_C.shape[1]
-        if n >= T:
+        if self.n_targets is None or self.n_targets >= T:
             return target_K_T_C
-        return target_K_T_C[:, np.sort(rng.choice(T, size=n, replace=False))]
-
-
-def _stack(X_cand, X_target):
-    if hasattr(X_cand, "tocsr") or hasattr(X_target, "tocsr"):
-        from scipy import sparse
-
-        return sparse.vstack([X_cand, X_target]).tocsr()
-    return np.concatenate([np.asarray(X_cand), np.asarray(X_target)])
+        return target_K_T_C[
+            :, np.sort(rng.choice(T, size=self.n_targets, replace=False))
+        ]
 
 
 class EPIG(_TargetedStrategy):
@@ -301,6 +321,11 @@ sample_predictions_dict, missing_label, random_state
         See :class:`EPIG`.
     """
 
+    _parameter_constraints: dict[str, list] = {
+        **_TargetedStrategy._parameter_constraints,
+        "n_MC_samples": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
     def __init__(
         self,
         n_MC_samples: int | None = None,
@@ -328,7 +353,7 @@ sample_predictions_dict, missing_label, random_state
             pool,
             target,
             batch_size,
-            n_samples=self.n_MC_samples,
+            n_configurations=self.n_MC_samples,
             eps=eps,
             random_state=rng,
             return_utilities=return_utilities,
@@ -340,6 +365,10 @@ class _StochasticEPIG(_TargetedStrategy):
     """Stochastic batch acquisition over EPIG scores."""
 
     _mode = "power"
+    _parameter_constraints: dict[str, list] = {
+        **_TargetedStrategy._parameter_constraints,
+        "beta": [Interval(numbers.Real, 0, None, closed="left")],
+    }
 
     def __init__(
         self,

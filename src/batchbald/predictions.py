@@ -475,4 +475,8 @@ def total_meaning(method: str) -> str:
         return "joint mutual information I(y_batch; w)"
     if method == "entropy":
         return "sum of the entropies of the mean predictions"
+    if method == "batchepig":
+        return "joint predictive information E_x* I(y_batch; y*)"
+    if method.endswith("epig"):
+        return "sum of the EPIG scores E_x* I(y; y*) of the picks"
     return "sum of the BALD scores (an upper bound on I(y_batch; w))"

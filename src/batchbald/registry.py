@@ -29,6 +29,7 @@ __all__ = [
     "check_strategy_name",
     "check_strategy_params",
     "gain_column",
+    "is_targeted",
     "make_strategy",
     "select_from_probabilities",
     "strategy_class",
@@ -38,8 +39,9 @@ __all__ = [
 STRATEGY_NAMES: tuple[str, ...] = tuple(STRATEGIES)
 
 # How select_from_probabilities scores and picks for each name: (scores, rule).
-# Scores: "bald" (I(y; w)), "entropy" (H of the mean prediction), or None
-# (BatchBALD's joint gains). Rule: "greedy" (joint BatchBALD), "topk", a
+# Scores: "bald" (I(y; w)), "entropy" (H of the mean prediction), "epig"
+# (E_x* I(y; y*)), or None (joint gains: BatchBALD's, or batch EPIG's with
+# rule "greedy-epig"). Rule: "greedy" (joint BatchBALD), "topk", a
 # select_stochastic mode, or "random". Kept equal to the classes of
 # batchbald.pool by tests/test_registry.py.
 _RULES: dict[str, tuple[str | None, str]] = {
@@ -50,8 +52,21 @@ _RULES: dict[str, tuple[str | None, str]] = {
     "softrankbald": ("bald", "softrank"),
     "entropy": ("entropy", "topk"),
     "random": ("bald", "random"),
+    "epig": ("epig", "topk"),
+    "batchepig": (None, "greedy-epig"),
+    "powerepig": ("epig", "power"),
+    "softmaxepig": ("epig", "softmax"),
+    "softrankepig": ("epig", "softrank"),
 }
 _STOCHASTIC = ("power", "softmax", "softrank")
+#: The names that take M (``n_configurations``; ``n_MC_samples`` of the class).
+_WITH_CONFIGURATIONS = ("batchbald", "batchepig")
+
+
+def is_targeted(name: str) -> bool:
+    """Whether strategy ``name`` scores the pool against target samples (EPIG)."""
+    scores, rule = _RULES[check_strategy_name(name)]
+    return scores == "epig" or rule == "greedy-epig"
 
 
 def check_strategy_name(name: object, param: str = "strategy") -> str:
@@ -131,10 +146,12 @@ def make_strategy(name: str, **params: Any) -> Any:
 
 def gain_column(name: str) -> str:
     """Name of the per-pick score a selection reports: ``gain_nats`` (the step's
-    increase of the joint information, BatchBALD), ``entropy_nats`` or
-    ``bald_nats`` (the pick's own score)."""
+    increase of the joint information, BatchBALD and batch EPIG),
+    ``entropy_nats``, ``epig_nats`` or ``bald_nats`` (the pick's own score)."""
     scores, _ = _RULES[check_strategy_name(name)]
-    return {None: "gain_nats", "entropy": "entropy_nats"}.get(scores, "bald_nats")
+    return {None: "gain_nats", "entropy": "entropy_nats", "epig": "epig_nats"}.get(
+        scores, "bald_nats"
+    )
 
 
 def check_strategy_params(
@@ -152,9 +169,9 @@ def check_strategy_params(
         A registered strategy name.
     beta : float, default=None
         Must be None unless ``method`` samples (powerbald, softmaxbald,
-        softrankbald); then a number ``>= 0``.
+        softrankbald and their EPIG counterparts); then a number ``>= 0``.
     n_configurations : int, default=None
-        Must be None unless ``method`` is ``"batchbald"``.
+        Must be None unless ``method`` is ``"batchbald"`` or ``"batchepig"``.
     names : (str, str), default=("beta", "n_configurations")
         How the messages call the two (``("--beta", "--configurations")`` on
         the command line).
@@ -165,16 +182,17 @@ def check_strategy_params(
         Naming the parameter, the value and what is valid.
     """
     check_strategy_name(method, "method")
-    if n_configurations is not None and method != "batchbald":
+    if n_configurations is not None and method not in _WITH_CONFIGURATIONS:
         raise ValueError(
-            f"{names[1]} only applies to batchbald; got {names[1]}="
+            f"{names[1]} only applies to batchbald and batchepig; got {names[1]}="
             f"{n_configurations!r} for {method!r}."
         )
     if beta is None:
         return None
     if _RULES[method][1] not in _STOCHASTIC:
+        sampled = ", ".join(n for n, (_, r) in _RULES.items() if r in _STOCHASTIC)
         raise ValueError(
-            f"{names[0]} only applies to powerbald, softmaxbald and softrankbald; "
+            f"{names[0]} only applies to {sampled}; "
             f"got {names[0]}={beta!r} for {method!r}."
         )
     if isinstance(beta, bool) or not isinstance(beta, numbers.Real):
@@ -206,6 +224,7 @@ def select_from_probabilities(
     max_memory: int | None = None,
     device: Any = None,
     callback: Callable[[int, int, float], None] | None = None,
+    target_probs_K_T_C: Any = None,
 ) -> BatchSelection:
     """Choose a batch with strategy ``method`` from member probabilities.
 
@@ -213,7 +232,10 @@ def select_from_probabilities(
     ...).select(probs_K_N_C, batch_size)`` (for ``"random"``, as
     :class:`batchbald.pool.RandomSampling` with the same random state), but
     the pool's scores are computed chunk by chunk within ``max_memory``, so a
-    memory-mapped pool larger than memory works.
+    memory-mapped pool larger than memory works. The EPIG methods (epig,
+    batchepig, powerepig, softmaxepig, softrankepig) run their strategy's
+    ``select(probs_K_N_C, target_probs_K_T_C, batch_size)`` and read the
+    pool whole.
 
     Parameters
     ----------
@@ -226,28 +248,34 @@ def select_from_probabilities(
     random_state : None, int or numpy.random.RandomState, default=None
         Ties, sampling and the random baseline.
     n_configurations : int, default=None
-        BatchBALD only: joint labellings ``M`` once exact enumeration gets too
-        large (None: the engine's 1000).
+        BatchBALD and batch EPIG only: joint labellings ``M`` once exact
+        enumeration gets too large (None: 1000 for BatchBALD, 100 for batch
+        EPIG).
     beta : float, default=None
-        PowerBALD, SoftmaxBALD and SoftrankBALD only: inverse temperature
-        ``>= 0`` (None: 1.0).
+        The sampling methods only (PowerBALD, SoftmaxBALD, SoftrankBALD and
+        their EPIG counterparts): inverse temperature ``>= 0`` (None: 1.0).
     eps : float, default=None
         Floor inside logarithms (None: :data:`batchbald.information.DEFAULT_EPS`).
     max_memory : int, default=None
         Working-memory budget in bytes (None: the engine's 256 MiB).
     device : None or str, default=None
-        Run the engine with torch on this device (``"cpu"``, ``"cuda"``).
+        Run the engine with torch on this device (``"cpu"``, ``"cuda"``); the
+        EPIG methods run on numpy and refuse a device.
     callback : callable, default=None
         ``callback(step, index, gain)`` after every pick.
+    target_probs_K_T_C : array-like of shape (K, T, C), default=None
+        EPIG methods only: probabilities of the same ``K`` members for ``T``
+        samples of the target input distribution. None: the pool stands for
+        the targets (see :mod:`batchbald._pool_epig`).
 
     Returns
     -------
     batchbald.engine.BatchSelection
         ``indices`` in the order chosen and ``gains`` in nats: BatchBALD's
-        per-step gains of the joint information, or each pick's own score
-        (BALD, or entropy for ``"entropy"``); see :func:`gain_column`.
+        and batch EPIG's per-step gains of the joint information, or each
+        pick's own score (BALD, EPIG, or entropy for ``"entropy"``); see
+        :func:`gain_column`.
     """
-    import numpy as np
 
     from . import engine
     from .information import DEFAULT_EPS
@@ -255,6 +283,26 @@ def select_from_probabilities(
 
     beta = check_strategy_params(method, beta, n_configurations)
     eps = DEFAULT_EPS if eps is None else eps
+    if is_targeted(method):
+        sel = _select_targeted(
+            probs_K_N_C,
+            target_probs_K_T_C,
+            method,
+            batch_size,
+            random_state=random_state,
+            n_configurations=n_configurations,
+            beta=beta,
+            eps=eps,
+            max_memory=max_memory,
+            device=device,
+        )
+        return _report(sel, callback)
+    if target_probs_K_T_C is not None:
+        raise ValueError(
+            f"target_probs_K_T_C only applies to the EPIG methods "
+            f"({', '.join(n for n in STRATEGY_NAMES if is_targeted(n))}); got "
+            f"target probabilities for {method!r}."
+        )
     if method == "batchbald":
         kwargs: dict[str, Any] = {_configurations_keyword(): n_configurations}
         return engine.select_batch(
@@ -284,8 +332,39 @@ def select_from_probabilities(
         sel = engine.select_stochastic(
             scores_N, batch_size, rule, 1.0 if beta is None else beta, rng
         )
+    return _report(sel, callback)
+
+
+def _report(sel: BatchSelection, callback) -> BatchSelection:
+    """The selection without utilities, float64 gains, each pick reported."""
+    import numpy as np
+
+    from . import engine
+
     gains = np.asarray(sel.gains, dtype=np.float64)
     if callback is not None:
         for step, (i, g) in enumerate(zip(sel.indices, gains, strict=True)):
             callback(step, int(i), float(g))
     return engine.BatchSelection(sel.indices, gains, None, sel.n_scored)
+
+
+def _select_targeted(
+    probs_K_N_C, target_probs_K_T_C, method, batch_size, **options
+) -> BatchSelection:
+    """An EPIG method through its strategy's ``select``."""
+    if options.pop("device") is not None:
+        raise ValueError(
+            f"device only applies to the BALD methods; {method!r} runs on numpy "
+            "(pass device=None)."
+        )
+    params: dict[str, Any] = {
+        "random_state": options["random_state"],
+        "eps": options["eps"],
+        "max_memory": options["max_memory"],
+    }
+    if options["n_configurations"] is not None:
+        params["n_MC_samples"] = options["n_configurations"]
+    if options["beta"] is not None:
+        params["beta"] = options["beta"]
+    strategy = make_strategy(method, **params)
+    return strategy.select(probs_K_N_C, target_probs_K_T_C, batch_size)

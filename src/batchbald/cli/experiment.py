@@ -412,7 +412,10 @@ def _model_params(args) -> dict:
     return {}
 
 
-_SAMPLING = ("powerbald", "softmaxbald", "softrankbald")
+#: The strategies that take --beta: the sampling ones, BALD's and EPIG's.
+_SAMPLING = tuple(
+    n for n in STRATEGIES if n.startswith(("power", "softmax", "softrank"))
+)
 _PARAM_NAMES = ("--beta", "--configurations")
 
 
@@ -427,7 +430,7 @@ def _build(args):
         sampling = [s for s in strategies if s in _SAMPLING]
         if not sampling:
             raise _UsageError(
-                "--beta only applies to powerbald, softmaxbald and softrankbald; "
+                f"--beta only applies to {', '.join(_SAMPLING)}; "
                 "--strategies has none of them"
             )
         for s in sampling:

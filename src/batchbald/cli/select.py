@@ -45,6 +45,16 @@ index (0-based, into the full pool) and the gain in nats: gain_nats for
 batchbald (the step's increase of the joint information I(y_batch; w); their
 sum is the batch's), entropy_nats for entropy, and otherwise bald_nats (the
 sample's own BALD score I(y; w); their sum over-counts what samples share).
+The EPIG methods write gain_nats for batchepig (the step's increase of the
+joint predictive information E_x* I(y_batch; y*)) and epig_nats otherwise (the
+sample's own EPIG score E_x* I(y; y*)).
+
+EPIG methods (epig, batchepig, powerepig, softmaxepig, softrankepig) score the
+pool by what labelling a sample tells about the predictions on target inputs:
+--targets TARGETS gives the probabilities of the same K members for T target
+samples, shape (K, T, C), read like PREDICTIONS (same --layout, --log and
+--key). Without --targets the pool itself stands for the targets (also when
+--candidates restricts the choice: the candidates stand for them).
 
 .npy files are memory-mapped and read chunk by chunk, so a pool larger than
 memory works; --log and --candidates need a converted copy, kept in memory up
@@ -61,6 +71,7 @@ examples:
   batchbald select preds.npz --key probs --batch-size 5 --method powerbald --seed 1
   batchbald select probs.npy --batch-size 10 --candidates unlabeled.txt --out - \\
       > batch.csv                     # CSV on stdout, summary on stderr
+  batchbald select probs.npy --batch-size 10 --method epig --targets test.npy
 
 exit status: 0 ok, 2 bad arguments or input, 130 interrupted (Ctrl-C)
 """
@@ -118,6 +129,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "with integers separated by spaces, commas or newlines); the "
         "output still gives indices into the full pool",
     )
+    p.add_argument(
+        "--targets",
+        type=Path,
+        default=None,
+        metavar="TARGETS",
+        help="EPIG methods: a .npy or .npz file of the same members' "
+        "probabilities for target samples, (K, T, C), read like PREDICTIONS "
+        "(default: the pool stands for the targets)",
+    )
     add_output(p, "selection.csv", ".csv, .json")
     add_configurations(p, deprecated=("--samples",))
     add_beta(p)
@@ -131,19 +151,40 @@ _PARAM_NAMES = ("--beta", "--configurations")
 
 
 def _check_args(args) -> None:
-    """Every check that needs no reading, the input's existence first."""
+    """Every check that needs no reading, the inputs' existence first."""
     from ..registry import check_strategy_params
 
-    if not args.predictions.exists():
-        raise FileNotFoundError(
-            f"predictions file {str(args.predictions)!r} does not exist."
-        )
+    inputs = [args.predictions]
+    if args.targets is not None:
+        inputs.append(args.targets)
+    for path, what in zip(inputs, ("predictions", "targets"), strict=False):
+        if not path.exists():
+            raise FileNotFoundError(f"{what} file {str(path)!r} does not exist.")
     check_seed(args.seed)
     check_strategy_params(
         args.method, args.beta, args.configurations, names=_PARAM_NAMES
     )
-    check_output(args.out, (".csv", ".json"), args.force, [args.predictions])
+    _check_targeted(args)
+    check_output(args.out, (".csv", ".json"), args.force, inputs)
     args.device = check_device(args.device)
+
+
+def _check_targeted(args) -> None:
+    """--targets only for the EPIG methods, --device only for the others."""
+    from ..registry import STRATEGY_NAMES, is_targeted
+
+    targeted = is_targeted(args.method)
+    epig = ", ".join(n for n in STRATEGY_NAMES if is_targeted(n))
+    if args.targets is not None and not targeted:
+        raise ValueError(
+            f"--targets only applies to the EPIG methods ({epig}); got --method "
+            f"{args.method}."
+        )
+    if args.device is not None and targeted:
+        raise ValueError(
+            f"--device only applies to the BALD methods; --method {args.method} "
+            "runs on numpy (leave --device out)."
+        )
 
 
 def select(probs_K_N_C, method, batch_size, *, seed, n_samples=None, **kwargs):
@@ -190,7 +231,31 @@ def _load(args, max_memory: int) -> tuple[Any, dict, Any, str]:
     return probs, info, candidates, layout
 
 
-def _choose(args, probs, batch_size: int, max_memory: int) -> engine.BatchSelection:
+def _load_targets(args, probs, layout: str, max_memory: int) -> tuple[Any, dict]:
+    """(target_probs_K_T_C, file info), or (None, {}) without --targets."""
+    from ..predictions import load_checked_probabilities
+
+    if args.targets is None:
+        return None, {}
+    target, info = load_checked_probabilities(
+        args.targets, layout=layout, log=args.log, key=args.key,
+        max_in_memory=max_memory,
+    )  # fmt: skip
+    # No layout warning: a swapped file fails the members check below.
+    K, C = probs.shape[0], probs.shape[2]
+    if (target.shape[0], target.shape[2]) != (K, C):
+        raise ValueError(
+            f"--targets {args.targets.name} holds {target.shape[0]} members and "
+            f"{target.shape[2]} classes (shape {tuple(target.shape)} as "
+            f"{layout}); the predictions hold K={K} members and C={C} classes. "
+            "Save the targets' probabilities from the same members."
+        )
+    return target, info
+
+
+def _choose(
+    args, probs, target, batch_size: int, max_memory: int
+) -> engine.BatchSelection:
     import warnings
 
     from .._progress import progress_bar
@@ -212,6 +277,7 @@ def _choose(args, probs, batch_size: int, max_memory: int) -> engine.BatchSelect
                 max_memory=max_memory,
                 device=args.device,
                 callback=lambda *_: bar.update(),
+                target_probs_K_T_C=target,
             )
     except (AssertionError, RuntimeError) as exc:
         if args.device is None:
@@ -250,6 +316,7 @@ def run(args: argparse.Namespace) -> int:
     _check_args(args)
     max_memory = DEFAULT_MAX_MEMORY if args.max_memory is None else args.max_memory
     probs, info, candidates, layout = _load(args, max_memory)
+    target, target_info = _load_targets(args, probs, layout, max_memory)
     N = probs.shape[1]
     batch_size = args.batch_size
     if batch_size > N:
@@ -259,7 +326,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         batch_size = N
-    selection = _choose(args, probs, batch_size, max_memory)
+    selection = _choose(args, probs, target, batch_size, max_memory)
     indices = np.asarray(selection.indices)
     if candidates is not None:
         indices = candidates[indices]
@@ -279,6 +346,7 @@ def run(args: argparse.Namespace) -> int:
             n_candidates=int(N),
             seed=args.seed,
             seconds=elapsed,
+            **_targets_meta(args, target_info),
         )
     else:
         data = selection_csv(header, rows)
@@ -290,3 +358,17 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _targets_meta(args, target_info: dict) -> dict:
+    """The JSON keys that describe the targets of an EPIG method."""
+    from ..registry import is_targeted
+
+    if not is_targeted(args.method):
+        return {}
+    if args.targets is None:
+        return {"targets": None}  # the pool stood for the targets
+    return {
+        "targets": str(args.targets),
+        "targets_shape": list(target_info["shape"]),
+    }

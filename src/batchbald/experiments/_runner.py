@@ -55,7 +55,10 @@ def run_experiment(
     strategies : sequence, default=("batchbald", "bald", "random")
         Names from :data:`STRATEGIES` (a comma-separated string works too), or
         ``(label, factory)`` with ``factory(random_state=...)`` returning an
-        object with a scikit-activeml-style ``query``.
+        object with a scikit-activeml-style ``query``. The EPIG strategies
+        get no targets: the unlabelled pool stands for the target inputs
+        (the pool and the test split are draws from one distribution here,
+        and the test inputs stay unseen until the evaluation).
     model : str or callable, default="logreg-bagging"
         A model name (see :data:`batchbald._names.MODELS`; the old names
         ``bagging-logreg`` and ``bagging-mlp`` still work, with a
@@ -81,7 +84,9 @@ def run_experiment(
         Posterior samples ``K``: MC-dropout passes or bagging members.
     n_configurations : int, optional
         Sampled label configurations ``M`` for BatchBALD's joint entropy
-        (BatchBALD's own default when None).
+        (BatchBALD's own default when None). Batch EPIG keeps its own
+        default (100); set it with ``strategy_params={"batchepig":
+        {"n_MC_samples": M}}``.
     model_params : dict, optional
         See :func:`make_model`.
     strategy_params : dict, optional
