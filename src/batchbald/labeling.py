@@ -255,7 +255,8 @@ def choose_batch(
     model: str | None = None,
     n_members: int = 10,
     seed: int = 0,
-    n_samples: int | None = None,
+    n_configurations: int | None = None,
+    beta: float | None = None,
     max_memory: int | None = None,
     callback: Callable | None = None,
     notify: Notify = _quiet,
@@ -277,8 +278,11 @@ def choose_batch(
         Members K of the ensemble.
     seed : int, default=0
         Seed of the model and of every random choice.
-    n_samples : int, default=None
-        batchbald: configurations M (None: the engine's default).
+    n_configurations : int, default=None
+        batchbald and batchepig: configurations M (None: the strategy's
+        default).
+    beta : float, default=None
+        The sampling strategies' inverse temperature (None: 1).
     max_memory : int, default=None
         Budget in bytes for the model's cost check (None:
         :func:`batchbald.models.default_max_memory`).
@@ -315,7 +319,8 @@ def choose_batch(
         method,
         batch_size,
         random_state=seed,
-        n_configurations=n_samples if method == "batchbald" else None,
+        n_configurations=n_configurations,
+        beta=beta,
         callback=callback,
     )
     mean = np.asarray(probs[:, sel.indices, :]).mean(axis=0)

@@ -8,13 +8,12 @@ import socket
 import sys
 from pathlib import Path
 
-from .._names import MODELS
-from ..labeling import METHODS
-from ._args import positive_int
+from .._names import MODELS, STRATEGIES, describe
+from ._args import add_members, add_method, positive_int
 
 NAME = "label"
 
-_DESCRIPTION = """\
+_DESCRIPTION = f"""\
 Start a local web page for active-learning labeling. DATA is a table (CSV, or
 TSV for .tsv files) whose rows with an empty --label-column are unlabeled, or
 a folder of images (.png, .jpg) whose labels go to the CSV given by --labels
@@ -25,6 +24,9 @@ model's predicted class, its probability and the item's gain in nats. Keys
 1-9 pick a class, typing a letter starts a new or known class (type-ahead),
 Space skips, Backspace undoes. When the batch is done, the model retrains and
 the next batch is chosen in the background while the page stays usable.
+
+methods (--method):
+{describe(STRATEGIES)}
 
 Every answer is saved at once, before the page shows "saved": the first save
 copies the file to FILE.bak (never overwriting a backup), each save writes a
@@ -109,19 +111,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "logreg-bagging when the table is too large for it); refused at start "
         "when it would not fit in memory once every row is labeled",
     )
-    p.add_argument(
-        "--members",
-        type=positive_int,
-        default=10,
-        metavar="K",
-        help="ensemble members or MC-dropout samples (default: 10)",
-    )
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="batchbald",
-        help="selection rule (default: batchbald)",
-    )
+    add_members(p, default=10)
+    add_method(p)
     p.add_argument(
         "--batch-size",
         "-b",

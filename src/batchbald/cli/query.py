@@ -14,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from .._names import MODELS, describe
-from ..labeling import METHODS, SCORE_COLUMN
-from ._args import positive_int
+from .._names import MODELS, STRATEGIES, describe
+from .._progress import progress_bar
+from ..labeling import SCORE_COLUMN
+from ._args import add_beta, add_configurations, add_members, add_method, positive_int
 
 NAME = "query"
 
@@ -32,6 +33,9 @@ them instead); all features are standardised. Empty feature cells are an
 error. Labels may be any text or numbers; only an empty cell means
 "unlabeled". A table whose features would not fit in memory (an ID column
 one-hot encoded, say) is refused before anything is allocated.
+
+methods (--method):
+{describe(STRATEGIES)}
 
 models (--model; default gp-bagging, or logreg-bagging when a Gaussian process
 would not fit in memory or would take minutes, as stderr then says):
@@ -106,10 +110,6 @@ _OPTIONS: list[tuple[tuple[str, ...], dict]] = [
     (("--model",), dict(default=None, metavar="MODEL",
      help="ensemble fitted on the labeled rows: " + ", ".join(MODELS)
      + " (default: gp-bagging, or logreg-bagging on large tables)")),
-    (("--members",), dict(type=positive_int, default=10, metavar="K",
-     help="ensemble members (bags, trees or MC-dropout samples) (default: 10)")),
-    (("--method",), dict(choices=METHODS, default="batchbald",
-     help="selection rule (default: batchbald)")),
     (("--features",), dict(default=None, metavar="COLS",
      help="comma-separated feature columns (default: all but the label column)")),
     (("--exclude",), dict(default=None, metavar="COLS",
@@ -124,8 +124,6 @@ _OPTIONS: list[tuple[tuple[str, ...], dict]] = [
      help="ask for the chosen rows' labels and save them into DATA")),
     (("--seed",), dict(type=int, default=0,
      help="random seed of the model and the selection (default: 0)")),
-    (("--samples",), dict(type=positive_int, default=None, metavar="M",
-     help="batchbald: joint labellings M (default: 1000)")),
     (("--delimiter",), dict(type=_delimiter, default=None, metavar="CHAR",
      help="field separator (default: tab for .tsv, else comma)")),
     (("--encoding",), dict(default="utf-8",
@@ -147,6 +145,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     for flags, kwargs in _OPTIONS:
         p.add_argument(*flags, **kwargs)
+    add_members(p, default=10)
+    add_method(p)
+    add_configurations(p, deprecated=("--samples",))
+    add_beta(p)
     return p
 
 
@@ -198,15 +200,10 @@ def _choose(args, table):
         return None
     if args.batch_size > len(pb.unlabeled):
         _note(f"only {len(pb.unlabeled)} unlabeled rows; choosing all of them.")
-    bar = None
-    if args.progress and sys.stderr.isatty() and args.method != "entropy":
-        from tqdm.auto import tqdm
-
-        total = min(args.batch_size, len(pb.unlabeled))
-        bar = tqdm(
-            total=total, desc=f"query ({args.method})", unit="row", file=sys.stderr
-        )
-    try:
+    total = min(args.batch_size, len(pb.unlabeled))
+    with progress_bar(
+        total, f"query ({args.method})", unit="row", enabled=args.progress
+    ) as bar:
         choice = labeling.choose_batch(
             pb,
             args.batch_size,
@@ -214,13 +211,11 @@ def _choose(args, table):
             model=args.model,
             n_members=args.members,
             seed=args.seed,
-            n_samples=args.samples,
-            callback=None if bar is None else (lambda *_: bar.update()),
+            n_configurations=args.configurations,
+            beta=args.beta,
+            callback=lambda *_: bar.update(),
             notify=_note,
         )
-    finally:
-        if bar is not None:
-            bar.close()
     return pb, choice
 
 
