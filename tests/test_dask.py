@@ -49,7 +49,7 @@ CASES = [
 def test_in_process_equals_in_memory(seed, M, b, chunk):
     probs = _pool(seed)
     arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
-    ref = select_batch(probs, b, n_samples=M, random_state=seed)
+    ref = select_batch(probs, b, n_configurations=M, random_state=seed)
     got = bd.select_batch(arr, b, n_configurations=M, random_state=seed)
     _assert_same(got, ref, M)
 
@@ -59,7 +59,7 @@ def test_the_candidate_cache_never_changes_the_picks(cache_points):
     probs = _pool(11, N=2000)
     arr = da.from_array(probs, chunks=(8, 300, 4))
     for M in (1000, 30):
-        ref = select_batch(probs, 7, n_samples=M, random_state=2)
+        ref = select_batch(probs, 7, n_configurations=M, random_state=2)
         got = bd.select_batch(arr, 7, n_configurations=M, random_state=2,
                               cache_points=cache_points)
         _assert_same(got, ref, M)
@@ -69,7 +69,7 @@ def test_the_candidate_cache_never_changes_the_picks(cache_points):
 def test_utilities_equal_in_memory(seed, M, b, chunk):
     probs = _pool(seed, N=400)
     arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
-    ref = select_batch(probs, b, n_samples=M, random_state=seed, return_utilities=True)
+    ref = select_batch(probs, b, n_configurations=M, random_state=seed, return_utilities=True)
     got = bd.select_batch(
         arr, b, n_configurations=M, random_state=seed, return_utilities=True
     )
@@ -203,9 +203,9 @@ def test_predict_to_zarr_mc_dropout_masks_are_consistent_across_blocks(tmp_path)
     out = bd.predict_to_zarr(
         net, X, tmp_path / "mc.zarr", rows_per_chunk=40,
         sample_predictions_method_name="sample_proba",
-        sample_predictions_dict={"n_samples": 3},
+        sample_predictions_dict={"n_members": 3},
     )
-    ref = net.sample_proba(X, n_samples=3)
+    ref = net.sample_proba(X, n_members=3)
     np.testing.assert_allclose(out.compute(), ref, rtol=1e-5, atol=1e-6)
 
 
@@ -225,7 +225,7 @@ def test_cluster_equals_in_memory(client, persist):
     probs = _pool(9, N=3000, dtype=np.float32)
     arr = da.from_array(probs, chunks=(8, 700, 4))
     for M in (1000, 40):
-        ref = select_batch(probs, 6, n_samples=M, random_state=1)
+        ref = select_batch(probs, 6, n_configurations=M, random_state=1)
         got = bd.select_batch(arr, 6, n_configurations=M, random_state=1,
                               client=client, persist=persist)
         _assert_same(got, ref, M)
@@ -240,7 +240,7 @@ def test_cluster_equals_in_memory(client, persist):
 def test_a_killed_worker_does_not_change_the_picks(client):
     probs = _pool(10, N=3000, dtype=np.float32)
     arr = da.from_array(probs, chunks=(8, 500, 4))
-    ref = select_batch(probs, 6, n_samples=64, random_state=3)
+    ref = select_batch(probs, 6, n_configurations=64, random_state=3)
     pids = list(client.run(os.getpid).values())
 
     def kill_one(step, index, gain):

@@ -224,6 +224,6 @@ def test_experiment_make_model_delegates(name, member_type):
 
 
 def test_experiment_keeps_its_defaults():
-    est = experiment_make_model("bagging-mlp", 4, 3, 5).factory(0)
+    est = experiment_make_model("mlp-bagging", 4, 3, 5).factory(0)
     member = est.estimator.estimator.estimator
     assert member.hidden_layer_sizes == (64,) and member.max_iter == 300

@@ -212,7 +212,7 @@ def test_mc_dropout_network_plugs_in(data):
     )
     qs = BatchBALD(
         sample_predictions_method_name="sample_proba",
-        sample_predictions_dict={"n_samples": 8},
+        sample_predictions_dict={"n_members": 8},
         random_state=0,
     )
     idx = qs.query(X, y, clf, batch_size=3)
