@@ -69,6 +69,14 @@ def is_targeted(name: str) -> bool:
     return scores == "epig" or rule == "greedy-epig"
 
 
+def strategy_rule(name: str) -> tuple[str | None, str]:
+    """``(scores, rule)`` of a strategy: the per-sample scores it ranks
+    (``"bald"``, ``"entropy"``, ``"epig"`` or None for the greedy joint
+    objectives) and how it picks (``"greedy"``, ``"greedy-epig"``, ``"topk"``,
+    ``"power"``, ``"softmax"``, ``"softrank"`` or ``"random"``)."""
+    return _RULES[check_strategy_name(name)]
+
+
 def check_strategy_name(name: object, param: str = "strategy") -> str:
     """Return ``name`` if it is a registered strategy, else raise.
 

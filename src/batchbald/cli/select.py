@@ -90,7 +90,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "predictions",
         type=Path,
         metavar="PREDICTIONS",
-        help="a .npy or .npz file of member probabilities",
+        help="a .npy or .npz file of member probabilities, or (with "
+        "batchbald[dask]) a zarr store or a folder of .npy shards",
     )
     p.add_argument(
         "--batch-size",
@@ -143,6 +144,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_beta(p)
     add_seed(p, "ties, sampling and the stochastic methods")
     add_engine_options(p)
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="score the pool on this running Dask cluster (tcp://host:8786; "
+        "needs batchbald[dask])",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="score the pool on a local Dask cluster of N worker processes, "
+        "started and stopped by the command",
+    )
     add_no_progress(p)
     return p
 
@@ -302,19 +319,15 @@ def _write(args, data: bytes) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``batchbald select``; returns the exit status."""
-    import numpy as np
-
     from ..engine import DEFAULT_MAX_MEMORY
-    from ..predictions import (
-        selection_csv,
-        selection_json,
-        selection_table,
-        total_meaning,
-    )
 
     t0 = time.perf_counter()
     _check_args(args)
     max_memory = DEFAULT_MAX_MEMORY if args.max_memory is None else args.max_memory
+    if _on_dask(args):
+        from ._select_dask import run_dask
+
+        return run_dask(args, max_memory, t0)
     probs, info, candidates, layout = _load(args, max_memory)
     target, target_info = _load_targets(args, probs, layout, max_memory)
     N = probs.shape[1]
@@ -327,6 +340,28 @@ def run(args: argparse.Namespace) -> int:
         )
         batch_size = N
     selection = _choose(args, probs, target, batch_size, max_memory)
+    meta = dict(
+        layout=layout,
+        log=bool(args.log),
+        shape=list(info["shape"]),
+        pool_size=int(info["shape"][1 if layout == "KNC" else 0]),
+        n_candidates=int(N),
+        **_targets_meta(args, target_info),
+    )
+    return finish(args, selection, candidates, N, meta, t0)
+
+
+def finish(args, selection, candidates, N: int, meta: dict, t0: float) -> int:
+    """Write the selection (CSV or JSON by --out's suffix) and the summary."""
+    import numpy as np
+
+    from ..predictions import (
+        selection_csv,
+        selection_json,
+        selection_table,
+        total_meaning,
+    )
+
     indices = np.asarray(selection.indices)
     if candidates is not None:
         indices = candidates[indices]
@@ -335,19 +370,9 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - t0
     if Path(args.out).suffix.lower() == ".json" and args.out != "-":
         data = selection_json(
-            header,
-            rows,
-            args.method,
-            predictions=str(args.predictions),
-            layout=layout,
-            log=bool(args.log),
-            shape=list(info["shape"]),
-            pool_size=int(info["shape"][1 if layout == "KNC" else 0]),
-            n_candidates=int(N),
-            seed=args.seed,
-            seconds=elapsed,
-            **_targets_meta(args, target_info),
-        )
+            header, rows, args.method, predictions=str(args.predictions),
+            seed=args.seed, seconds=elapsed, **meta,
+        )  # fmt: skip
     else:
         data = selection_csv(header, rows)
     where = _write(args, data)
@@ -358,6 +383,16 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _on_dask(args) -> bool:
+    """A zarr store or shard folder, or a cluster asked for: the Dask path."""
+    return (
+        args.predictions.is_dir()
+        or args.predictions.suffix == ".zarr"
+        or args.scheduler is not None
+        or args.workers is not None
+    )
 
 
 def _targets_meta(args, target_info: dict) -> dict:

@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
 
 from ._cluster import connect
 from ._greedy import select_batch
+from ._methods import select_from_pool
 from ._predict import predict_to_zarr
 from ._select import pool_entropies, select_scores
 from ._sources import is_dask_array, open_pool
@@ -49,5 +50,6 @@ __all__ = [
     "pool_entropies",
     "predict_to_zarr",
     "select_batch",
+    "select_from_pool",
     "select_scores",
 ]
