@@ -57,7 +57,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import softmax
 
 from ._scoring import make_scorer
 from .information import (
@@ -66,7 +65,17 @@ from .information import (
     configuration_weights,
     entropy,
     extend_configurations,
+    posterior_weights,
     sample_configurations,
+    smooth_probabilities,
+)
+from .saturation import (
+    SATURATION_FLOOR,
+    SATURATION_Z,
+    check_completion,
+    check_label_noise,
+    estimate_with_error,
+    point_gain,
 )
 from .utils import check_positive_int, check_random_state
 
@@ -98,6 +107,9 @@ _SCREEN_DROP_MASS = 1e-6
 _MERGE_GRID = 1e-9
 # First block size of a lazy re-scoring round; it doubles every round.
 _FIRST_BLOCK = 64
+# Largest (K x configurations) float64 array built to test whether the
+# selected set's possible labellings still number at most M.
+_EXACT_TRY_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -110,19 +122,37 @@ class BatchSelection:
         Selected pool indices, in the order they were chosen.
     gains : numpy.ndarray of float, shape (B,)
         Marginal gain of each step in nats (for BatchBALD, ``I(y_{A_i}; w) -
-        I(y_{A_{i-1}}; w)``); their running sum is the batch's score.
+        I(y_{A_{i-1}}; w)``), never negative: rounding below 0 is clipped to
+        0. In the sampled regime they are estimates (see
+        ``joint_information`` for the batch's total).
     utilities : numpy.ndarray of shape (B, N) or None
         Row ``i`` holds the utilities step ``i`` chose from (for BatchBALD the
         joint mutual information ``I(y_{A_{i-1} + n}; w)``), NaN at samples
         already chosen. Only when requested.
     n_scored : int
         How many (sample, step) gains were evaluated, a measure of work.
+    saturated_at : int or None
+        BatchBALD only: the first step whose gain is below
+        ``max(1e-3 nats, 2 standard errors of its estimate)`` (see
+        :mod:`batchbald.saturation`), None when no step is.
+    joint_information : float or None
+        BatchBALD only: the batch's ``I(y_A; w)`` in nats, exact (the sum of
+        the exact gains) or estimated as ``log K - H(w | y_A)`` from the
+        sampled configurations; never above ``log K`` nor below 0.
+    joint_information_se : float
+        Standard error of ``joint_information`` (0 when ``exact``).
+    exact : bool
+        Whether every gain and ``joint_information`` are exact.
     """
 
     indices: np.ndarray
     gains: np.ndarray
     utilities: np.ndarray | None = None
     n_scored: int = 0
+    saturated_at: int | None = None
+    joint_information: float | None = None
+    joint_information_se: float = 0.0
+    exact: bool = True
 
 
 def _check_batch_size(batch_size, n_available: int) -> int:
@@ -166,7 +196,15 @@ def _pick(gains_n: np.ndarray, idx_n: np.ndarray, rng, tie_tol: float) -> int:
 
 
 class _SelectedSet:
-    """Configurations of the selected set, exact while ``C**|A| <= M``.
+    """Configurations of the selected set, exact while it has at most ``M``
+    possible joint labellings.
+
+    The likelihoods carry no numerical floor: a labelling that member ``k``
+    rules out has log-likelihood ``-inf`` (posterior 0 exactly), and
+    labellings that every member rules out (weight 0) are dropped, which is an
+    exact rewrite; so the set stays exact while its *possible* labellings
+    number at most ``M`` (``C**|A|`` for members that never predict 0).
+    ``label_noise = e`` conditions through ``(1 - e) p_k + e / C`` instead.
 
     Two views feed the scorer. :meth:`full` is the estimator itself: every
     enumerated labelling with its exact probability, or the ``M`` sampled ones
@@ -177,32 +215,34 @@ class _SelectedSet:
     ``log C`` nats, far below the ``_REFINE_TOL`` re-scoring margin.
     """
 
-    def __init__(self, K: int, C: int, n_samples: int, eps: float, rng):
+    def __init__(self, K: int, C: int, n_samples: int, rng, label_noise: float = 0.0):
         self.K, self.C, self.M = K, C, n_samples
-        self.eps, self.rng = eps, rng
+        self.rng, self.label_noise = rng, label_noise
         self.exact = True
         self.member_probs: list[np.ndarray] = []
         self.log_joint_K_M = np.zeros((K, 1))
         self.weights_M = np.ones(1)
-        self.members_M = None
-        self.labels_M_B = None
-        self._full = None
+        self.members_M: np.ndarray | None = None
+        self.labels_M_B: np.ndarray = np.empty((0, 0), dtype=np.intp)
+        self._full: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_draws(self) -> int | None:
+        """Number of drawn configurations (None while exact)."""
+        return None if self.exact else self.M
 
     def add(self, probs_K_C: np.ndarray) -> None:
         self._full = None
+        if self.label_noise:
+            probs_K_C = smooth_probabilities(probs_K_C, self.label_noise)
         self.member_probs.append(probs_K_C)
-        n = len(self.member_probs)
-        if self.exact and n * math.log(self.C) <= math.log(self.M) + 1e-12:
-            self.log_joint_K_M, _ = extend_configurations(
-                self.log_joint_K_M, probs_K_C, exact=True, eps=self.eps
-            )
-            self.weights_M = configuration_weights(self.log_joint_K_M)
+        if self.exact and self._extend_exact(probs_K_C):
             return
         to_add = [probs_K_C]
         if self.exact:  # switch to sampling: draw every label of the set anew
             self.exact = False
             _, self.weights_M, self.members_M = sample_configurations(
-                np.empty((self.K, 0, self.C)), self.M, self.rng, self.eps
+                np.empty((self.K, 0, self.C)), self.M, self.rng
             )
             self.log_joint_K_M = np.zeros((self.K, self.M))
             self.labels_M_B = np.empty((self.M, 0), dtype=np.intp)
@@ -214,26 +254,49 @@ class _SelectedSet:
                 exact=False,
                 members_M=self.members_M,
                 random_state=self.rng,
-                eps=self.eps,
             )
-            self.labels_M_B = np.column_stack([self.labels_M_B, labels_M])
+            self.labels_M_B = np.column_stack([self.labels_M_B, np.asarray(labels_M)])
+
+    def _extend_exact(self, probs_K_C: np.ndarray) -> bool:
+        """Enumerate one more sample if the possible labellings stay <= M."""
+        n_cols = self.log_joint_K_M.shape[1] * self.C
+        if n_cols > self.M and n_cols * self.K * 8 > _EXACT_TRY_BYTES:
+            return False
+        log_joint_K_M, _ = extend_configurations(
+            self.log_joint_K_M, probs_K_C, exact=True
+        )
+        weights_M = configuration_weights(log_joint_K_M)
+        possible_M = weights_M > 0
+        if np.count_nonzero(possible_M) > self.M:
+            return False
+        if not possible_M.all():
+            log_joint_K_M, weights_M = (
+                log_joint_K_M[:, possible_M],
+                weights_M[possible_M],
+            )
+        self.log_joint_K_M, self.weights_M = log_joint_K_M, weights_M
+        return True
 
     def member_entropy(self) -> float:
         """``H(w | y_A)``: no sample's gain can exceed it (nats)."""
+        return self.member_entropy_with_error()[0]
+
+    def member_entropy_with_error(self) -> tuple[float, float]:
+        """``H(w | y_A)`` and the standard error of its estimate."""
         post_M_K, weights_M = self.full()
-        return float(weights_M @ entropy(post_M_K))
+        return estimate_with_error(entropy(post_M_K), weights_M, self.n_draws)
 
     def full(self) -> tuple[np.ndarray, np.ndarray]:
         """(posterior_M_K, weights_M) of the estimator, duplicates merged."""
         if self._full is None:
             if self.exact:
-                self._full = softmax(self.log_joint_K_M, axis=0).T, self.weights_M
+                self._full = posterior_weights(self.log_joint_K_M), self.weights_M
             else:
                 _, first_U, inverse_M = np.unique(
                     self.labels_M_B, axis=0, return_index=True, return_inverse=True
                 )
                 weights_U = np.bincount(inverse_M.ravel(), weights=self.weights_M)
-                post_U_K = softmax(self.log_joint_K_M[:, first_U], axis=0).T
+                post_U_K = posterior_weights(self.log_joint_K_M[:, first_U])
                 self._full = post_U_K, weights_U
         return self._full
 
@@ -313,6 +376,8 @@ def select_batch(
     max_memory: int | None = None,
     device=None,
     callback: Callable[[int, int, float], None] | None = None,
+    label_noise: float = 0.0,
+    completion: str | None = None,
 ) -> BatchSelection:
     """Greedy BatchBALD selection of ``batch_size`` pool samples.
 
@@ -327,8 +392,10 @@ def select_batch(
     n_samples : int, default=None
         Number of joint labellings ``M`` of the selected set (None: 1000).
         Joint entropies are exact while ``C**|A| <= M``, sampled beyond.
-    eps : float, default=1e-7
-        Floor applied to probabilities inside logarithms (never to the inputs).
+    eps : float, default=0.0
+        Floor applied to probabilities inside the logarithms of entropies
+        (never to the inputs nor to the posterior over members); 0 computes
+        ``0 log 0 = 0`` exactly.
     random_state : None, int or numpy.random.RandomState, default=None
         Breaks ties between equal gains and draws the sampled configurations.
     lazy : bool, default=None
@@ -343,11 +410,18 @@ def select_batch(
     callback : callable, default=None
         Called as ``callback(step, index, gain)`` after each step, e.g. to
         drive a progress bar.
+    label_noise : float, default=0.0
+        Condition on hypothetical labels through ``(1 - e) p_k + e / C``
+        (see :mod:`batchbald.saturation`); 0 is plain BatchBALD.
+    completion : None or "power", default=None
+        From the first saturated step on, draw the rest of the batch
+        PowerBALD-style among the remaining candidates; None keeps greedy.
 
     Returns
     -------
     BatchSelection
-        ``indices``, ``gains`` (nats), ``utilities`` (or None), ``n_scored``.
+        ``indices``, ``gains`` (nats), ``utilities`` (or None), ``n_scored``,
+        ``saturated_at``, ``joint_information`` (+ ``_se``) and ``exact``.
     """
     eps = check_eps(eps)
     M = check_positive_int(
@@ -362,50 +436,59 @@ def select_batch(
             "lazy=True cannot return utilities, which need every gain at every "
             "step; pass lazy=None or lazy=False."
         )
+    remedy = _Remedy(check_label_noise(label_noise), check_completion(completion))
     scorer = make_scorer(probs_K_N_C, eps=eps, max_memory=max_memory, device=device)
     with scorer:
         return _greedy(
-            scorer, batch_size, M, eps, rng, lazy, return_utilities, callback
+            scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
         )
 
 
-def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
-    """The greedy loop of :func:`select_batch` (arguments already checked)."""
-    K, N, C = scorer.shape
-    batch_size = _check_batch_size(batch_size, N)
+@dataclass(frozen=True)
+class _Remedy:
+    """What to do against saturation (see :mod:`batchbald.saturation`)."""
 
-    predictive_N, expected_N = scorer.entropies()
-    state = _SelectedSet(K, C, M, eps, rng)
-    available_N = np.ones(N, dtype=bool)
-    bounds_N = predictive_N - expected_N  # BALD scores: exact first-step gains
-    utilities = np.full((batch_size, N), np.nan) if return_utilities else None
-    indices, gains = [], []
-    n_scored = N
-    all_idx = np.arange(N)
+    label_noise: float = 0.0
+    completion: str | None = None
 
-    for step in range(batch_size):
+
+class _GreedyRun:
+    """The state of one greedy selection: bounds, chosen set, outputs."""
+
+    def __init__(self, scorer, batch_size, M, rng, lazy, return_utilities, remedy):
+        K, N, C = scorer.shape
+        self.scorer, self.rng, self.lazy = scorer, rng, lazy
+        predictive_N, expected_N = scorer.entropies()
+        self.bald_N = predictive_N - expected_N  # exact first-step gains
+        self.bounds_N = self.bald_N.copy()
+        self.state = _SelectedSet(K, C, M, rng, remedy.label_noise)
+        self.available_N = np.ones(N, dtype=bool)
+        self.utilities = np.full((batch_size, N), np.nan) if return_utilities else None
+        self.indices: list[int] = []
+        self.gains: list[float] = []
+        self.n_scored = N
+
+    def greedy_choice(self, step: int) -> tuple[int, float, float]:
+        """The step's greedy pick, its gain and the gain's standard error."""
+        scorer, state = self.scorer, self.state
         post_M_K, weights_M = state.screen()
         if step == 0:
-            fresh_idx, fresh_gain = all_idx, bounds_N.copy()
-        elif not lazy:
-            gain_N = scorer.conditional_mi(None, post_M_K, weights_M)
-            fresh_idx = np.flatnonzero(available_N)
-            fresh_gain = gain_N[fresh_idx]
-            n_scored += len(fresh_idx)
+            fresh_idx, fresh_gain = np.arange(len(self.bald_N)), self.bald_N.copy()
+        elif not self.lazy:
+            fresh_idx = np.flatnonzero(self.available_N)
+            fresh_gain = scorer.conditional_mi(None, post_M_K, weights_M)[fresh_idx]
         else:
             fresh_idx, fresh_gain = _lazy_round(
-                scorer, post_M_K, weights_M, bounds_N, available_N, state
+                scorer, post_M_K, weights_M, self.bounds_N, self.available_N, state
             )
-            n_scored += len(fresh_idx)
-
+        self.n_scored += len(fresh_idx) if step else 0
         # Exact regime: re-score the near-best candidates in float64, then
         # decide. Sampled regime: the estimator's own noise dwarfs float32
         # rounding, so decide on the screened values (ties within _F32_TIE_TOL).
         if step == 0 or not state.exact:
-            near = fresh_gain >= fresh_gain.max() - (
-                _TIE_TOL if step == 0 else _F32_TIE_TOL
-            )
-            near_idx, near_gain = fresh_idx[near], fresh_gain[near]
+            tol = _TIE_TOL if step == 0 else _F32_TIE_TOL
+            near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - tol]
+            near_gain = fresh_gain[fresh_gain >= fresh_gain.max() - tol]
             tie_tol = np.inf
         else:
             near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - _REFINE_TOL]
@@ -414,28 +497,89 @@ def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
                 near_idx, post_full, weights_full, precise=True
             )
             tie_tol = _TIE_TOL
-        chosen = int(near_idx[_pick(near_gain, near_idx, rng, tie_tol)])
-        gain = float(near_gain[near_idx == chosen][0])
+        chosen = int(near_idx[_pick(near_gain, near_idx, self.rng, tie_tol)])
+        gain, se = float(near_gain[near_idx == chosen][0]), 0.0
+        if step > 0 and not state.exact:  # the float64 estimate and its error
+            gain, se = self._point_gain(chosen)
+        if self.utilities is not None:
+            base = float(np.sum(self.gains))
+            self.utilities[step, fresh_idx] = base + np.maximum(fresh_gain, 0.0)
+            self.utilities[step, near_idx] = base + np.maximum(near_gain, 0.0)
+        self.bounds_N[fresh_idx] = fresh_gain
+        self.bounds_N[near_idx] = near_gain
+        return chosen, gain, se
 
-        if utilities is not None:
-            base = float(np.sum(gains))
-            utilities[step, fresh_idx] = base + fresh_gain
-            utilities[step, near_idx] = base + near_gain
-        bounds_N[fresh_idx] = fresh_gain
-        bounds_N[near_idx] = near_gain
-        indices.append(chosen)
-        gains.append(gain)
-        available_N[chosen] = False
+    def completion_order(self, batch_size: int) -> list[int]:
+        """PowerBALD draw (Gumbel-top-k on log BALD) of the rest of the batch."""
+        idx = np.flatnonzero(self.available_N)
+        n = min(batch_size - len(self.indices), len(idx))
+        log_p = np.log(np.maximum(self.bald_N[idx], np.finfo(np.float64).tiny))
+        keys = log_p + self.rng.gumbel(size=len(idx))
+        return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
+
+    def completion_gain(self, index: int) -> tuple[float, float]:
+        """The exact or estimated gain of a drawn pick, with its error."""
+        if not self.indices:
+            return float(self.bald_N[index]), 0.0
+        return self._point_gain(index)
+
+    def _point_gain(self, index: int) -> tuple[float, float]:
+        post_M_K, weights_M = self.state.full()
+        probs_K_C = self.scorer.member_probs(index)
+        return point_gain(probs_K_C, post_M_K, weights_M, self.state.n_draws)
+
+    def commit(self, step: int, index: int, gain: float, batch_size: int) -> None:
+        self.indices.append(index)
+        self.gains.append(gain)
+        self.available_N[index] = False
         if step + 1 < batch_size:
-            state.add(scorer.member_probs(chosen))
+            self.state.add(self.scorer.member_probs(index))
+
+    def joint_information(self) -> tuple[float, float, bool]:
+        """``I(y_A; w)`` of the whole batch, its standard error, exactness."""
+        K = self.state.K
+        if self.state.exact:  # every gain was exact: their sum is
+            return min(max(float(np.sum(self.gains)), 0.0), math.log(K)), 0.0, True
+        self.state.add(self.scorer.member_probs(self.indices[-1]))
+        h, se = self.state.member_entropy_with_error()
+        return min(max(math.log(K) - h, 0.0), math.log(K)), se, False
+
+
+def _is_saturated(gain: float, se: float) -> bool:
+    return gain < max(SATURATION_FLOOR, SATURATION_Z * se)
+
+
+def _greedy(scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy):
+    """The greedy loop of :func:`select_batch` (arguments already checked)."""
+    batch_size = _check_batch_size(batch_size, scorer.shape[1])
+    run = _GreedyRun(scorer, batch_size, M, rng, lazy, return_utilities, remedy)
+    saturated_at, drawn = None, []
+    for step in range(batch_size):
+        if drawn:
+            chosen = drawn.pop(0)
+            gain, se = run.completion_gain(chosen)
+        else:
+            chosen, gain, se = run.greedy_choice(step)
+            if saturated_at is None and _is_saturated(gain, se):
+                saturated_at = step
+                if remedy.completion is not None:
+                    drawn = run.completion_order(batch_size)
+                    chosen = drawn.pop(0)
+                    gain, se = run.completion_gain(chosen)
+        gain = max(gain, 0.0)  # rounding below zero is reported as 0
+        run.commit(step, chosen, gain, batch_size)
         if callback is not None:
             callback(step, chosen, gain)
-
+    joint, joint_se, exact = run.joint_information()
     return BatchSelection(
-        indices=np.asarray(indices, dtype=np.intp),
-        gains=np.asarray(gains),
-        utilities=utilities,
-        n_scored=n_scored,
+        indices=np.asarray(run.indices, dtype=np.intp),
+        gains=np.asarray(run.gains),
+        utilities=run.utilities,
+        n_scored=run.n_scored,
+        saturated_at=saturated_at,
+        joint_information=joint,
+        joint_information_se=joint_se,
+        exact=exact,
     )
 
 

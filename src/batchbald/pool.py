@@ -267,6 +267,19 @@ missing_label, random_state
         Run the engine with torch on this device (``"cpu"``, ``"cuda"``).
     progress : bool, default=False
         Show a progress bar over the batch.
+    label_noise : float, default=0.0
+        Condition on hypothetical labels through the likelihood ``(1 - e) p_k
+        + e / C``, so that one label cannot rule a member out completely; 0 is
+        plain BatchBALD. See :mod:`batchbald.saturation`.
+    completion : None or "power", default=None
+        When the batch saturates (its gains fall below the estimator's noise
+        or 1e-3 nats), draw the rest PowerBALD-style; None stays greedy.
+
+    Warns
+    -----
+    batchbald.saturation.SaturationWarning
+        Once per call when the batch saturated before it was complete, naming
+        the step, K and what would help.
     """
 
     def __init__(
@@ -280,6 +293,8 @@ missing_label, random_state
         max_memory: int | None = None,
         device=None,
         progress: bool = False,
+        label_noise: float = 0.0,
+        completion: str | None = None,
     ):
         super().__init__(
             eps=eps,
@@ -292,6 +307,8 @@ missing_label, random_state
         self.max_memory = max_memory
         self.device = device
         self.progress = progress
+        self.label_noise = label_noise
+        self.completion = completion
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
         progress = _check_bool(self.progress, "progress")
@@ -301,7 +318,7 @@ missing_label, random_state
 
             bar = tqdm(total=int(batch_size), desc="BatchBALD", unit="point")
         try:
-            return engine.select_batch(
+            selection = engine.select_batch(
                 probs_K_N_C,
                 batch_size,
                 n_samples=self.n_MC_samples,
@@ -311,10 +328,38 @@ missing_label, random_state
                 max_memory=self.max_memory,
                 device=self.device,
                 callback=None if bar is None else (lambda *_: bar.update()),
+                label_noise=self.label_noise,
+                completion=self.completion,
             )
         finally:
             if bar is not None:
                 bar.close()
+        _warn_if_saturated(selection, np.shape(probs_K_N_C)[0], self)
+        return selection
+
+
+def _warn_if_saturated(selection, n_members: int, strategy) -> None:
+    """One :class:`~batchbald.saturation.SaturationWarning` per query."""
+    if selection.saturated_at is None:
+        return
+    import math
+    import warnings
+
+    from .saturation import SaturationWarning, saturation_message
+
+    left = math.log(n_members) - (selection.joint_information or 0.0)
+    warnings.warn(
+        saturation_message(
+            selection.saturated_at,
+            len(selection.indices),
+            n_members,
+            max(left, 0.0),
+            strategy.completion,
+            strategy.label_noise,
+        ),
+        SaturationWarning,
+        stacklevel=4,
+    )
 
 
 class GreedyBALD(_EnsembleStrategy):
@@ -327,9 +372,10 @@ class GreedyBALD(_EnsembleStrategy):
 
     Parameters
     ----------
-    eps : float, default=1e-7
-        Floor applied to probabilities inside logarithms; the probabilities
-        themselves are never changed.
+    eps : float, default=0.0
+        Floor applied to probabilities inside the logarithms of entropies
+        (0: ``0 log 0 = 0`` exactly); the probabilities themselves are never
+        changed.
     sample_predictions_method_name : str, default=None
         Name of a method of the ensemble returning member probabilities
         (K, n_samples, n_classes), e.g. ``"sample_proba"`` of
