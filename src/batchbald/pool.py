@@ -334,32 +334,16 @@ missing_label, random_state
         finally:
             if bar is not None:
                 bar.close()
-        _warn_if_saturated(selection, np.shape(probs_K_N_C)[0], self)
+        from .saturation import warn_if_saturated
+
+        warn_if_saturated(
+            selection,
+            np.shape(probs_K_N_C)[0],
+            completion=self.completion,
+            label_noise=self.label_noise,
+            stacklevel=4,
+        )
         return selection
-
-
-def _warn_if_saturated(selection, n_members: int, strategy) -> None:
-    """One :class:`~batchbald.saturation.SaturationWarning` per query."""
-    if selection.saturated_at is None:
-        return
-    import math
-    import warnings
-
-    from .saturation import SaturationWarning, saturation_message
-
-    left = math.log(n_members) - (selection.joint_information or 0.0)
-    warnings.warn(
-        saturation_message(
-            selection.saturated_at,
-            len(selection.indices),
-            n_members,
-            max(left, 0.0),
-            strategy.completion,
-            strategy.label_noise,
-        ),
-        SaturationWarning,
-        stacklevel=4,
-    )
 
 
 class GreedyBALD(_EnsembleStrategy):

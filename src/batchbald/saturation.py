@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -54,6 +55,7 @@ __all__ = [
     "estimate_with_error",
     "point_gain",
     "saturation_message",
+    "warn_if_saturated",
 ]
 
 #: Gains below this many nats count as saturated, whatever the noise.
@@ -167,3 +169,47 @@ def saturation_message(
         "noise. More members would help: more trees, more bagging estimators or "
         f"more MC-dropout samples; {remedy}{noise}."
     )
+
+
+def warn_if_saturated(
+    selection,
+    n_members: int,
+    *,
+    completion: str | None = None,
+    label_noise: float = 0.0,
+    stacklevel: int = 2,
+) -> bool:
+    """Issue one :class:`SaturationWarning` if ``selection`` saturated.
+
+    Parameters
+    ----------
+    selection : batchbald.engine.BatchSelection
+        A BatchBALD selection.
+    n_members : int
+        ``K``, the number of members the selection used.
+    completion, label_noise
+        The remedies the selection used (named in the advice).
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`.
+
+    Returns
+    -------
+    bool
+        Whether a warning was issued.
+    """
+    if selection.saturated_at is None:
+        return False
+    left = math.log(n_members) - (selection.joint_information or 0.0)
+    warnings.warn(
+        saturation_message(
+            selection.saturated_at,
+            len(selection.indices),
+            n_members,
+            max(left, 0.0),
+            completion,
+            label_noise,
+        ),
+        SaturationWarning,
+        stacklevel=stacklevel + 1,
+    )
+    return True
