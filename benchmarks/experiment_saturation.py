@@ -51,6 +51,7 @@ REMEDY_STRATEGIES: dict[str, dict | None] = {
     "bb-plain": {"label_noise": 0.0, "completion": None},
     "bb-noise0.05": {"label_noise": 0.05, "completion": None},
     "bb-power": {"label_noise": 0.0, "completion": "power"},
+    "bb-random": {"label_noise": 0.0, "completion": "random"},
 }
 #: Tried on seed 0 of the MLP setting only (too slow for the shared machine).
 EXTRA_REMEDIES: dict[str, dict | None] = {
@@ -100,7 +101,7 @@ def _strategy(label: str, kwargs: dict | None):
 
 def _settings(grid: str):
     if grid == "remedy":
-        for model in ("bagging-mlp", "bagging-logreg"):
+        for model in ("bagging-mlp", "bagging-logreg", "random-forest"):
             yield model, "repeated-digits", 20, 8
         return
     cycles = {10: 12, 20: 8, 40: 5}
@@ -141,7 +142,7 @@ def _run(model, data, b, n_cycles, label, kwargs, seed):
     return result.records, time.perf_counter() - t0
 
 
-def run_grid(grid: str, seeds: int, out: Path) -> None:
+def run_grid(grid: str, seeds: int, out: Path, only=None, models=None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"runs_{grid}.jsonl"
     done = set()
@@ -150,11 +151,16 @@ def run_grid(grid: str, seeds: int, out: Path) -> None:
             r = json.loads(line)
             done.add((r["model"], r["data"], r["b"], r["strategy"], r["seed"]))
     strategies = REMEDY_STRATEGIES if grid == "remedy" else FULL_STRATEGIES
+    strategies = {**strategies, **EXTRA_REMEDIES}
     for model, data, b, n_cycles in _settings(grid):
+        if models and model not in models:
+            continue
         for seed in range(seeds):
             for label, kwargs in strategies.items():
                 key = (model, data, b, label, seed)
-                if key in done:
+                if key in done or (only and label not in only):
+                    continue
+                if not only and label in EXTRA_REMEDIES:
                     continue
                 records, wall = _run(model, data, b, n_cycles, label, kwargs, seed)
                 row = {
@@ -221,6 +227,12 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
+        "--strategies", default=None, help="comma-separated labels to run (all)"
+    )
+    parser.add_argument(
+        "--models", default=None, help="comma-separated models to run (all)"
+    )
+    parser.add_argument(
         "--summary", action="store_true", help="only summarize the runs recorded so far"
     )
     args = parser.parse_args(argv)
@@ -232,7 +244,9 @@ def main(argv=None) -> None:
         pass
     if not args.summary:
         seeds = args.seeds or (3 if args.grid == "remedy" else 5)
-        run_grid(args.grid, seeds, args.out)
+        only = args.strategies.split(",") if args.strategies else None
+        models = args.models.split(",") if args.models else None
+        run_grid(args.grid, seeds, args.out, only, models)
     print(summarize(args.grid, args.out))
 
 

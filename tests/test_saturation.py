@@ -110,7 +110,7 @@ def test_joint_information_never_exceeds_log_k(K, C, b, label_noise):
     st.integers(3, 25),
     st.integers(2, 4),
     st.integers(0, 2**31 - 1),
-    st.sampled_from([None, "power"]),
+    st.sampled_from([None, "power", "random"]),
     st.sampled_from([0.0, 0.1]),
     st.sampled_from([4, 1000]),
 )
@@ -171,7 +171,7 @@ def test_power_completion_draws_among_informative_candidates():
     assert np.all(result.indices < 40)
 
 
-@pytest.mark.parametrize("completion", [None, "power"])
+@pytest.mark.parametrize("completion", [None, "power", "random"])
 def test_the_callers_seed_decides_every_random_choice(completion):
     probs = one_hot_members(6, 60, 2, 7)
     picks = [
@@ -237,7 +237,7 @@ def test_bad_label_noise_is_refused(value):
         select_batch(soft_members(2, 4, 2, 0), 2, label_noise=value)
 
 
-@pytest.mark.parametrize("value", ["powerbald", "", 1])
+@pytest.mark.parametrize("value", ["powerbald", "", 1, "uniform"])
 def test_bad_completion_is_refused(value):
     with pytest.raises(ValueError, match="completion"):
         check_completion(value)

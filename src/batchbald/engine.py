@@ -426,9 +426,10 @@ def select_batch(
     label_noise : float, default=0.0
         Condition on hypothetical labels through ``(1 - e) p_k + e / C``
         (see :mod:`batchbald.saturation`); 0 is plain BatchBALD.
-    completion : None or "power", default=None
-        From the first saturated step on, draw the rest of the batch
-        PowerBALD-style among the remaining candidates; None keeps greedy.
+    completion : None, "power" or "random", default=None
+        From the first saturated step on, draw the rest of the batch among
+        the remaining candidates: PowerBALD-style (in proportion to the BALD
+        scores) or uniformly; None keeps greedy.
 
     Returns
     -------
@@ -522,11 +523,14 @@ class _GreedyRun:
         self.bounds_N[near_idx] = near_gain
         return chosen, gain, se
 
-    def completion_order(self, batch_size: int) -> list[int]:
-        """PowerBALD draw (Gumbel-top-k on log BALD) of the rest of the batch."""
+    def completion_order(self, batch_size: int, mode: str) -> list[int]:
+        """Draw the rest of the batch without replacement (Gumbel-top-k):
+        ``"power"`` in proportion to the BALD scores, ``"random"`` uniformly."""
         idx = np.flatnonzero(self.available_N)
         n = min(batch_size - len(self.indices), len(idx))
-        log_p = np.log(np.maximum(self.bald_N[idx], np.finfo(np.float64).tiny))
+        log_p = np.zeros(len(idx))
+        if mode == "power":
+            log_p = np.log(np.maximum(self.bald_N[idx], np.finfo(np.float64).tiny))
         keys = log_p + self.rng.gumbel(size=len(idx))
         return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
 
@@ -576,7 +580,7 @@ def _greedy(scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
             if saturated_at is None and _is_saturated(gain, se):
                 saturated_at = step
                 if remedy.completion is not None:
-                    drawn = run.completion_order(batch_size)
+                    drawn = run.completion_order(batch_size, remedy.completion)
                     chosen = drawn.pop(0)
                     gain, se = run.completion_gain(chosen)
         gain = max(gain, 0.0)  # rounding below zero is reported as 0

@@ -271,9 +271,10 @@ missing_label, random_state
         Condition on hypothetical labels through the likelihood ``(1 - e) p_k
         + e / C``, so that one label cannot rule a member out completely; 0 is
         plain BatchBALD. See :mod:`batchbald.saturation`.
-    completion : None or "power", default=None
+    completion : None, "power" or "random", default=None
         When the batch saturates (its gains fall below the estimator's noise
-        or 1e-3 nats), draw the rest PowerBALD-style; None stays greedy.
+        or 1e-3 nats), draw the rest PowerBALD-style (in proportion to the
+        BALD scores) or uniformly at random; None stays greedy.
 
     Warns
     -----

@@ -31,6 +31,7 @@ Remedies (parameters of :func:`batchbald.engine.select_batch` and of
   batch PowerBALD-style (probability proportional to the BALD score, without
   replacement, Kirsch et al. 2023) among the remaining candidates instead of
   following noise.
+- ``completion = "random"``: the same, uniformly at random.
 - more members: more trees, more bagging estimators or more MC-dropout
   samples raise the bound ``log K`` itself (the warning says so).
 """
@@ -65,7 +66,7 @@ SATURATION_FLOOR = 1e-3
 SATURATION_Z = 2.0
 
 #: Ways to complete a batch after saturation (None: keep greedy).
-COMPLETIONS = ("power",)
+COMPLETIONS = ("power", "random")
 
 
 class SaturationWarning(UserWarning):
@@ -150,8 +151,8 @@ def saturation_message(
 ) -> str:
     """The text of the :class:`SaturationWarning` (see the module doc)."""
     remedy = (
-        f"the picks from step {saturated_at} on were drawn PowerBALD-style "
-        "(completion='power')"
+        f"the picks from step {saturated_at} on were drawn at random "
+        f"(completion={completion!r})"
         if completion is not None
         else "pass completion='power' to draw the rest PowerBALD-style"
     )
