@@ -271,10 +271,12 @@ missing_label, random_state
         Condition on hypothetical labels through the likelihood ``(1 - e) p_k
         + e / C``, so that one label cannot rule a member out completely; 0 is
         plain BatchBALD. See :mod:`batchbald.saturation`.
-    completion : None, "power" or "random", default=None
+    completion : None, "power" or "random", default="power"
         When the batch saturates (its gains fall below the estimator's noise
         or 1e-3 nats), draw the rest PowerBALD-style (in proportion to the
-        BALD scores) or uniformly at random; None stays greedy.
+        BALD scores) or uniformly at random; None stays plain greedy
+        BatchBALD. The default won the learning curves of
+        ``benchmarks/experiment_saturation.py`` (see the README).
 
     Warns
     -----
@@ -295,7 +297,7 @@ missing_label, random_state
         device=None,
         progress: bool = False,
         label_noise: float = 0.0,
-        completion: str | None = None,
+        completion: str | None = "power",
     ):
         super().__init__(
             eps=eps,
