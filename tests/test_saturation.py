@@ -14,6 +14,7 @@ from batchbald.engine import select_batch
 from batchbald.information import (
     conditional_mutual_information,
     enumerate_configurations,
+    member_votes,
     smooth_probabilities,
 )
 from batchbald.pool import BatchBALD
@@ -243,3 +244,41 @@ def test_bad_completion_is_refused(value):
         check_completion(value)
     with pytest.raises(ValueError, match="completion"):
         select_batch(soft_members(2, 4, 2, 0), 2, completion=value)
+
+
+# -- member votes ------------------------------------------------------------------
+def test_member_votes_are_one_hot_with_ties_shared():
+    probs = np.array([[[0.2, 0.5, 0.3], [0.4, 0.4, 0.2], [1 / 3, 1 / 3, 1 / 3]]])
+    before = probs.copy()
+    votes = member_votes(probs)
+    expected = [[[0, 1, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]]]
+    np.testing.assert_allclose(votes, expected, rtol=1e-15)
+    np.testing.assert_array_equal(probs, before)
+    assert member_votes(probs.astype(np.float32)).dtype == np.float32
+
+
+def test_batchbald_strategy_scores_votes_of_sklearn_ensembles_by_default():
+    probs = soft_members(6, 40, 3, 11)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SaturationWarning)
+        default = BatchBALD(random_state=2).select(probs, 6)
+        sampler = BatchBALD(
+            random_state=2, sample_predictions_method_name="sample_proba"
+        ).select(probs, 6)
+    on_votes = select_batch(member_votes(probs), 6, random_state=2, completion="power")
+    on_probs = select_batch(probs, 6, random_state=2, completion="power")
+    np.testing.assert_array_equal(default.indices, on_votes.indices)
+    np.testing.assert_array_equal(sampler.indices, on_probs.indices)
+
+
+def test_votes_give_copies_of_a_chosen_sample_no_gain():
+    probs = soft_members(8, 10, 3, 12, alpha=1.0)
+    pool = np.concatenate([probs, probs], axis=1)  # every sample twice
+    result = select_batch(member_votes(pool), 4, random_state=0)
+    chosen = result.indices[: (result.saturated_at or 4)]
+    assert len(np.unique(chosen % 10)) == len(chosen)
+
+
+def test_bad_member_votes_is_refused():
+    with pytest.raises(TypeError, match="member_votes"):
+        BatchBALD(member_votes="yes").select(soft_members(2, 4, 2, 0), 2)

@@ -49,6 +49,7 @@ __all__ = [
     "extend_configurations",
     "joint_entropy_exact",
     "joint_entropy_sampled",
+    "member_votes",
     "predictive_entropy",
     "sample_configurations",
     "smooth_probabilities",
@@ -237,6 +238,40 @@ def _log_probs(probs, eps: float) -> np.ndarray:
         return np.log(np.maximum(p, eps))
     with np.errstate(divide="ignore"):
         return np.log(p)
+
+
+def member_votes(probs) -> np.ndarray:
+    """Each member's vote: the one-hot of its most likely class.
+
+    Classes tied for the largest probability share the vote equally, so a
+    member predicting uniformly stays uniform. BatchBALD on votes treats the
+    members as hard classifiers (as query-by-committee does): a label then
+    rules out the members that voted otherwise, and a sample all remaining
+    members agree on, such as a copy of one already chosen, carries no
+    information.
+
+    Parameters
+    ----------
+    probs : array-like of shape (..., C)
+        Probabilities over the last axis (never modified).
+
+    Returns
+    -------
+    numpy.ndarray of shape (..., C)
+        float32 for float32 input, float64 otherwise.
+    """
+    p = np.asarray(probs)
+    dtype = np.float32 if p.dtype == np.float32 else np.float64
+    out = np.empty(p.shape, dtype=dtype)
+    flat_in = p.reshape(-1, p.shape[-1])
+    flat_out = out.reshape(-1, p.shape[-1])
+    for start in range(0, len(flat_in), _VALIDATION_CHUNK):
+        part = flat_in[start : start + _VALIDATION_CHUNK]
+        top = part == part.max(axis=-1, keepdims=True)
+        flat_out[start : start + _VALIDATION_CHUNK] = top / top.sum(
+            axis=-1, keepdims=True
+        )
+    return out
 
 
 def smooth_probabilities(probs, label_noise: float) -> np.ndarray:

@@ -277,6 +277,14 @@ missing_label, random_state
         BALD scores) or uniformly at random; None stays plain greedy
         BatchBALD. The default won the learning curves of
         ``benchmarks/experiment_saturation.py`` (see the README).
+    member_votes : bool or None, default=None
+        Score the members' votes (each member's one-hot most likely class,
+        :func:`batchbald.information.member_votes`) instead of their
+        probabilities, treating them as hard classifiers: a copy of a chosen
+        sample then carries no information. None means True when the
+        members of a scikit-learn ensemble are read (no
+        ``sample_predictions_method_name``) and False for a sampler such as
+        MC dropout. False with ``completion=None`` is plain BatchBALD.
 
     Warns
     -----
@@ -298,6 +306,7 @@ missing_label, random_state
         progress: bool = False,
         label_noise: float = 0.0,
         completion: str | None = "power",
+        member_votes: bool | None = None,
     ):
         super().__init__(
             eps=eps,
@@ -312,9 +321,15 @@ missing_label, random_state
         self.progress = progress
         self.label_noise = label_noise
         self.completion = completion
+        self.member_votes = member_votes
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
         progress = _check_bool(self.progress, "progress")
+        votes = self.member_votes
+        if votes is None:
+            votes = self.sample_predictions_method_name is None
+        if _check_bool(votes, "member_votes"):
+            probs_K_N_C = _member_votes(probs_K_N_C)
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -347,6 +362,16 @@ missing_label, random_state
             stacklevel=4,
         )
         return selection
+
+
+def _member_votes(probs_K_N_C):
+    """:func:`batchbald.information.member_votes` for arrays and tensors."""
+    if type(probs_K_N_C).__module__.startswith("torch"):
+        top = probs_K_N_C == probs_K_N_C.amax(dim=-1, keepdim=True)
+        return top.to(probs_K_N_C.dtype) / top.sum(dim=-1, keepdim=True)
+    from .information import check_probabilities, member_votes
+
+    return member_votes(check_probabilities(probs_K_N_C))
 
 
 class GreedyBALD(_EnsembleStrategy):
