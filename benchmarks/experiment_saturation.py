@@ -46,18 +46,22 @@ TARGETS = (0.80, 0.85, 0.90)
 DATA = ("repeated-digits", "digits")
 
 #: label -> BatchBALD keyword arguments (None: a named library strategy).
+_OFF = {"label_noise": 0.0, "completion": None, "member_votes": False}
 REMEDY_STRATEGIES: dict[str, dict | None] = {
     "random": None,
     "bald": None,
-    "bb-plain": {"label_noise": 0.0, "completion": None},
-    "bb-noise0.05": {"label_noise": 0.05, "completion": None},
-    "bb-power": {"label_noise": 0.0, "completion": "power"},
-    "bb-random": {"label_noise": 0.0, "completion": "random"},
+    "powerbald": None,
+    "bb-plain": _OFF,
+    "bb-noise0.05": {**_OFF, "label_noise": 0.05},
+    "bb-power": {**_OFF, "completion": "power"},
+    "bb-random": {**_OFF, "completion": "random"},
+    # The strategy's defaults (member_votes=None is True for these models).
+    "bb-votes+power": {"member_votes": True, "completion": "power"},
 }
-#: Tried on seed 0 of the MLP setting only (too slow for the shared machine).
+#: Tried on one seed of the MLP setting only (too slow for the shared machine).
 EXTRA_REMEDIES: dict[str, dict | None] = {
-    "bb-noise0.2": {"label_noise": 0.2, "completion": None},
-    "bb-noise0.05+power": {"label_noise": 0.05, "completion": "power"},
+    "bb-noise0.2": {**_OFF, "label_noise": 0.2},
+    "bb-noise0.05+power": {**_OFF, "label_noise": 0.05, "completion": "power"},
 }
 FULL_STRATEGIES: dict[str, dict | None] = {
     "random": None,
