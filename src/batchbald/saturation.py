@@ -20,7 +20,10 @@ draws merged keep their total weight): conservative, since it ignores the
 variance reduction of the stratification over members.
 
 Remedies (parameters of :func:`batchbald.engine.select_batch` and of
-:class:`batchbald.pool.BatchBALD`):
+:class:`batchbald.pool.BatchBALD`; the strategy's defaults are
+``member_votes=None`` (True for scikit-learn ensembles) and
+``completion="power"``, chosen by ``benchmarks/experiment_saturation.py``;
+the engine's defaults stay plain greedy BatchBALD):
 
 - ``label_noise = e``: condition on hypothetical labels through the
   likelihood ``(1 - e) p_k + e / C`` (a label may be a uniformly random class
@@ -32,6 +35,14 @@ Remedies (parameters of :func:`batchbald.engine.select_batch` and of
   replacement, Kirsch et al. 2023) among the remaining candidates instead of
   following noise.
 - ``completion = "random"``: the same, uniformly at random.
+- ``member_votes = True`` (:class:`batchbald.pool.BatchBALD` only): score
+  each member's vote, the one-hot of its most likely class
+  (:func:`batchbald.information.member_votes`), as query-by-committee does.
+  Soft members (bagged logistic regressions, small MLPs) make BatchBALD
+  believe that a second label of the same sample still tells members apart,
+  so it picks near-copies; on votes a copy of a chosen sample carries no
+  information. Votes saturate after about ``log_C K`` picks, which is what
+  ``completion`` is for.
 - more members: more trees, more bagging estimators or more MC-dropout
   samples raise the bound ``log K`` itself (the warning says so).
 """
