@@ -282,3 +282,16 @@ def test_votes_give_copies_of_a_chosen_sample_no_gain():
 def test_bad_member_votes_is_refused():
     with pytest.raises(TypeError, match="member_votes"):
         BatchBALD(member_votes="yes").select(soft_members(2, 4, 2, 0), 2)
+
+
+@pytest.mark.parametrize("completion", ["power", "random"])
+def test_completed_steps_have_utilities(completion):
+    probs = one_hot_members(6, 30, 2, 13)
+    result = select_batch(
+        probs, 8, random_state=0, completion=completion, return_utilities=True
+    )
+    assert result.saturated_at is not None and result.saturated_at < 7
+    for step, row in enumerate(result.utilities):
+        assert np.isnan(row[result.indices[:step]]).all()
+        assert np.isfinite(np.delete(row, result.indices[:step])).all()
+        assert np.nanmax(row) <= math.log(6) + 1e-12

@@ -534,6 +534,18 @@ class _GreedyRun:
         keys = log_p + self.rng.gumbel(size=len(idx))
         return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
 
+    def completion_utilities(self, step: int) -> None:
+        """Fill utilities row ``step`` of a drawn pick (only when requested)."""
+        if self.utilities is None:
+            return
+        if step == 0:
+            gain_N = self.bald_N
+        else:
+            gain_N = self.scorer.conditional_mi(None, *self.state.screen())
+            self.n_scored += int(self.available_N.sum())
+        row = float(np.sum(self.gains)) + np.maximum(gain_N, 0.0)
+        self.utilities[step] = np.where(self.available_N, row, np.nan)
+
     def completion_gain(self, index: int) -> tuple[float, float]:
         """The exact or estimated gain of a drawn pick, with its error."""
         if not self.indices:
@@ -575,6 +587,7 @@ def _greedy(scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
         if drawn:
             chosen = drawn.pop(0)
             gain, se = run.completion_gain(chosen)
+            run.completion_utilities(step)
         else:
             chosen, gain, se = run.greedy_choice(step)
             if saturated_at is None and _is_saturated(gain, se):

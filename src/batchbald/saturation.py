@@ -161,9 +161,10 @@ def saturation_message(
     label_noise: float,
 ) -> str:
     """The text of the :class:`SaturationWarning` (see the module doc)."""
+    how = {"power": "PowerBALD-style", "random": "uniformly at random"}
     remedy = (
-        f"the picks from step {saturated_at} on were drawn at random "
-        f"(completion={completion!r})"
+        f"the picks from step {saturated_at} on were drawn "
+        f"{how.get(completion, completion)} (completion={completion!r})"
         if completion is not None
         else "pass completion='power' to draw the rest PowerBALD-style"
     )
