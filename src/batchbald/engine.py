@@ -57,9 +57,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import softmax
 
 from . import _keys
+from ._greedy import Remedy as _Remedy
+from ._greedy import run_greedy
 from ._scoring import make_scorer
 from ._validation import (
     Interval,
@@ -68,14 +69,8 @@ from ._validation import (
     renamed_parameter,
     validate_params,
 )
-from .information import (
-    DEFAULT_EPS,
-    EPS_CONSTRAINT,
-    configuration_weights,
-    entropy,
-    extend_configurations,
-    sample_configurations,
-)
+from .information import DEFAULT_EPS, EPS_CONSTRAINT
+from .saturation import COMPLETION_CONSTRAINT, LABEL_NOISE_CONSTRAINT
 from .utils import check_random_state
 
 __all__ = [
@@ -97,18 +92,6 @@ DEFAULT_N_SAMPLES = DEFAULT_N_CONFIGURATIONS
 #: Default working-memory budget of the engine, in bytes (256 MiB).
 DEFAULT_MAX_MEMORY = 256 * 2**20
 
-# Candidates within this many nats of the best float32 gain are re-scored in
-# float64 before the decision; gains within _TIE_TOL of the best are ties.
-_REFINE_TOL = 3e-5
-_TIE_TOL = 1e-10
-# Ties between float32 gains (sampled regime).
-_F32_TIE_TOL = 1e-6
-# Probability mass of unlikely exact configurations left out of screening.
-_SCREEN_DROP_MASS = 1e-6
-# Screening merges configurations whose posteriors agree on this grid.
-_MERGE_GRID = 1e-9
-# First block size of a lazy re-scoring round; it doubles every round.
-_FIRST_BLOCK = 64
 
 
 @dataclass(frozen=True)
@@ -121,19 +104,37 @@ class BatchSelection:
         Selected pool indices, in the order they were chosen.
     gains : numpy.ndarray of float, shape (B,)
         Marginal gain of each step in nats (for BatchBALD, ``I(y_{A_i}; w) -
-        I(y_{A_{i-1}}; w)``); their running sum is the batch's score.
+        I(y_{A_{i-1}}; w)``), never negative: rounding below 0 is clipped to
+        0. In the sampled regime they are estimates (see
+        ``joint_information`` for the batch's total).
     utilities : numpy.ndarray of shape (B, N) or None
         Row ``i`` holds the utilities step ``i`` chose from (for BatchBALD the
         joint mutual information ``I(y_{A_{i-1} + n}; w)``), NaN at samples
         already chosen. Only when requested.
     n_scored : int
         How many (sample, step) gains were evaluated, a measure of work.
+    saturated_at : int or None
+        BatchBALD only: the first step whose gain is below
+        ``max(1e-3 nats, 2 standard errors of its estimate)`` (see
+        :mod:`batchbald.saturation`), None when no step is.
+    joint_information : float or None
+        BatchBALD only: the batch's ``I(y_A; w)`` in nats, exact (the sum of
+        the exact gains) or estimated as ``log K - H(w | y_A)`` from the
+        sampled configurations; never above ``log K`` nor below 0.
+    joint_information_se : float
+        Standard error of ``joint_information`` (0 when ``exact``).
+    exact : bool
+        Whether every gain and ``joint_information`` are exact.
     """
 
     indices: np.ndarray
     gains: np.ndarray
     utilities: np.ndarray | None = None
     n_scored: int = 0
+    saturated_at: int | None = None
+    joint_information: float | None = None
+    joint_information_se: float = 0.0
+    exact: bool = True
 
 
 _BATCH_SIZE = [Interval(numbers.Integral, 1, None, closed="left")]
@@ -177,120 +178,6 @@ def _check_state_memory(shape: tuple, batch_size: int, M: int, max_memory: int):
             "n_configurations (n_MC_samples in BatchBALD: 1000 to 10000 is "
             "typical) or raise max_memory."
         )
-
-
-def _pick(gains_n: np.ndarray, idx_n: np.ndarray, rng, tie_tol: float) -> int:
-    """Index (into idx_n) of the best gain; ties (within ``tie_tol``) broken
-    with ``rng``."""
-    best = np.max(gains_n)
-    ties = np.flatnonzero(gains_n >= best - tie_tol)
-    if len(ties) == 1:
-        return int(ties[0])
-    # Order ties by pool index so the draw does not depend on evaluation order.
-    ties = ties[np.argsort(idx_n[ties], kind="stable")]
-    return int(ties[rng.randint(len(ties))])
-
-
-class _SelectedSet:
-    """Configurations of the selected set, exact while ``C**|A| <= M``.
-
-    Two views feed the scorer. :meth:`full` is the estimator itself: every
-    enumerated labelling with its exact probability, or the ``M`` sampled ones
-    with identical labellings merged (an exact rewrite of the same sum). The
-    :meth:`screen` view used for float32 screening also drops, in the exact
-    regime, the least likely labellings up to a total probability of
-    ``_SCREEN_DROP_MASS``, which moves any gain by at most that times
-    ``log C`` nats, far below the ``_REFINE_TOL`` re-scoring margin.
-    """
-
-    def __init__(self, K: int, C: int, n_samples: int, eps: float, rng):
-        self.K, self.C, self.M = K, C, n_samples
-        self.eps, self.rng = eps, rng
-        self.exact = True
-        self.member_probs: list[np.ndarray] = []
-        self.log_joint_K_M = np.zeros((K, 1))
-        self.weights_M = np.ones(1)
-        self.members_M = None
-        self.labels_M_B = None
-        self._full = None
-
-    def add(self, probs_K_C: np.ndarray) -> None:
-        self._full = None
-        self.member_probs.append(probs_K_C)
-        n = len(self.member_probs)
-        if self.exact and n * math.log(self.C) <= math.log(self.M) + 1e-12:
-            self.log_joint_K_M, _ = extend_configurations(
-                self.log_joint_K_M, probs_K_C, exact=True, eps=self.eps
-            )
-            self.weights_M = configuration_weights(self.log_joint_K_M)
-            return
-        to_add = [probs_K_C]
-        if self.exact:  # switch to sampling: draw every label of the set anew
-            self.exact = False
-            _, self.weights_M, self.members_M = sample_configurations(
-                np.empty((self.K, 0, self.C)), self.M, self.rng, self.eps
-            )
-            self.log_joint_K_M = np.zeros((self.K, self.M))
-            self.labels_M_B = np.empty((self.M, 0), dtype=np.intp)
-            to_add = self.member_probs
-        for probs in to_add:
-            self.log_joint_K_M, labels_M = extend_configurations(
-                self.log_joint_K_M,
-                probs,
-                exact=False,
-                members_M=self.members_M,
-                random_state=self.rng,
-                eps=self.eps,
-            )
-            self.labels_M_B = np.column_stack([self.labels_M_B, labels_M])
-
-    def member_entropy(self) -> float:
-        """``H(w | y_A)``: no sample's gain can exceed it (nats)."""
-        post_M_K, weights_M = self.full()
-        return float(weights_M @ entropy(post_M_K))
-
-    def full(self) -> tuple[np.ndarray, np.ndarray]:
-        """(posterior_M_K, weights_M) of the estimator, duplicates merged."""
-        if self._full is None:
-            if self.exact:
-                self._full = softmax(self.log_joint_K_M, axis=0).T, self.weights_M
-            else:
-                _, first_U, inverse_M = np.unique(
-                    self.labels_M_B, axis=0, return_index=True, return_inverse=True
-                )
-                weights_U = np.bincount(inverse_M.ravel(), weights=self.weights_M)
-                post_U_K = softmax(self.log_joint_K_M[:, first_U], axis=0).T
-                self._full = post_U_K, weights_U
-        return self._full
-
-    def screen(self) -> tuple[np.ndarray, np.ndarray]:
-        """A cheaper view for float32 screening (see class docstring)."""
-        post_M_K, weights_M = self.full()
-        if self.exact and len(weights_M) > 1:
-            order = np.argsort(weights_M)
-            dropped = np.searchsorted(np.cumsum(weights_M[order]), _SCREEN_DROP_MASS)
-            keep = np.sort(order[dropped:])
-            post_M_K, weights_M = post_M_K[keep], weights_M[keep]
-        return _merge_equal_rows(post_M_K, weights_M)
-
-
-def _merge_equal_rows(post_M_K: np.ndarray, weights_M: np.ndarray):
-    """Merge configurations whose member posteriors agree to ``_MERGE_GRID``.
-
-    Once the ensemble has been (nearly) identified, most configurations share
-    the same posterior, and merging them makes screening far cheaper; a change
-    of at most ``K * _MERGE_GRID`` in total variation moves a conditional
-    entropy by far less than the float32 rounding already present.
-    """
-    if len(weights_M) < 2:
-        return post_M_K, weights_M
-    keys_M_K = np.rint(post_M_K / _MERGE_GRID).astype(np.int64)
-    _, first_U, inverse_M = np.unique(
-        keys_M_K, axis=0, return_index=True, return_inverse=True
-    )
-    if len(first_U) == len(weights_M):
-        return post_M_K, weights_M
-    return post_M_K[first_U], np.bincount(inverse_M.ravel(), weights=weights_M)
 
 
 _MEMORY = ["memory_bytes", None]
@@ -344,6 +231,8 @@ def pool_entropies(
         "max_memory": _MEMORY,
         "device": ["device", None],
         "callback": [callable, None],
+        "label_noise": LABEL_NOISE_CONSTRAINT,
+        "completion": COMPLETION_CONSTRAINT,
     }
 )
 def select_batch(
@@ -358,6 +247,8 @@ def select_batch(
     max_memory: int | None = None,
     device=None,
     callback: Callable[[int, int, float], None] | None = None,
+    label_noise: float = 0.0,
+    completion: str | None = None,
     n_samples: int | None = None,
 ) -> BatchSelection:
     """Greedy BatchBALD selection of ``batch_size`` pool samples.
@@ -395,13 +286,21 @@ def select_batch(
     callback : callable, default=None
         Called as ``callback(step, index, gain)`` after each step, e.g. to
         drive a progress bar.
+    label_noise : float, default=0.0
+        Condition on hypothetical labels through ``(1 - e) p_k + e / C``
+        (see :mod:`batchbald.saturation`); 0 is plain BatchBALD.
+    completion : None, "power" or "random", default=None
+        From the first saturated step on, draw the rest of the batch among
+        the remaining candidates: PowerBALD-style (in proportion to the BALD
+        scores) or uniformly; None keeps greedy.
     n_samples : int, default=None
         Deprecated alias of ``n_configurations`` (FutureWarning).
 
     Returns
     -------
     BatchSelection
-        ``indices``, ``gains`` (nats), ``utilities`` (or None), ``n_scored``.
+        ``indices``, ``gains`` (nats), ``utilities`` (or None), ``n_scored``,
+        ``saturated_at``, ``joint_information`` (+ ``_se``) and ``exact``.
 
     Notes
     -----
@@ -429,122 +328,24 @@ def select_batch(
             "step; pass lazy=None or lazy=False."
         )
     eps = float(eps)
+    remedy = _Remedy(float(label_noise), completion)
     with make_scorer(probs_K_N_C, eps=eps, max_memory=budget, device=device) as scorer:
         _check_state_memory(scorer.shape, batch_size, M, budget)
         return _greedy(
-            scorer, batch_size, M, eps, rng, lazy, return_utilities, callback
+            scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
         )
 
 
-def _greedy(scorer, batch_size, M, eps, rng, lazy, return_utilities, callback):
+def _greedy(scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy):
     """The greedy loop of :func:`select_batch` (arguments already checked)."""
-    K, N, C = scorer.shape
-    batch_size = _check_batch_size(batch_size, N)
-
-    predictive_N, expected_N = scorer.entropies()
-    state = _SelectedSet(K, C, M, eps, rng)
-    available_N = np.ones(N, dtype=bool)
-    bounds_N = predictive_N - expected_N  # BALD scores: exact first-step gains
-    utilities = np.full((batch_size, N), np.nan) if return_utilities else None
-    indices, gains = [], []
-    n_scored = N
-    all_idx = np.arange(N)
-
-    for step in range(batch_size):
-        post_M_K, weights_M = state.screen()
-        if step == 0:
-            fresh_idx, fresh_gain = all_idx, bounds_N.copy()
-        elif not lazy:
-            gain_N = scorer.conditional_mi(None, post_M_K, weights_M)
-            fresh_idx = np.flatnonzero(available_N)
-            fresh_gain = gain_N[fresh_idx]
-            n_scored += len(fresh_idx)
-        else:
-            fresh_idx, fresh_gain = _lazy_round(
-                scorer, post_M_K, weights_M, bounds_N, available_N, state
-            )
-            n_scored += len(fresh_idx)
-
-        # Exact regime: re-score the near-best candidates in float64, then
-        # decide. Sampled regime: the estimator's own noise dwarfs float32
-        # rounding, so decide on the screened values (ties within _F32_TIE_TOL).
-        if step == 0 or not state.exact:
-            near = fresh_gain >= fresh_gain.max() - (
-                _TIE_TOL if step == 0 else _F32_TIE_TOL
-            )
-            near_idx, near_gain = fresh_idx[near], fresh_gain[near]
-            tie_tol = np.inf
-        else:
-            near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - _REFINE_TOL]
-            post_full, weights_full = state.full()
-            near_gain = scorer.conditional_mi(
-                near_idx, post_full, weights_full, precise=True
-            )
-            tie_tol = _TIE_TOL
-        chosen = int(near_idx[_pick(near_gain, near_idx, rng, tie_tol)])
-        gain = float(near_gain[near_idx == chosen][0])
-
-        if utilities is not None:
-            base = float(np.sum(gains))
-            utilities[step, fresh_idx] = base + fresh_gain
-            utilities[step, near_idx] = base + near_gain
-        bounds_N[fresh_idx] = fresh_gain
-        bounds_N[near_idx] = near_gain
-        indices.append(chosen)
-        gains.append(gain)
-        available_N[chosen] = False
-        if step + 1 < batch_size:
-            state.add(scorer.member_probs(chosen))
-        if callback is not None:
-            callback(step, chosen, gain)
-
+    batch_size = _check_batch_size(batch_size, scorer.shape[1])
     return BatchSelection(
-        indices=np.asarray(indices, dtype=np.intp),
-        gains=np.asarray(gains),
-        utilities=utilities,
-        n_scored=n_scored,
+        **run_greedy(
+            scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
+        )
     )
 
 
-def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, state):
-    """Score just enough candidates to know the step's best (see module doc).
-
-    A candidate stays closed while its bound (its last gain, or its BALD
-    score) cannot beat the best fresh gain by more than the margin. No gain
-    exceeds the members' remaining entropy ``H(w | y_A)`` either, which
-    closes every candidate at once when the ensemble is nearly identified.
-    In the exact regime the margin is ``-_REFINE_TOL``, so near-ties are all
-    scored; in the sampled regime candidates within ``_F32_TIE_TOL`` count as
-    ties of the best already found. Returns the scored indices and gains.
-    """
-    cap = state.member_entropy()
-    margin = -_REFINE_TOL if state.exact else _F32_TIE_TOL
-    fresh_N = np.zeros_like(available_N)
-    idx_parts, gain_parts = [], []
-    best = -np.inf
-    block = _FIRST_BLOCK
-    while True:
-        if idx_parts and cap <= best + margin:
-            break
-        open_N = available_N & ~fresh_N & (bounds_N > best + margin)
-        open_idx = np.flatnonzero(open_N)
-        if len(open_idx) == 0:
-            break
-        if len(open_idx) > block:
-            top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
-            open_idx = np.sort(open_idx[top])
-        gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
-        fresh_N[open_idx] = True
-        idx_parts.append(open_idx)
-        gain_parts.append(gain)
-        best = max(best, float(gain.max()))
-        block *= 2
-    return np.concatenate(idx_parts), np.concatenate(gain_parts)
-
-
-# --------------------------------------------------------------------------
-# top-k and stochastic acquisition over scores
-# --------------------------------------------------------------------------
 def _random_order(scores_N: np.ndarray, seed: int) -> np.ndarray:
     """Indices by decreasing score; equal scores in random order.
 

@@ -52,12 +52,16 @@ __all__ = [
     "extend_configurations",
     "joint_entropy_exact",
     "joint_entropy_sampled",
+    "member_votes",
     "predictive_entropy",
     "sample_configurations",
+    "smooth_probabilities",
 ]
 
-#: Default floor applied to probabilities inside logarithms.
-DEFAULT_EPS = 1e-7
+#: Default floor applied to probabilities inside the logarithms of entropies.
+#: 0 means none: ``0 log 0`` counts as 0 exactly, and configurations that a
+#: member rules out get log-likelihood ``-inf`` (see :func:`extend_configurations`).
+DEFAULT_EPS = 0.0
 
 #: Largest number of configurations :func:`joint_entropy_exact` enumerates.
 MAX_EXACT_CONFIGURATIONS = 2**22
@@ -301,8 +305,72 @@ def bald_scores(probs_K_N_C, eps: float = 0.0) -> np.ndarray:
 # configurations of a selected set
 # --------------------------------------------------------------------------
 def _log_probs(probs, eps: float) -> np.ndarray:
+    """``log p`` with ``log 0 = -inf`` (eps = 0), or ``log max(p, eps)``."""
     p = np.asarray(probs, dtype=np.float64)
-    return np.log(np.maximum(p, _log_floor(p.dtype, eps)))
+    if eps > 0:
+        return np.log(np.maximum(p, eps))
+    with np.errstate(divide="ignore"):
+        return np.log(p)
+
+
+def member_votes(probs) -> np.ndarray:
+    """Each member's vote: the one-hot of its most likely class.
+
+    Classes tied for the largest probability share the vote equally, so a
+    member predicting uniformly stays uniform. BatchBALD on votes treats the
+    members as hard classifiers (as query-by-committee does): a label then
+    rules out the members that voted otherwise, and a sample all remaining
+    members agree on, such as a copy of one already chosen, carries no
+    information.
+
+    Parameters
+    ----------
+    probs : array-like of shape (..., C)
+        Probabilities over the last axis (never modified).
+
+    Returns
+    -------
+    numpy.ndarray of shape (..., C)
+        float32 for float32 input, float64 otherwise.
+    """
+    p = np.asarray(probs)
+    dtype = np.float32 if p.dtype == np.float32 else np.float64
+    out = np.empty(p.shape, dtype=dtype)
+    flat_in = p.reshape(-1, p.shape[-1])
+    flat_out = out.reshape(-1, p.shape[-1])
+    rows = max(1, _VALIDATION_CHUNK_BYTES // (8 * p.shape[-1]))
+    for start in range(0, len(flat_in), rows):
+        part = flat_in[start : start + rows]
+        top = part == part.max(axis=-1, keepdims=True)
+        flat_out[start : start + rows] = top / top.sum(
+            axis=-1, keepdims=True
+        )
+    return out
+
+
+def smooth_probabilities(probs, label_noise: float) -> np.ndarray:
+    """The label-noise likelihood ``(1 - e) p + e / C`` (a new float64 array).
+
+    A label observed through a channel that replaces it, with probability
+    ``e``, by a uniformly random class: no single label can then rule a
+    member out completely. ``label_noise = 0`` returns the probabilities
+    unchanged (as float64).
+
+    Parameters
+    ----------
+    probs : array-like of shape (..., C)
+        Probabilities over the last axis.
+    label_noise : float
+        ``e`` in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray of float64, shape (..., C)
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if label_noise == 0:
+        return p.copy()
+    return (1.0 - label_noise) * p + label_noise / p.shape[-1]
 
 
 def enumerate_configurations(
@@ -315,7 +383,9 @@ def enumerate_configurations(
     probs_K_B_C : array-like of shape (K, B, C)
         Member probabilities of the selected samples (``B`` may be 0).
     eps : float, default=0.0
-        See :func:`entropy`.
+        Floor inside the logarithms of the likelihoods; with 0 (exact), a
+        labelling that member ``k`` rules out gets ``-inf`` and a labelling
+        that every member rules out has weight 0.
 
     Returns
     -------
@@ -340,10 +410,17 @@ def configuration_weights(log_joint_K_M: np.ndarray) -> np.ndarray:
     """Probability of each configuration under the ensemble, shape (M,).
 
     ``mean_k exp(log_joint_K_M[k, m])``, computed stably; for enumerated
-    configurations the weights sum to 1.
+    configurations the weights sum to 1. Entries of ``-inf`` (labellings a
+    member rules out) count as probability 0 exactly, and a column of
+    ``-inf`` has weight 0.
     """
-    K = log_joint_K_M.shape[0]
-    return np.exp(logsumexp(log_joint_K_M, axis=0) - math.log(K))
+    log_joint = np.asarray(log_joint_K_M, dtype=np.float64)
+    K = log_joint.shape[0]
+    top_M = log_joint.max(axis=0)
+    possible_M = np.isfinite(top_M)
+    shift_M = np.where(possible_M, top_M, 0.0)
+    total_M = np.exp(log_joint - shift_M).sum(axis=0)
+    return np.where(possible_M, total_M * np.exp(shift_M) / K, 0.0)
 
 
 def sample_configurations(
@@ -461,9 +538,17 @@ def extend_configurations(
 def posterior_weights(log_joint_K_M) -> np.ndarray:
     """Posterior over members given each configuration, shape (M, K).
 
-    Row ``m`` is ``p(k | y_A = config_m)`` under a uniform prior over members.
+    Row ``m`` is ``p(k | y_A = config_m)`` under a uniform prior over members;
+    ``-inf`` log-likelihoods give posterior 0 exactly. A configuration that
+    every member rules out (weight 0) gets the uniform prior as its row.
     """
-    return softmax(np.asarray(log_joint_K_M, dtype=np.float64), axis=0).T
+    log_joint = np.asarray(log_joint_K_M, dtype=np.float64)
+    possible_M = np.isfinite(log_joint.max(axis=0))
+    if possible_M.all():
+        return softmax(log_joint, axis=0).T
+    post_K_M = np.full(log_joint.shape, 1.0 / log_joint.shape[0])
+    post_K_M[:, possible_M] = softmax(log_joint[:, possible_M], axis=0)
+    return post_K_M.T
 
 
 def conditional_entropy(

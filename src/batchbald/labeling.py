@@ -14,7 +14,7 @@ import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy is imported lazily: ``batchbald query --help`` stays fast
     import numpy as np
@@ -85,12 +85,19 @@ class BatchChoice:
         start.
     model : str or None
         The model fitted (None for a cold start).
+    selection : batchbald.engine.BatchSelection or None
+        The engine's result (joint information, saturation); None for a
+        cold start.
+    n_members : int
+        K, the members the selection used.
     """
 
     rows: np.ndarray
     scores: np.ndarray
     mean_probs: np.ndarray | None = None
     model: str | None = None
+    selection: Any = None
+    n_members: int = 0
 
 
 def _sort_key(label: str):
@@ -322,6 +329,10 @@ def choose_batch(
         n_configurations=n_configurations,
         beta=beta,
         callback=callback,
+        # a scikit-learn ensemble's members vote (the BatchBALD remedy)
+        member_votes=method == "batchbald" and name != "mc-dropout",
     )
     mean = np.asarray(probs[:, sel.indices, :]).mean(axis=0)
-    return BatchChoice(pb.unlabeled[sel.indices], sel.gains, mean, name)
+    return BatchChoice(
+        pb.unlabeled[sel.indices], sel.gains, mean, name, sel, int(probs.shape[0])
+    )

@@ -40,9 +40,15 @@ from ._arrays import (
     take_rows,
 )
 from ._labels import check_label_vector
+from ._progress import progress_bar
 from ._validation import Interval, check_params, validate_estimator_params
 from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, EPS_CONSTRAINT
+from .saturation import (
+    COMPLETION_CONSTRAINT,
+    LABEL_NOISE_CONSTRAINT,
+    warn_if_saturated,
+)
 from .utils import MISSING_LABEL, check_random_state, is_unlabeled
 
 __all__ = [
@@ -236,6 +242,7 @@ class _EnsembleStrategy(BaseEstimator):
             sample_predictions_method_name=self.sample_predictions_method_name,
             sample_predictions_dict=self.sample_predictions_dict,
         )
+        probs_K_N_C = self._read_members(probs_K_N_C)
         selection = self._run(probs_K_N_C, batch_size, return_utilities)
         return _result(selection, mapping, n_rows(X), return_utilities)
 
@@ -264,6 +271,10 @@ class _EnsembleStrategy(BaseEstimator):
         """
         _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
         return self._run(probs_K_N_C, batch_size, return_utilities)
+
+    def _read_members(self, probs_K_N_C):
+        """What ``query`` scores of the members it read (as they are here)."""
+        return probs_K_N_C
 
     def _run(self, probs_K_N_C, batch_size, return_utilities):
         """Select with validated parameters and arguments."""
@@ -304,6 +315,31 @@ missing_label, random_state
         must exist on this machine.
     progress : bool, default=False
         Show a progress bar over the batch.
+    label_noise : float, default=0.0
+        Condition on hypothetical labels through the likelihood ``(1 - e) p_k
+        + e / C``, so that one label cannot rule a member out completely; 0 is
+        plain BatchBALD. See :mod:`batchbald.saturation`.
+    completion : None, "power" or "random", default="power"
+        When the batch saturates (its gains fall below the estimator's noise
+        or 1e-3 nats), draw the rest PowerBALD-style (in proportion to the
+        BALD scores) or uniformly at random; None stays plain greedy
+        BatchBALD. The default won the learning curves of
+        ``benchmarks/experiment_saturation.py`` (see the README).
+    member_votes : bool or None, default=None
+        Score the members' votes (each member's one-hot most likely class,
+        :func:`batchbald.information.member_votes`) instead of their
+        probabilities, treating them as hard classifiers: a copy of a chosen
+        sample then carries no information. None means True when ``query``
+        reads the members of a scikit-learn ensemble (no
+        ``sample_predictions_method_name``), and False for a sampler such as
+        MC dropout and for probabilities given to ``select``. False with
+        ``completion=None`` is plain BatchBALD.
+
+    Warns
+    -----
+    batchbald.saturation.SaturationWarning
+        Once per call when the batch saturated before it was complete, naming
+        the step, K and what would help.
     """
 
     _parameter_constraints: dict[str, list] = {
@@ -312,6 +348,9 @@ missing_label, random_state
         "max_memory": ["memory_bytes", None],
         "device": ["device", None],
         "progress": ["boolean"],
+        "label_noise": LABEL_NOISE_CONSTRAINT,
+        "completion": COMPLETION_CONSTRAINT,
+        "member_votes": ["boolean", None],
     }
 
     def __init__(
@@ -325,6 +364,9 @@ missing_label, random_state
         max_memory: int | None = None,
         device=None,
         progress: bool = False,
+        label_noise: float = 0.0,
+        completion: str | None = "power",
+        member_votes: bool | None = None,
     ):
         super().__init__(
             eps=eps,
@@ -337,15 +379,24 @@ missing_label, random_state
         self.max_memory = max_memory
         self.device = device
         self.progress = progress
+        self.label_noise = label_noise
+        self.completion = completion
+        self.member_votes = member_votes
+
+    def _read_members(self, probs_K_N_C):
+        # The members of a scikit-learn ensemble vote (member_votes=None).
+        if self.member_votes is None and self.sample_predictions_method_name is None:
+            return _member_votes(probs_K_N_C)
+        return probs_K_N_C
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        bar = None
-        if self.progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=int(batch_size), desc="BatchBALD", unit="point")
+        if self.member_votes:
+            probs_K_N_C = _member_votes(probs_K_N_C)
+        bar = progress_bar(
+            int(batch_size), "BatchBALD", unit="point", enabled=self.progress
+        )
         try:
-            return engine.select_batch(
+            selection = engine.select_batch(
                 probs_K_N_C,
                 batch_size,
                 n_configurations=self.n_MC_samples,
@@ -354,11 +405,31 @@ missing_label, random_state
                 return_utilities=return_utilities,
                 max_memory=self.max_memory,
                 device=self.device,
-                callback=None if bar is None else (lambda *_: bar.update()),
+                callback=lambda *_: bar.update(),
+                label_noise=self.label_noise,
+                completion=self.completion,
             )
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
+
+        warn_if_saturated(
+            selection,
+            np.shape(probs_K_N_C)[0],
+            completion=self.completion,
+            label_noise=self.label_noise,
+            stacklevel=4,
+        )
+        return selection
+
+
+def _member_votes(probs_K_N_C):
+    """:func:`batchbald.information.member_votes` for arrays and tensors."""
+    if type(probs_K_N_C).__module__.startswith("torch"):
+        top = probs_K_N_C == probs_K_N_C.amax(dim=-1, keepdim=True)
+        return top.to(probs_K_N_C.dtype) / top.sum(dim=-1, keepdim=True)
+    from .information import check_probabilities, member_votes
+
+    return member_votes(check_probabilities(probs_K_N_C))
 
 
 class GreedyBALD(_EnsembleStrategy):
@@ -371,9 +442,10 @@ class GreedyBALD(_EnsembleStrategy):
 
     Parameters
     ----------
-    eps : float, default=1e-7
-        Floor applied to probabilities inside logarithms; the probabilities
-        themselves are never changed.
+    eps : float, default=0.0
+        Floor applied to probabilities inside the logarithms of entropies
+        (0: ``0 log 0 = 0`` exactly); the probabilities themselves are never
+        changed.
     sample_predictions_method_name : str, default=None
         Name of a method of the ensemble returning member probabilities
         (K, n_samples, n_classes), e.g. ``"sample_proba"`` of

@@ -175,6 +175,11 @@ def check_strategy_params(
     ----------
     method : str
         A registered strategy name.
+    member_votes : bool, default=False
+        BatchBALD only: score the members' votes instead of their
+        probabilities (see :class:`batchbald.pool.BatchBALD`; what ``query``
+        does for a scikit-learn ensemble). BatchBALD completes a saturated
+        batch PowerBALD-style, the strategy's default.
     beta : float, default=None
         Must be None unless ``method`` samples (powerbald, softmaxbald,
         softrankbald and their EPIG counterparts); then a number ``>= 0``.
@@ -211,15 +216,6 @@ def check_strategy_params(
     return value
 
 
-def _configurations_keyword() -> str:
-    """The engine's keyword for M (``n_configurations``, formerly
-    ``n_samples``)."""
-    from . import engine
-
-    params = inspect.signature(engine.select_batch).parameters
-    return "n_configurations" if "n_configurations" in params else "n_samples"
-
-
 def select_from_probabilities(
     probs_K_N_C: Any,
     method: str,
@@ -233,6 +229,7 @@ def select_from_probabilities(
     device: Any = None,
     callback: Callable[[int, int, float], None] | None = None,
     target_probs_K_T_C: Any = None,
+    member_votes: bool = False,
 ) -> BatchSelection:
     """Choose a batch with strategy ``method`` from member probabilities.
 
@@ -312,16 +309,22 @@ def select_from_probabilities(
             f"target probabilities for {method!r}."
         )
     if method == "batchbald":
-        kwargs: dict[str, Any] = {_configurations_keyword(): n_configurations}
+        from .pool import BatchBALD
+
+        if member_votes:
+            from .pool import _member_votes
+
+            probs_K_N_C = _member_votes(probs_K_N_C)
         return engine.select_batch(
             probs_K_N_C,
             batch_size,
+            n_configurations=n_configurations,
             eps=eps,
             random_state=random_state,
             max_memory=max_memory,
             device=device,
             callback=callback,
-            **kwargs,
+            completion=BatchBALD().completion,
         )
     scores_kind, rule = _RULES[method]
     predictive_N, expected_N = engine.pool_entropies(

@@ -253,11 +253,24 @@ def _summary(args, choice, n_unlabeled: int, t0: float, wrote) -> None:
             if args.method == "batchbald"
             else f"sum of {score[:-5]} scores"
         )
-        text += f"; {what} = {float(finite.sum()):.4f} nats"
+        total = f"{float(finite.sum()):.4f}"
+        if choice.selection is not None and args.method == "batchbald":
+            from .select import total_text
+
+            total = total_text(choice.selection)
+        text += f"; {what} = {total} nats"
     text += f"; {time.perf_counter() - t0:.2f} s"
     if wrote is not None:
         text += f"; wrote {wrote}"
     _note(text)
+    if choice.selection is not None and args.method == "batchbald":
+        from ..saturation import selection_saturation_message
+
+        message = selection_saturation_message(
+            choice.selection, choice.n_members, completion="power"
+        )
+        if message is not None:
+            _note(message)
 
 
 def _label(args, labels, pb, choice) -> None:

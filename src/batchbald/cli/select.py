@@ -366,7 +366,7 @@ def finish(args, selection, candidates, N: int, meta: dict, t0: float) -> int:
     if candidates is not None:
         indices = candidates[indices]
     header, rows = selection_table(indices, selection.gains, args.method)
-    total = float(np.sum(selection.gains))
+    total = total_text(selection)
     elapsed = time.perf_counter() - t0
     if Path(args.out).suffix.lower() == ".json" and args.out != "-":
         data = selection_json(
@@ -378,11 +378,33 @@ def finish(args, selection, candidates, N: int, meta: dict, t0: float) -> int:
     where = _write(args, data)
     print(
         f"batchbald select: {args.method} chose {len(rows)} of {N} samples; "
-        f"{total_meaning(args.method)} = {total:.4f} nats; {elapsed:.2f} s; "
+        f"{total_meaning(args.method)} = {total} nats; {elapsed:.2f} s; "
         f"wrote {where}",
         file=sys.stderr,
     )
+    if args.method == "batchbald":
+        from ..saturation import selection_saturation_message
+
+        K = int(meta["shape"][0 if meta["layout"] == "KNC" else 1])
+        message = selection_saturation_message(selection, K, completion="power")
+        if message is not None:
+            warn(NAME, message)
     return 0
+
+
+def total_text(selection) -> str:
+    """The batch's joint information (with its standard error when it is an
+    estimate), else the sum of the per-pick scores."""
+    import numpy as np
+
+    if selection.joint_information is None:
+        return f"{float(np.sum(selection.gains)):.4f}"
+    if selection.exact:
+        return f"{selection.joint_information:.4f}"
+    return (
+        f"{selection.joint_information:.4f} +- {selection.joint_information_se:.4f} "
+        "(estimate)"
+    )
 
 
 def _on_dask(args) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import _greedy as _core
 from .. import engine as _engine
 from .._validation import Interval, validate_params
 from ..engine import BatchSelection
@@ -40,7 +41,7 @@ class _DaskGreedy:
         self, runner: BlockRunner, K, C, M, eps, rng, max_memory, cache_points=0
     ):
         self.runner, self.eps, self.max_memory = runner, eps, max_memory
-        self.state = _engine._SelectedSet(K, C, M, eps, rng)
+        self.state = _core._SelectedSet(K, C, M, rng, 0.0)
         self.states: list = [None] * runner.n_blocks
         self.open_bound = np.full(runner.n_blocks, -np.inf)
         self.next_bound = np.full(runner.n_blocks, -np.inf)
@@ -64,11 +65,11 @@ class _DaskGreedy:
     def first(self, want_row: bool) -> _Step:
         ids = list(range(self.runner.n_blocks))
         out = self.runner.map(
-            _blocks.init_block, ids, self.eps, self.max_memory, _engine._TIE_TOL,
+            _blocks.init_block, ids, self.eps, self.max_memory, _core._TIE_TOL,
             want_row, self.cache_points,
             per_block=[int(o) for o in self.runner.offsets[:-1]], nout=2,
         )
-        return _Step(self._apply(out, ids), _engine._TIE_TOL)
+        return _Step(self._apply(out, ids), _core._TIE_TOL)
 
     def _round(self, ids, step, post, weights, threshold, top, near_tol, want_row):
         if top is not None:  # a probe: any candidates will do, cached first
@@ -86,7 +87,7 @@ class _DaskGreedy:
     def step(self, step: int, lazy: bool, want_row: bool) -> _Step:
         post_M_K, weights_M = self.state.screen()
         exact = self.state.exact
-        near_tol = _engine._REFINE_TOL if exact else _engine._F32_TIE_TOL
+        near_tol = _core._REFINE_TOL if exact else _core._F32_TIE_TOL
         post = self.runner.put(post_M_K)
         weights = self.runner.put(weights_M)
         if not lazy:
@@ -94,12 +95,12 @@ class _DaskGreedy:
             return _Step(self._round(
                 ids, step, post, weights, -np.inf, None, near_tol, want_row
             ), near_tol)
-        margin = -_engine._REFINE_TOL if exact else _engine._F32_TIE_TOL
+        margin = -_core._REFINE_TOL if exact else _core._F32_TIE_TOL
         self.open_bound[:] = self.next_bound  # a new step: every sample is open
         # Probe the most promising block for a first best gain...
         probe = int(np.argmax(self.open_bound))
         summaries = self._round(
-            [probe], step, post, weights, -np.inf, _engine._FIRST_BLOCK,
+            [probe], step, post, weights, -np.inf, _core._FIRST_BLOCK,
             near_tol, False,
         )
         best = summaries[probe].best
@@ -243,8 +244,8 @@ def _loop(greedy, batch_size, N, lazy, return_utilities, callback, rng):
             tie_tol = np.inf
         else:
             near_gain = greedy.refine(near_idx)
-            tie_tol = _engine._TIE_TOL
-        chosen = int(near_idx[_engine._pick(near_gain, near_idx, rng, tie_tol)])
+            tie_tol = _core._TIE_TOL
+        chosen = int(near_idx[_core._pick(near_gain, near_idx, rng, tie_tol)])
         gain = float(near_gain[near_idx == chosen][0])
         if utilities is not None:
             base = float(np.sum(gains))
