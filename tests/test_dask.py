@@ -69,7 +69,9 @@ def test_the_candidate_cache_never_changes_the_picks(cache_points):
 def test_utilities_equal_in_memory(seed, M, b, chunk):
     probs = _pool(seed, N=400)
     arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
-    ref = select_batch(probs, b, n_configurations=M, random_state=seed, return_utilities=True)
+    ref = select_batch(
+        probs, b, n_configurations=M, random_state=seed, return_utilities=True
+    )
     got = bd.select_batch(
         arr, b, n_configurations=M, random_state=seed, return_utilities=True
     )

@@ -196,8 +196,13 @@ def test_select_from_probabilities_directly():
     assert sel.indices.shape == (4,) and sel.gains.shape == (4,)
 
 
-def test_progress_bar_goes_to_stderr(capsys, data):
+def test_progress_bar_is_drawn_on_a_terminal_only(capsys, monkeypatch, data):
+    from batchbald import _progress
+
     X, y, _ = data
+    BatchBALD(random_state=0, progress=True).query(X, y, forest(), batch_size=3)
+    assert "BatchBALD" not in capsys.readouterr().err  # stderr is not a terminal
+    monkeypatch.setattr(_progress, "is_terminal", lambda stream=None: True)
     BatchBALD(random_state=0, progress=True).query(X, y, forest(), batch_size=3)
     assert "BatchBALD" in capsys.readouterr().err
 

@@ -212,6 +212,8 @@ CALLS = {
     information.bald_scores: ((PROBS,), {}),
     information.joint_entropy_exact: ((PROBS[:, :2],), {}),
     information.joint_entropy_sampled: ((PROBS[:, :2],), {}),
+    information.member_votes: ((PROBS,), {}),
+    information.smooth_probabilities: ((PROBS,), {"label_noise": 0.1}),
     datasets.from_arrays: ((X_BLOBS, Y_BLOBS), {}),
     datasets.load_digits_pool: ((), {"n_pool": 20}),
     datasets.make_repeated_digits: ((), {"n_pool": 20}),

@@ -152,8 +152,10 @@ class _Configurations:
         in the posteriors); once the members are (nearly) identified most
         configurations share one posterior and the gains get much cheaper.
         """
-        post_M_K = softmax(self.log_joint_K_M, axis=0).T
-        weights_M = self.weights_M
+        # Labellings no member can produce (possible without a floor) drop out.
+        possible = np.isfinite(self.log_joint_K_M).any(axis=0) & (self.weights_M > 0)
+        post_M_K = softmax(self.log_joint_K_M[:, possible], axis=0).T
+        weights_M = self.weights_M[possible]
         keys = np.rint(post_M_K / _MERGE_GRID).astype(np.int64)
         _, first, inverse = np.unique(
             keys, axis=0, return_index=True, return_inverse=True

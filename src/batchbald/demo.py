@@ -41,6 +41,7 @@ from .animation import (
 )
 from .classifier import FallbackWarning
 from .plotting import check_feature_bound, feature_grid
+from .saturation import SaturationWarning
 from .utils import MISSING_LABEL, check_positive_int, check_random_state
 
 if TYPE_CHECKING:
@@ -178,7 +179,8 @@ def _batch_information(X, y, clf, indices, rng) -> float:
     last utility is their joint mutual information."""
     from .pool import BatchBALD
 
-    chosen, utilities = BatchBALD(random_state=rng).query(
+    plain = BatchBALD(random_state=rng, member_votes=False, completion=None)
+    chosen, utilities = plain.query(
         X,
         y,
         ensemble=clf,
@@ -206,9 +208,13 @@ def _run_cycle(c: int, data: DemoData, y: np.ndarray, clf, grid, rng) -> DemoCyc
         # max_iter on a handful of labels; these warnings are only noise.
         warnings.simplefilter("ignore", FallbackWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", SaturationWarning)  # the cold start
         clf.fit(data.X_pool, y)
         accuracy = float(accuracy_score(data.y_test, clf.predict(data.X_test)))
-        picks, utilities = BatchBALD(random_state=rng).query(
+        # Plain greedy BatchBALD on the members' probabilities, the same
+        # quantity top-k BALD ranks, so both panels share one scale.
+        plain = BatchBALD(random_state=rng, member_votes=False, completion=None)
+        picks, utilities = plain.query(
             data.X_pool, y, return_utilities=True, **common
         )
         bald_picks, bald_utilities = GreedyBALD(random_state=rng).query(

@@ -313,6 +313,7 @@ def _log_probs(probs, eps: float) -> np.ndarray:
         return np.log(p)
 
 
+@validate_params({})
 def member_votes(probs) -> np.ndarray:
     """Each member's vote: the one-hot of its most likely class.
 
@@ -348,6 +349,7 @@ def member_votes(probs) -> np.ndarray:
     return out
 
 
+@validate_params({"label_noise": [Interval(numbers.Real, 0, 1, closed="left")]})
 def smooth_probabilities(probs, label_noise: float) -> np.ndarray:
     """The label-noise likelihood ``(1 - e) p + e / C`` (a new float64 array).
 
