@@ -43,8 +43,20 @@ def _check_idx(ns):
     assert np.isnan(y[idx]).all()
 
 
+def _check_saturation(ns):
+    sel = ns["sel"]
+    assert sel.saturated_at is not None  # 10 voting members: spent early
+    assert 0 <= sel.joint_information <= np.log(10) + 1e-12
+
+
+def _check_dask(ns):
+    assert len(set(np.asarray(ns["dask_batch"].indices).tolist())) == 5
+
+
 # The first name a block defines that has a check of its own.
 CHECKS = {
+    "sel": _check_saturation,
+    "dask_batch": _check_dask,
     "query_idx": _check_drop_in,
     "result": _check_select_batch,
     "batch": _check_batch_of_unlabeled,
