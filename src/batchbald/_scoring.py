@@ -40,6 +40,11 @@ _SCREEN_FLOOR = 1e-30
 # scoring kernel: 2**16 float32 cells (256 KiB) per buffer, so that the
 # product, its logarithm and the reduction stay in the core's L2 cache.
 _BLOCK_CELLS = 1 << 16
+# Columns (points x classes) of a block: wide enough for the BLAS's kernels
+# on both sides of the product, at most _MAX_BLOCK_COLUMNS when few
+# configurations leave room for more points.
+_BLOCK_COLUMNS = 256
+_MAX_BLOCK_COLUMNS = 1024
 
 
 @contextlib.contextmanager
@@ -67,6 +72,38 @@ def _is_torch_tensor(x) -> bool:
     return mod.startswith("torch") and type(x).__name__ == "Tensor"
 
 
+def _is_cpu_device(device) -> bool:
+    if device is None:
+        return True
+    if isinstance(device, str):
+        return device == "cpu"
+    return type(device).__name__ == "device" and getattr(device, "type", None) == "cpu"
+
+
+def _cpu_numpy_view(probs_K_N_C, device):
+    """A zero-copy numpy view of CPU input headed for the CPU, else None.
+
+    None (torch backend) for a device other than the CPU, for a tensor on
+    another device (moving it is the torch backend's job) and for bfloat16.
+    """
+    if not _is_cpu_device(device):
+        return None
+    if not _is_torch_tensor(probs_K_N_C):
+        return probs_K_N_C
+    tensor = probs_K_N_C.detach()
+    if tensor.device.type != "cpu" or not tensor.is_floating_point():
+        return None
+    if str(tensor.dtype) not in _NUMPY_VIEWABLE_TORCH_DTYPES:
+        return None
+    return tensor.numpy()
+
+
+# torch dtypes with a numpy equivalent that ``Tensor.numpy`` can view.
+_NUMPY_VIEWABLE_TORCH_DTYPES = frozenset(
+    ("torch.float16", "torch.float32", "torch.float64")
+)
+
+
 def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Scorer:
     """Pick the backend from the input type or ``device`` and validate input.
 
@@ -82,7 +119,17 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
         None keeps numpy input on numpy and torch input on its device; any
         other value runs the torch backend on that device (``"cpu"``,
         ``"cuda"``, ``"cuda:1"``...).
+
+    Notes
+    -----
+    On the CPU the numpy kernel is the faster one (fused, cache-blocked and
+    threaded), so a CPU tensor, or ``device="cpu"``, is scored by
+    :class:`NumpyScorer` on a zero-copy numpy view of the tensor; only
+    bfloat16, which numpy cannot view, stays on :class:`TorchScorer`.
     """
+    view = _cpu_numpy_view(probs_K_N_C, device)
+    if view is not None:
+        return NumpyScorer(view, eps=eps, max_memory=max_memory)
     if _is_torch_tensor(probs_K_N_C) or device is not None:
         return TorchScorer(probs_K_N_C, eps=eps, max_memory=max_memory, device=device)
     return NumpyScorer(probs_K_N_C, eps=eps, max_memory=max_memory)
@@ -212,9 +259,7 @@ class NumpyScorer(_Scorer):
     ):
         super().__init__(eps, max_memory)
         self.probs = (
-            check_probabilities(probs_K_N_C, "probs_K_N_C")
-            if validate
-            else probs_K_N_C
+            check_probabilities(probs_K_N_C, "probs_K_N_C") if validate else probs_K_N_C
         )
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
         self._pool = None
@@ -248,7 +293,9 @@ class NumpyScorer(_Scorer):
         )
 
     def _raise_floor(self, chunk):
-        return np.maximum(chunk, _SCREEN_FLOOR)
+        if np.shares_memory(chunk, self.probs):  # a view: never write to it
+            return np.maximum(chunk, _SCREEN_FLOOR)
+        return np.maximum(chunk, _SCREEN_FLOOR, out=chunk)
 
     def _buffer(self, name, size, dtype):
         buf = self._buffers.get((name, dtype))
@@ -274,64 +321,100 @@ class NumpyScorer(_Scorer):
         if precise:
             xlogx_K_n_C = self._xlogx(chunk_K_n_C)
         else:  # screening: the chunk's floor was raised already
-            xlogx_K_n_C = np.log(chunk_K_n_C) * chunk_K_n_C
+            xlogx_K_n_C = np.log(chunk_K_n_C)
+            xlogx_K_n_C *= chunk_K_n_C
         return -(member_weights_K @ xlogx_K_n_C.sum(axis=-1)).astype(np.float64)
+
+    def _block_cells(self, itemsize: int) -> int:
+        """Cells of one block: ``_BLOCK_CELLS``, or less when two buffers per
+        thread of that size would take more than half of ``max_memory``."""
+        per_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
+        return max(1, min(_BLOCK_CELLS, self.max_memory // 2 // per_cell))
 
     def _plan(self, n_points: int, M: int, itemsize: int) -> tuple[int, int]:
         """Chunk sizes (points per chunk, configurations per slice).
 
-        The fused kernel's temporaries are a few cache-sized blocks per
-        thread, so the budget goes to the gathered probabilities; the
-        configurations are sliced only when one sample's ``M x C`` cells
-        (times two buffers per thread) would not fit.
+        The fused kernel's temporaries are two blocks per thread of at most
+        ``max(block cells, m_chunk * C)`` cells (see :meth:`_block_cells`);
+        configurations are sliced when one sample's ``M x C`` cells would take
+        more than a quarter of the budget. The rest goes to the chunk of
+        probabilities: the input slice as read (gathered in the input's dtype),
+        its copy in the kernel's dtype and one temporary of that size for the
+        members' entropies.
         """
         K, _, C = self.shape
         budget = self.max_memory
-        per_config = C * itemsize * _CELLS_BYTES_FACTOR * self.n_threads
+        per_block_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
         m_chunk = M
-        if M * per_config > budget // 2:
-            m_chunk = max(1, budget // 2 // per_config)
-        per_point = K * C * itemsize * 2 + 8
-        n_chunk = max(1, min(n_points, int(budget // 2 // per_point)))
+        if M * C * per_block_cell > budget // 4:
+            m_chunk = max(1, budget // 4 // (C * per_block_cell))
+        blocks = max(self._block_cells(itemsize), m_chunk * C) * per_block_cell
+        in_itemsize = np.dtype(getattr(self.probs, "dtype", np.float64)).itemsize
+        per_point = K * C * (in_itemsize + 2 * itemsize) + 8
+        room = budget - blocks
+        n_chunk = max(1, min(n_points, int(room // per_point)))
         return n_chunk, m_chunk
+
+    def _block_shape(self, n: int, M: int, C: int, itemsize: int):
+        """(points, configurations) of one block of the fused kernel.
+
+        Matrix products of ``K`` inner dimension reach the BLAS's speed only
+        when both sides of the block are wide: about ``_BLOCK_COLUMNS``
+        columns (points times classes) and as many configurations as then
+        fit in :meth:`_block_cells`; fewer configurations than that leave
+        room for more points, up to ``_MAX_BLOCK_COLUMNS`` columns.
+        """
+        cells = self._block_cells(itemsize)
+        sub = max(-(-_BLOCK_COLUMNS // C), cells // (M * C))
+        sub = max(1, min(n, sub, max(1, _MAX_BLOCK_COLUMNS // C)))
+        m_block = max(1, min(M, cells // (sub * C)))
+        return sub, m_block
 
     def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
         """``-sum_m w_m sum_c q log q`` with ``q = post @ p``, fused per block.
 
         The product, the logarithm and the weighted reduction over
-        configurations run block by block, each block of samples sized so
-        that its ``M x (points * C)`` intermediate stays in cache instead of
-        making three passes over main memory; the blocks are spread over
-        threads, each running its products on one BLAS thread.
+        configurations run block by block (:meth:`_block_shape`: a few
+        hundred columns of points times classes by a few hundred
+        configurations), so that the ``M x (points * C)`` intermediate stays
+        in cache instead of making three passes over main memory; blocks of
+        points are spread over threads, each running its products on one
+        BLAS thread.
         """
         K, n, C = chunk_K_n_C.shape
         M = post_M_K.shape[0]
         flat_K_nC = chunk_K_n_C.reshape(K, n * C)
-        sub = max(1, _BLOCK_CELLS // (M * C))
+        sub, m_block = self._block_shape(n, M, C, post_M_K.itemsize)
+        m_starts = range(0, M, m_block)
         out_n = np.empty(n, dtype=np.float64)
         floor = self._floor(post_M_K.dtype) if precise else None
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
 
         def work(t: int) -> None:
-            cells = M * sub * C
+            cells = m_block * sub * C
             q = self._buffer(f"q{t}", cells, post_M_K.dtype)
             lq = self._buffer(f"l{t}", cells, post_M_K.dtype)
+            acc = self._buffer(f"a{t}", sub * C, post_M_K.dtype)
             for a in starts[t::n_threads]:
                 b = min(n, a + sub)
-                m = (b - a) * C
-                q_M_m = q[: M * m].reshape(M, m)
-                l_M_m = lq[: M * m].reshape(M, m)
-                np.matmul(post_M_K, flat_K_nC[:, a * C : b * C], out=q_M_m)
-                if floor is None:  # screening: q >= the raised floor already
-                    np.log(q_M_m, out=l_M_m)
-                else:
-                    np.maximum(q_M_m, floor, out=l_M_m)
-                    np.log(l_M_m, out=l_M_m)
-                l_M_m *= q_M_m
-                out_n[a:b] = -(weights_M @ l_M_m).reshape(b - a, C).sum(
-                    axis=1, dtype=np.float64
-                )
+                cols = (b - a) * C
+                acc_m = acc[:cols]
+                acc_m[:] = 0
+                p_K_m = flat_K_nC[:, a * C : b * C]
+                for r in m_starts:
+                    s = min(M, r + m_block)
+                    q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
+                    l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
+                    np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
+                    if floor is None:  # screening: q >= the raised floor
+                        np.log(q_M_m, out=l_M_m)
+                    else:
+                        np.maximum(q_M_m, floor, out=l_M_m)
+                        np.log(l_M_m, out=l_M_m)
+                    l_M_m *= q_M_m
+                    acc_m += weights_M[r:s] @ l_M_m
+                out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
 
         with _single_threaded_blas():
             if n_threads == 1:
