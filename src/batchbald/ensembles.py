@@ -120,9 +120,11 @@ def ensemble_probas(
 
     Returns
     -------
-    probs_K_N_C : numpy.ndarray of float64, shape (K, n_candidates, n_classes)
+    probs_K_N_C : numpy.ndarray of float32 or float64, shape (K, n_candidates, C)
         Member ``k``'s probability of class ``c`` for candidate ``n``; rows sum
-        to 1.
+        to 1. float32 predictions (of a ``sample_predictions_method_name``)
+        are kept in float32, without a copy when already in class order;
+        everything else is float64.
     fitted_ensemble : estimator, list or tuple
         The fitted clone when ``fit=True`` (a list or tuple of fitted clones
         for a list or tuple), else ``ensemble`` itself.
@@ -222,7 +224,9 @@ def ensemble_probas(
         probs = _sklearn_ensemble_probas(fitted, X_cand, classes)
     else:
         probs = _list_probas(fitted, X_cand, classes, fit_classes)
-    probs = np.ascontiguousarray(probs, dtype=np.float64)
+    # float32 predictions stay float32: a float64 copy of a large pool would
+    # double the input and break the engine's max_memory budget.
+    probs = np.ascontiguousarray(probs, dtype=np.result_type(probs.dtype, np.float32))
     check_probabilities(probs, name="probs_K_N_C")
     return probs, fitted
 
@@ -562,6 +566,10 @@ def _method_probas(estimator, X_cand, method_name, method_kwargs, classes):
             f"{label} has {n_out} classes but ensemble.classes_ has {len(own)}."
         )
     target, lookup = _target(own, classes, "ensemble")
-    out = np.zeros((*probs_K_N_C.shape[:2], len(target)), dtype=np.float64)
-    out[:, :, [lookup[c] for c in own.tolist()]] = probs_K_N_C
+    columns = [lookup[c] for c in own.tolist()]
+    if columns == list(range(len(target))):  # already in order: no copy
+        return probs_K_N_C
+    dtype = np.result_type(probs_K_N_C.dtype, np.float32)
+    out = np.zeros((*probs_K_N_C.shape[:2], len(target)), dtype=dtype)
+    out[:, :, columns] = probs_K_N_C
     return out
