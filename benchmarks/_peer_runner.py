@@ -94,6 +94,7 @@ class BatchBALDAdapter:
     """batchbald: ``select_batch(probs_K_N_C, b, n_samples=M, ...)``, native."""
 
     torch_input = False
+    device = None  # --device: select_batch(..., device=...); tensors moved there
 
     def load(self):
         import inspect
@@ -110,11 +111,15 @@ class BatchBALDAdapter:
         if self.torch_input:
             import torch
 
-            return torch.from_numpy(probs_K_N_C)  # zero-copy view
+            tensor = torch.from_numpy(probs_K_N_C)  # zero-copy view
+            return tensor if self.device is None else tensor.to(self.device)
         return probs_K_N_C
 
     def run(self, state, b, M, seed):
-        res = self.select_batch(state, b, n_samples=M, random_state=seed, **self.extra)
+        extra = dict(self.extra)
+        if self.device is not None:
+            extra["device"] = self.device
+        res = self.select_batch(state, b, n_samples=M, random_state=seed, **extra)
         return np.asarray(res.indices).tolist(), np.asarray(res.gains).tolist()
 
 
@@ -274,12 +279,19 @@ def main(argv=None) -> int:
     p.add_argument(
         "--mem-limit", type=int, default=0, help="RLIMIT_AS in bytes (0: none)"
     )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="batchbald only: run on this torch device (torch input moved there)",
+    )
     args = p.parse_args(argv)
 
     if args.mem_limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (args.mem_limit, args.mem_limit))
 
     adapter = ADAPTERS[args.impl]()
+    if args.device is not None and isinstance(adapter, BatchBALDAdapter):
+        adapter.device = args.device
     try:
         t0 = time.perf_counter()
         adapter.load()

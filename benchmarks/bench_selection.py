@@ -44,7 +44,7 @@ GENERATOR_VERSION = 1
 PEERS = ("skactiveml", "redux", "baal")
 PEER_LABELS = {
     "batchbald": "batchbald (numpy)",
-    "batchbald-torch": "batchbald (torch CPU)",
+    "batchbald-torch": "batchbald (torch tensor)",
     "skactiveml": "scikit-activeml batch_bald",
     "redux": "batchbald_redux (torch CPU)",
     "baal": "baal BatchBALD",
@@ -177,6 +177,7 @@ def run_child(
     timeout: float,
     setup_timeout: float,
     mem_limit: int,
+    device: str | None = None,
 ) -> dict:
     """Run ``impl`` on ``path`` in a subprocess; return a result record.
 
@@ -201,6 +202,8 @@ def run_child(
         "--mem-limit",
         str(mem_limit),
     ]
+    if device is not None and impl == "batchbald-torch":
+        cmd += ["--device", device]
     env = dict(os.environ, TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
     record: dict = {"impl": impl, "status": "ok", "runs": [], "setup": None}
     with tempfile.TemporaryFile() as err:
@@ -448,8 +451,11 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
             status = rec["status"]
             if rec.get("note"):
                 status += f" ({rec['note']})"
+            label = PEER_LABELS.get(impl, impl)
+            if args.device and impl == "batchbald-torch":
+                label += f" on {args.device}"
             lines.append(
-                f"| {PEER_LABELS.get(impl, impl)} | {status} | {_fmt_s(t)} | "
+                f"| {label} | {status} | {_fmt_s(t)} | "
                 f"{len(rec['runs'])} | {_fmt_bytes(rec.get('peak_rss'))} | "
                 f"{_fmt_bytes(rec.get('peak_beyond_input'))} | {ratio} | {agree} | "
                 f"{first} |"
@@ -568,6 +574,12 @@ def parse_args(argv=None):
         "--torch", action="store_true", help="also run batchbald on torch CPU tensors"
     )
     p.add_argument(
+        "--device",
+        default=None,
+        help="with --torch: the torch device of that run (e.g. cuda), the tensor "
+        "moved there before the timed call; numpy batchbald stays on the CPU",
+    )
+    p.add_argument(
         "--million-peers",
         action="store_true",
         help="also run the peers (under --timeout) on 'million'",
@@ -663,6 +675,7 @@ def run_config(cfg: Config, kind: str, args) -> dict:
             timeout=args.batchbald_timeout if is_bb else args.timeout,
             setup_timeout=args.setup_timeout,
             mem_limit=args.mem_limit_bytes,
+            device=args.device,
         )
         print(
             f"[{tag}] {impl}: {rec['status']}, {_fmt_s(rec.get('median_s'))} s",

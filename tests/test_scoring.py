@@ -211,3 +211,34 @@ def test_bfloat16_tensor_stays_on_torch_and_agrees():
         _reference_cmi(rounded, post, weights),
         atol=1e-9,
     )
+
+
+def _torch_devices():
+    try:
+        import torch
+    except ImportError:
+        return ["cpu"]
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", _torch_devices())
+@pytest.mark.parametrize("precise", [False, True])
+@pytest.mark.parametrize("subset", [False, True])
+def test_torch_scorer_matches_numpy_reference(device, precise, subset):
+    """The torch backend (what runs on a GPU), forced onto ``device``."""
+    _torch()
+    rng = np.random.default_rng(12)
+    K, N, C, M = 4, 300, 4, 50
+    probs = _probs(rng, K, N, C)
+    post, weights = _posterior(rng, M, K)
+    idx = np.sort(rng.choice(N, size=100, replace=False)) if subset else None
+    scorer = _scoring.TorchScorer(probs, eps=EPS, max_memory=4_000, device=device)
+    with scorer:
+        got = scorer.conditional_mi(idx, post, weights, precise=precise)
+        pred, expected = scorer.entropies()
+    np.testing.assert_allclose(
+        got, _reference_cmi(probs, post, weights, idx), atol=1e-9 if precise else 2e-4
+    )
+    want_pred, want_expected = _reference_entropies(probs)
+    np.testing.assert_allclose(pred, want_pred, atol=1e-12)
+    np.testing.assert_allclose(expected, want_expected, atol=1e-12)
