@@ -242,3 +242,4 @@ def test_torch_scorer_matches_numpy_reference(device, precise, subset):
     want_pred, want_expected = _reference_entropies(probs)
     np.testing.assert_allclose(pred, want_pred, atol=1e-12)
     np.testing.assert_allclose(expected, want_expected, atol=1e-12)
+

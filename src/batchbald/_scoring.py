@@ -166,19 +166,30 @@ class _Scorer:
         """Predictive entropy ``H(mean_k p_k)`` and expected entropy
         ``mean_k H(p_k)`` of every pool sample, float64 arrays of shape (N,).
 
-        Computed in float64 chunk by chunk.
+        Computed in float64 chunk by chunk (chunks spread over the backend's
+        threads, each with its share of ``max_memory``).
         """
         K, N, C = self.shape
-        per_point = K * C * 8 * 3
+        per_point = K * C * 8 * 3 * self._n_workers()
         n_chunk = max(1, min(N, int(self.max_memory // per_point)))
         pred_N = np.empty(N)
         expected_N = np.empty(N)
-        for start in range(0, N, n_chunk):
+
+        def work(start: int) -> None:
             stop = min(N, start + n_chunk)
             pred, expected = self._entropies_chunk(start, stop)
             pred_N[start:stop] = pred
             expected_N[start:stop] = expected
+
+        self._run_all(work, range(0, N, n_chunk))
         return pred_N, expected_N
+
+    def _n_workers(self) -> int:
+        return 1
+
+    def _run_all(self, fn, items) -> None:
+        for item in items:
+            fn(item)
 
     def conditional_mi(
         self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
@@ -274,6 +285,19 @@ class NumpyScorer(_Scorer):
 
     def _floor(self, dtype) -> float:
         return max(self.eps, float(np.finfo(dtype).tiny))
+
+    def _n_workers(self) -> int:
+        return self.n_threads
+
+    def _run_all(self, fn, items) -> None:
+        items = list(items)
+        if self.n_threads == 1 or len(items) == 1:
+            for item in items:
+                fn(item)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads)
+        list(self._pool.map(fn, items))
 
     def _to_backend(self, arr, precise):
         return np.ascontiguousarray(arr, dtype=np.float64 if precise else np.float32)
