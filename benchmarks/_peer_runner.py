@@ -94,6 +94,7 @@ class BatchBALDAdapter:
     """batchbald: ``select_batch(probs_K_N_C, b, n_samples=M, ...)``, native."""
 
     torch_input = False
+    lazy = None  # select_batch's default: lazy greedy
     device = None  # --device: select_batch(..., device=...); tensors moved there
 
     def load(self):
@@ -116,10 +117,14 @@ class BatchBALDAdapter:
         return probs_K_N_C
 
     def run(self, state, b, M, seed):
-        extra = dict(self.extra)
+        extra = dict(self.extra, lazy=self.lazy)
         if self.device is not None:
             extra["device"] = self.device
         res = self.select_batch(state, b, n_samples=M, random_state=seed, **extra)
+        N, n_scored = state.shape[1], getattr(res, "n_scored", None)
+        if n_scored and len(res.indices) > 1:  # share of the gains after step 1
+            share = (n_scored - N) / ((len(res.indices) - 1) * N)
+            self.last_note = f"scored {share:.0%} of pairs"
         return np.asarray(res.indices).tolist(), np.asarray(res.gains).tolist()
 
 
@@ -127,6 +132,12 @@ class BatchBALDTorchAdapter(BatchBALDAdapter):
     """batchbald on a torch CPU tensor (``torch.from_numpy`` of the input)."""
 
     torch_input = True
+
+
+class BatchBALDFullAdapter(BatchBALDAdapter):
+    """batchbald with ``lazy=False``: every gain at every step (full scan)."""
+
+    lazy = False
 
 
 class SkactivemlAdapter:
@@ -245,6 +256,7 @@ class BaalAdapter:
 ADAPTERS = {
     "batchbald": BatchBALDAdapter,
     "batchbald-torch": BatchBALDTorchAdapter,
+    "batchbald-full": BatchBALDFullAdapter,
     "skactiveml": SkactivemlAdapter,
     "redux": ReduxAdapter,
     "baal": BaalAdapter,

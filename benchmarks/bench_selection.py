@@ -45,6 +45,7 @@ PEERS = ("skactiveml", "redux", "baal")
 PEER_LABELS = {
     "batchbald": "batchbald (numpy)",
     "batchbald-torch": "batchbald (torch tensor)",
+    "batchbald-full": "batchbald (full scan, lazy=False)",
     "skactiveml": "scikit-activeml batch_bald",
     "redux": "batchbald_redux (torch CPU)",
     "baal": "baal BatchBALD",
@@ -574,6 +575,11 @@ def parse_args(argv=None):
         "--torch", action="store_true", help="also run batchbald on torch CPU tensors"
     )
     p.add_argument(
+        "--full-scan",
+        action="store_true",
+        help="also run batchbald with lazy=False (every gain at every step)",
+    )
+    p.add_argument(
         "--device",
         default=None,
         help="with --torch: the torch device of that run (e.g. cuda), the tensor "
@@ -660,6 +666,8 @@ def run_config(cfg: Config, kind: str, args) -> dict:
         impls.append("batchbald")
         if args.torch:
             impls.append("batchbald-torch")
+        if args.full_scan:
+            impls.append("batchbald-full")
     if cfg.peers or args.million_peers:
         impls += args.peer_list
     records = {}
