@@ -25,6 +25,7 @@ import contextlib
 import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -138,9 +139,37 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
 class _Scorer:
     """Shared chunking logic; backends supply the array operations."""
 
+    probs: Any  # the pool's probabilities, (K, N, C), in the backend's type
+
     def __init__(self, eps: float, max_memory: int):
         self.eps = eps
         self.max_memory = max_memory
+
+    # -- backend operations -------------------------------------------------
+    def _to_backend(self, arr, precise):
+        raise NotImplementedError
+
+    @staticmethod
+    def _to_numpy(arr) -> np.ndarray:
+        raise NotImplementedError
+
+    def _slice(self, start, stop, precise):
+        raise NotImplementedError
+
+    def _gather(self, idx, precise):
+        raise NotImplementedError
+
+    def _raise_floor(self, chunk):
+        raise NotImplementedError
+
+    def _entropies_chunk(self, start, stop) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
+        raise NotImplementedError
+
+    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
+        raise NotImplementedError
 
     # -- sizes ------------------------------------------------------------
     @property
@@ -273,7 +302,7 @@ class NumpyScorer(_Scorer):
             check_probabilities(probs_K_N_C, "probs_K_N_C") if validate else probs_K_N_C
         )
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
 
     def close(self) -> None:
