@@ -335,21 +335,6 @@ class NumpyScorer(_Scorer):
     def _to_numpy(arr):
         return np.asarray(arr)
 
-    def _slice(self, start, stop, precise):
-        return self.probs[:, start:stop, :].astype(
-            np.float64 if precise else np.float32, copy=False
-        )
-
-    def _gather(self, idx, precise):
-        return np.take(self.probs, idx, axis=1).astype(
-            np.float64 if precise else np.float32, copy=False
-        )
-
-    def _raise_floor(self, chunk):
-        if np.shares_memory(chunk, self.probs):  # a view: never write to it
-            return np.maximum(chunk, _SCREEN_FLOOR)
-        return np.maximum(chunk, _SCREEN_FLOOR, out=chunk)
-
     def _buffer(self, name, size, dtype):
         buf = self._buffers.get((name, dtype))
         if buf is None or buf.size < size:
@@ -370,43 +355,11 @@ class NumpyScorer(_Scorer):
         pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
         return pred, expected
 
-    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
-        if precise:
-            xlogx_K_n_C = self._xlogx(chunk_K_n_C)
-        else:  # screening: the chunk's floor was raised already
-            xlogx_K_n_C = np.log(chunk_K_n_C)
-            xlogx_K_n_C *= chunk_K_n_C
-        return -(member_weights_K @ xlogx_K_n_C.sum(axis=-1)).astype(np.float64)
-
     def _block_cells(self, itemsize: int) -> int:
         """Cells of one block: ``_BLOCK_CELLS``, or less when two buffers per
         thread of that size would take more than half of ``max_memory``."""
         per_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
         return max(1, min(_BLOCK_CELLS, self.max_memory // 2 // per_cell))
-
-    def _plan(self, n_points: int, M: int, itemsize: int) -> tuple[int, int]:
-        """Chunk sizes (points per chunk, configurations per slice).
-
-        The fused kernel's temporaries are two blocks per thread of at most
-        ``max(block cells, m_chunk * C)`` cells (see :meth:`_block_cells`);
-        configurations are sliced when one sample's ``M x C`` cells would take
-        more than a quarter of the budget. The rest goes to the chunk of
-        probabilities: the input slice as read (gathered in the input's dtype),
-        its copy in the kernel's dtype and one temporary of that size for the
-        members' entropies.
-        """
-        K, _, C = self.shape
-        budget = self.max_memory
-        per_block_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
-        m_chunk = M
-        if M * C * per_block_cell > budget // 4:
-            m_chunk = max(1, budget // 4 // (C * per_block_cell))
-        blocks = max(self._block_cells(itemsize), m_chunk * C) * per_block_cell
-        in_itemsize = np.dtype(getattr(self.probs, "dtype", np.float64)).itemsize
-        per_point = K * C * (in_itemsize + 2 * itemsize) + 8
-        room = budget - blocks
-        n_chunk = max(1, min(n_points, int(room // per_point)))
-        return n_chunk, m_chunk
 
     def _block_shape(self, n: int, M: int, C: int, itemsize: int):
         """(points, configurations) of one block of the fused kernel.
@@ -418,65 +371,104 @@ class NumpyScorer(_Scorer):
         room for more points, up to ``_MAX_BLOCK_COLUMNS`` columns.
         """
         cells = self._block_cells(itemsize)
+        K = self.shape[0]
         sub = max(-(-_BLOCK_COLUMNS // C), cells // (M * C))
-        sub = max(1, min(n, sub, max(1, _MAX_BLOCK_COLUMNS // C)))
+        # The block's probabilities and their x log x: two K x columns
+        # buffers per thread, within a quarter of the budget.
+        per_point = 2 * K * C * itemsize * self.n_threads
+        max_sub = max(1, self.max_memory // 4 // per_point)
+        sub = max(1, min(n, sub, max(1, _MAX_BLOCK_COLUMNS // C), max_sub))
         m_block = max(1, min(M, cells // (sub * C)))
         return sub, m_block
 
-    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
-        """``-sum_m w_m sum_c q log q`` with ``q = post @ p``, fused per block.
+    def conditional_mi(
+        self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
+    ) -> np.ndarray:
+        """``I(y_n; w | y_A)`` for the pool samples ``idx_n`` (None for all).
 
-        The product, the logarithm and the weighted reduction over
-        configurations run block by block (:meth:`_block_shape`: a few
-        hundred columns of points times classes by a few hundred
-        configurations), so that the ``M x (points * C)`` intermediate stays
-        in cache instead of making three passes over main memory; blocks of
-        points are spread over threads, each running its products on one
-        BLAS thread.
+        One fused pass (see :meth:`_fused_gains`): each thread reads its
+        blocks of samples straight from the pool, so no chunk of the pool is
+        copied and the working memory is a few cache-sized blocks per thread.
+        Parameters and result as :meth:`_Scorer.conditional_mi`.
         """
-        K, n, C = chunk_K_n_C.shape
-        M = post_M_K.shape[0]
-        flat_K_nC = chunk_K_n_C.reshape(K, n * C)
-        sub, m_block = self._block_shape(n, M, C, post_M_K.itemsize)
-        m_starts = range(0, M, m_block)
+        dtype = np.float64 if precise else np.float32
+        post = np.ascontiguousarray(post_M_K, dtype=dtype)
+        weights = np.ascontiguousarray(weights_M, dtype=dtype)
+        member_weights = np.ascontiguousarray(weights_M @ post_M_K, dtype=dtype)
+        n = self.shape[1] if idx_n is None else len(idx_n)
+        if idx_n is not None:
+            idx_n = np.asarray(idx_n, dtype=np.intp)
         out_n = np.empty(n, dtype=np.float64)
-        floor = self._floor(post_M_K.dtype) if precise else None
+        self._fused_gains(idx_n, n, post, weights, member_weights, precise, out_n)
+        return out_n
+
+    def _fused_gains(
+        self, idx_n, n, post_M_K, weights_M, member_weights_K, precise, out_n
+    ):
+        """Gains of the ``n`` samples ``idx_n`` (None: the pool in order) into
+        ``out_n``, block by block.
+
+        Per block of samples (:meth:`_block_shape`: a few hundred columns of
+        samples times classes) a thread reads the block's probabilities,
+        raises them to the screening floor (or floors the logarithm when
+        ``precise``) and, for each block of configurations, runs the product
+        ``q = post @ p``, ``q log q`` and the weighted reduction over
+        configurations, all in cache; the members' entropies
+        ``sum_k member_weights_k p_k log p_k`` are subtracted in the same
+        block. Threads take blocks round robin and run their products on one
+        BLAS thread each.
+        """
+        K, _, C = self.shape
+        M = post_M_K.shape[0]
+        dtype = post_M_K.dtype
+        sub, m_block = self._block_shape(n, M, C, dtype.itemsize)
+        m_starts = range(0, M, m_block)
+        floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
 
         def work(t: int) -> None:
-            cells = m_block * sub * C
-            q = self._buffer(f"q{t}", cells, post_M_K.dtype)
-            lq = self._buffer(f"l{t}", cells, post_M_K.dtype)
-            acc = self._buffer(f"a{t}", sub * C, post_M_K.dtype)
+            q = self._buffer(f"q{t}", m_block * sub * C, dtype)
+            lq = self._buffer(f"l{t}", m_block * sub * C, dtype)
+            acc = self._buffer(f"a{t}", sub * C, dtype)
+            p_buf = self._buffer(f"p{t}", K * sub * C, dtype)
+            x_buf = self._buffer(f"x{t}", K * sub * C, dtype)
             for a in starts[t::n_threads]:
                 b = min(n, a + sub)
                 cols = (b - a) * C
+                if idx_n is None:
+                    rows = self.probs[:, a:b]
+                else:
+                    rows = self.probs[:, idx_n[a:b]]
+                p_K_m = p_buf[: K * cols].reshape(K, cols)
+                x_K_m = x_buf[: K * cols].reshape(K, cols)
+                p_K_m[...] = rows.reshape(K, cols)  # read and cast
+                if precise:  # the logarithms are floored, p is not
+                    np.maximum(p_K_m, floor, out=x_K_m)
+                    np.log(x_K_m, out=x_K_m)
+                else:  # screening: p raised to the floor, so q > 0
+                    np.maximum(p_K_m, floor, out=p_K_m)
+                    np.log(p_K_m, out=x_K_m)
+                x_K_m *= p_K_m
                 acc_m = acc[:cols]
-                acc_m[:] = 0
-                p_K_m = flat_K_nC[:, a * C : b * C]
+                np.matmul(member_weights_K, x_K_m, out=acc_m)
+                np.negative(acc_m, out=acc_m)  # + sum_k w_k H_k, per class
                 for r in m_starts:
                     s = min(M, r + m_block)
                     q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
                     l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
                     np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
-                    if floor is None:  # screening: q >= the raised floor
-                        np.log(q_M_m, out=l_M_m)
-                    else:
+                    if precise:
                         np.maximum(q_M_m, floor, out=l_M_m)
                         np.log(l_M_m, out=l_M_m)
+                    else:  # screening: q >= the raised floor already
+                        np.log(q_M_m, out=l_M_m)
                     l_M_m *= q_M_m
                     acc_m += weights_M[r:s] @ l_M_m
                 out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
 
         with _single_threaded_blas():
-            if n_threads == 1:
-                work(0)
-            else:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self.n_threads)
-                list(self._pool.map(work, range(n_threads)))
-        return out_n
+            self._run_all(work, range(n_threads))
 
 
 class TorchScorer(_Scorer):
