@@ -10,13 +10,19 @@ of the selected set::
 
 with ``post_M_K`` the posterior over members given each configuration (see
 :func:`batchbald.information.conditional_mutual_information`). That is one
-matrix product ``(M x K) @ (K x n*C)`` per chunk followed by an entropy
-kernel, done in float32 (or float64 when ``precise``). A chunk's score
-depends only on (the chunk, the selected-set state), which is the seam along
-which a distributed engine can split the pool.
+matrix product ``(M x K) @ (K x n*C)`` followed by an entropy kernel, done
+in float32 (or float64 when ``precise``). A sample's score depends only on
+(its probabilities, the selected-set state), which is the seam along which a
+distributed engine can split the pool.
 
-Memory stays within ``max_memory`` bytes: chunks over the pool are sized from
-it, and so are slices over the configurations when ``M`` alone is large.
+:class:`NumpyScorer` fuses the product, the logarithm and the weighted
+reductions in cache-sized blocks (a few hundred columns of samples times
+classes by a few hundred configurations), spread over threads that each run
+their products on one BLAS thread and read their samples straight from the
+pool: the ``M x n*C`` intermediate never reaches main memory, and the working
+memory is a few blocks per thread. CPU torch tensors are scored by it on a
+zero-copy numpy view. :class:`TorchScorer` (CUDA, bfloat16) works chunk by
+chunk. Memory stays within ``max_memory`` bytes either way.
 """
 
 from __future__ import annotations
@@ -289,9 +295,9 @@ class _Scorer:
 class NumpyScorer(_Scorer):
     """Scorer on numpy arrays (memory-mapped arrays included).
 
-    The matrix products run in the BLAS's threads; the elementwise entropy
-    kernel is split over row blocks in a small thread pool (numpy releases
-    the GIL), and its buffers are reused from chunk to chunk.
+    Blocks of samples are spread over a small thread pool (numpy releases
+    the GIL), each thread with its own reused buffers and the BLAS limited
+    to one thread meanwhile; see :meth:`conditional_mi`.
     """
 
     def __init__(
