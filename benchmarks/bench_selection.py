@@ -333,6 +333,21 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _blas_description() -> str:
+    """numpy's BLAS and the kernels it picked (OPENBLAS_CORETYPE if set)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "?"
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            forced = os.environ.get("OPENBLAS_CORETYPE")
+            arch = lib.get("architecture", "?")
+            suffix = f", OPENBLAS_CORETYPE={forced}" if forced else ""
+            return f"{lib.get('internal_api')} {lib.get('version')} ({arch}{suffix})"
+    return "?"
+
+
 def machine_description() -> dict:
     cpu = platform.processor() or "?"
     try:
@@ -384,6 +399,7 @@ def machine_description() -> dict:
         "torch": _version("torch"),
         "batchbald": _version("batchbald"),
         "batchbald_commit": commit,
+        "blas": _blas_description(),
         "scikit-activeml": _version("scikit-activeml"),
         "batchbald-redux": _version("batchbald-redux"),
         "baal": _version("baal"),
@@ -399,7 +415,8 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
     )
     lines.append(
         f"Python {machine['python']}, numpy {machine['numpy']}, torch "
-        f"{machine['torch']}; batchbald {machine['batchbald']} "
+        f"{machine['torch']}, BLAS {machine.get('blas', '?')}; batchbald "
+        f"{machine['batchbald']} "
         f"({machine['batchbald_commit']}), scikit-activeml "
         f"{machine['scikit-activeml']}, batchbald-redux "
         f"{machine['batchbald-redux']}, baal {machine['baal']}"
