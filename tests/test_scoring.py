@@ -230,3 +230,33 @@ def test_torch_scorer_matches_numpy_reference(device, precise, subset):
     want_pred, want_expected = _reference_entropies(probs)
     np.testing.assert_allclose(pred, want_pred, atol=1e-12)
     np.testing.assert_allclose(expected, want_expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "K,M,concentration", [(5, 40, 0.3), (8, 200, 1.0), (3, 12, 5.0)]
+)
+def test_grouped_configurations_bound_every_gain(K, M, concentration):
+    """Merging configurations by their most likely member can only raise the
+    estimate (concavity of the mutual information in the members'
+    distribution): the lazy rounds' upper bounds hold for every sample."""
+    from batchbald.engine import _grouped_configurations
+
+    rng = np.random.default_rng(K * M)
+    probs = _probs(rng, K, 150, 4)
+    post = rng.dirichlet(np.full(K, concentration), size=M)
+    weights = rng.dirichlet(np.ones(M))
+    post_G, weights_G = _grouped_configurations(post, weights)
+    assert len(weights_G) <= K
+    np.testing.assert_allclose(weights_G.sum(), 1.0)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
+        exact = scorer.conditional_mi(None, post, weights, precise=True)
+        upper = scorer.conditional_mi(None, post_G, weights_G, precise=True)
+    assert (upper >= exact - 1e-12).all()
+    assert (upper > exact + 1e-6).any()  # a bound, not the same estimate
+
+
+def test_grouped_configurations_none_when_few():
+    from batchbald.engine import _grouped_configurations
+
+    post = np.full((7, 2), 0.5)
+    assert _grouped_configurations(post, np.full(7, 1 / 7)) is None
