@@ -452,7 +452,11 @@ def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, state):
     closes every candidate at once when the ensemble is nearly identified.
     In the exact regime the margin is ``-_REFINE_TOL``, so near-ties are all
     scored; in the sampled regime candidates within ``_F32_TIE_TOL`` count as
-    ties of the best already found. Returns the scored indices and gains.
+    ties of the best already found. After the first block, each block's
+    bounds are first tightened with the configurations merged by their most
+    likely member (:func:`_grouped_configurations`, an upper bound at a
+    fraction of the cost) and only the candidates still open are scored.
+    Returns the scored indices and gains.
     """
     cap = state.member_entropy()
     margin = -_REFINE_TOL if state.exact else _F32_TIE_TOL
