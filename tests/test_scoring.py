@@ -260,3 +260,23 @@ def test_grouped_configurations_none_when_few():
 
     post = np.full((7, 2), 0.5)
     assert _grouped_configurations(post, np.full(7, 1 / 7)) is None
+
+
+@pytest.mark.parametrize("max_memory,table", [(2**20, True), (4_000, False)])
+@pytest.mark.parametrize("subset", [False, True])
+def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, subset):
+    """After :meth:`entropies`, screening takes the members' entropies from
+    the kept ``K x N`` table (when it fits a quarter of the budget)."""
+    rng = np.random.default_rng(21)
+    K, N, C, M = 4, 300, 4, 30
+    probs = _probs(rng, K, N, C, np.float32)
+    post, weights = _posterior(rng, M, K)
+    idx = np.sort(rng.choice(N, size=77, replace=False)) if subset else None
+    with NumpyScorer(probs, eps=EPS, max_memory=max_memory) as scorer:
+        scorer.entropies()
+        assert (scorer._member_entropy_K_N is not None) == table
+        got = scorer.conditional_mi(idx, post, weights)
+        precise = scorer.conditional_mi(idx, post, weights, precise=True)
+    want = _reference_cmi(probs, post, weights, idx)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-4)
+    np.testing.assert_allclose(precise, want, rtol=0, atol=1e-9)

@@ -310,6 +310,7 @@ class NumpyScorer(_Scorer):
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
+        self._member_entropy_K_N: np.ndarray | None = None
 
     def close(self) -> None:
         """Shut the thread pool down and drop the buffers."""
@@ -355,11 +356,23 @@ class NumpyScorer(_Scorer):
         lq *= q
         return lq
 
+    def entropies(self) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`_Scorer.entropies`; also keeps every member's entropy
+        ``H(p_k(y_n))`` in float32 for the screening passes when that
+        ``K x N`` table takes at most a quarter of ``max_memory``."""
+        K, N, _ = self.shape
+        self._member_entropy_K_N = None
+        if K * N * 4 <= self.max_memory // 4:
+            self._member_entropy_K_N = np.empty((K, N), dtype=np.float32)
+        return super().entropies()
+
     def _entropies_chunk(self, start, stop):
         chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
-        expected = -self._xlogx(chunk).sum(axis=-1).mean(axis=0)
+        h_K_n = -self._xlogx(chunk).sum(axis=-1)
+        if self._member_entropy_K_N is not None:
+            self._member_entropy_K_N[:, start:stop] = h_K_n
         pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
-        return pred, expected
+        return pred, h_K_n.mean(axis=0)
 
     def _block_cells(self, itemsize: int) -> int:
         """Cells of one block: ``_BLOCK_CELLS``, or less when two buffers per
@@ -432,6 +445,7 @@ class NumpyScorer(_Scorer):
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
+        member_H_K_N = None if precise else self._member_entropy_K_N
 
         def work(t: int) -> None:
             q = self._buffer(f"q{t}", m_block * sub * C, dtype)
@@ -449,16 +463,20 @@ class NumpyScorer(_Scorer):
                 p_K_m = p_buf[: K * cols].reshape(K, cols)
                 x_K_m = x_buf[: K * cols].reshape(K, cols)
                 p_K_m[...] = rows.reshape(K, cols)  # read and cast
-                if precise:  # the logarithms are floored, p is not
-                    np.maximum(p_K_m, floor, out=x_K_m)
-                    np.log(x_K_m, out=x_K_m)
-                else:  # screening: p raised to the floor, so q > 0
-                    np.maximum(p_K_m, floor, out=p_K_m)
-                    np.log(p_K_m, out=x_K_m)
-                x_K_m *= p_K_m
                 acc_m = acc[:cols]
-                np.matmul(member_weights_K, x_K_m, out=acc_m)
-                np.negative(acc_m, out=acc_m)  # + sum_k w_k H_k, per class
+                if member_H_K_N is not None:  # members' entropies: the table
+                    np.maximum(p_K_m, floor, out=p_K_m)
+                    acc_m[:] = 0
+                else:  # computed here, + sum_k w_k H_k per class
+                    if precise:  # the logarithms are floored, p is not
+                        np.maximum(p_K_m, floor, out=x_K_m)
+                        np.log(x_K_m, out=x_K_m)
+                    else:  # screening: p raised to the floor, so q > 0
+                        np.maximum(p_K_m, floor, out=p_K_m)
+                        np.log(p_K_m, out=x_K_m)
+                    x_K_m *= p_K_m
+                    np.matmul(member_weights_K, x_K_m, out=acc_m)
+                    np.negative(acc_m, out=acc_m)
                 for r in m_starts:
                     s = min(M, r + m_block)
                     q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
@@ -472,6 +490,13 @@ class NumpyScorer(_Scorer):
                     l_M_m *= q_M_m
                     acc_m += weights_M[r:s] @ l_M_m
                 out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
+                if member_H_K_N is not None:
+                    h_K_b = (
+                        member_H_K_N[:, a:b]
+                        if idx_n is None
+                        else member_H_K_N[:, idx_n[a:b]]
+                    )
+                    out_n[a:b] -= member_weights_K @ h_K_b
 
         with _single_threaded_blas():
             self._run_all(work, range(n_threads))
