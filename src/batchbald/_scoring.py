@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -311,6 +312,7 @@ class NumpyScorer(_Scorer):
         self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
         self._member_entropy_K_N: np.ndarray | None = None
+        self._member_entropy_of: weakref.ref | None = None
 
     def close(self) -> None:
         """Shut the thread pool down and drop the buffers."""
@@ -361,10 +363,21 @@ class NumpyScorer(_Scorer):
         ``H(p_k(y_n))`` in float32 for the screening passes when that
         ``K x N`` table takes at most a quarter of ``max_memory``."""
         K, N, _ = self.shape
-        self._member_entropy_K_N = None
+        self._member_entropy_K_N = self._member_entropy_of = None
         if K * N * 4 <= self.max_memory // 4:
             self._member_entropy_K_N = np.empty((K, N), dtype=np.float32)
+            try:  # the table belongs to this array (callers may swap probs)
+                self._member_entropy_of = weakref.ref(self.probs)
+            except TypeError:  # pragma: no cover - numpy arrays allow weakrefs
+                self._member_entropy_K_N = None
         return super().entropies()
+
+    def _member_entropy_table(self):
+        """The table of :meth:`entropies` if it is still of ``self.probs``."""
+        ref = self._member_entropy_of
+        if ref is None or ref() is not self.probs:
+            return None
+        return self._member_entropy_K_N
 
     def _entropies_chunk(self, start, stop):
         chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
@@ -445,7 +458,7 @@ class NumpyScorer(_Scorer):
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
-        member_H_K_N = None if precise else self._member_entropy_K_N
+        member_H_K_N = None if precise else self._member_entropy_table()
 
         def work(t: int) -> None:
             q = self._buffer(f"q{t}", m_block * sub * C, dtype)

@@ -494,20 +494,29 @@ def _lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, state):
 
 
 def _grouped_configurations(post_M_K: np.ndarray, weights_M: np.ndarray):
-    """Configurations merged by their most likely member, or None when that
-    would not make at least four times fewer.
+    """Configurations merged into groups of similar posteriors, or None when
+    that would not make at least four times fewer.
 
     The conditional mutual information ``I(y_n; w)`` is concave in the
     distribution over members, so replacing a group's posteriors by their
     weighted mean can only raise the estimate: scoring the merged groups
     gives an upper bound on every gain at a fraction ``G / M`` of the cost.
+    A group is the set of configurations that agree on which members hold at
+    least half of the largest posterior (so that posteriors spread evenly
+    over the same members merge); when that makes too many groups, the
+    configurations that share their most likely member.
     """
     M, K = post_M_K.shape
     if M < 4 * K:
         return None
-    group_M = np.argmax(post_M_K, axis=1)
-    weights_G = np.bincount(group_M, weights=weights_M, minlength=K)
-    sums_G_K = np.zeros((K, K))
+    top_M_K = post_M_K >= 0.5 * post_M_K.max(axis=1, keepdims=True)
+    _, group_M = np.unique(top_M_K, axis=0, return_inverse=True)
+    group_M = group_M.ravel()
+    n_groups = int(group_M.max()) + 1
+    if 4 * n_groups > M:
+        group_M, n_groups = np.argmax(post_M_K, axis=1), K
+    weights_G = np.bincount(group_M, weights=weights_M, minlength=n_groups)
+    sums_G_K = np.zeros((n_groups, K))
     np.add.at(sums_G_K, group_M, weights_M[:, None] * post_M_K)
     used = weights_G > 0
     return sums_G_K[used] / weights_G[used, None], weights_G[used]
