@@ -208,6 +208,7 @@ class _Scorer:
         K, N, C = self.shape
         per_point = K * C * 8 * 3 * self._n_workers()
         n_chunk = max(1, min(N, int(self.max_memory // per_point)))
+        n_chunk = min(n_chunk, self._entropies_chunk_limit(K, C))
         pred_N = np.empty(N)
         expected_N = np.empty(N)
 
@@ -222,6 +223,10 @@ class _Scorer:
 
     def _n_workers(self) -> int:
         return 1
+
+    def _entropies_chunk_limit(self, K: int, C: int) -> int:
+        """Most samples per chunk of :meth:`entropies` (no limit here)."""
+        return 2**62
 
     def _run_all(self, fn, items) -> None:
         for item in items:
@@ -327,6 +332,11 @@ class NumpyScorer(_Scorer):
     def _n_workers(self) -> int:
         return self.n_threads
 
+    def _entropies_chunk_limit(self, K: int, C: int) -> int:
+        """Chunks of about 1 MiB of float64, so that the passes of the
+        entropy kernel stay in cache."""
+        return max(64, 2**20 // (8 * K * C))
+
     def _run_all(self, fn, items) -> None:
         items = list(items)
         if self.n_threads == 1 or len(items) == 1:
@@ -335,7 +345,8 @@ class NumpyScorer(_Scorer):
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.n_threads)
-        list(self._pool.map(fn, items))
+        with _single_threaded_blas():
+            list(self._pool.map(fn, items))
 
     def _to_backend(self, arr, precise):
         return np.ascontiguousarray(arr, dtype=np.float64 if precise else np.float32)
@@ -381,10 +392,12 @@ class NumpyScorer(_Scorer):
 
     def _entropies_chunk(self, start, stop):
         chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
-        h_K_n = -self._xlogx(chunk).sum(axis=-1)
+        K, n, C = chunk.shape
+        ones_C = np.ones(C)  # sums over the short class axis as products
+        h_K_n = -(self._xlogx(chunk).reshape(K * n, C) @ ones_C).reshape(K, n)
         if self._member_entropy_K_N is not None:
             self._member_entropy_K_N[:, start:stop] = h_K_n
-        pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
+        pred = -(self._xlogx(chunk.mean(axis=0)) @ ones_C)
         return pred, h_K_n.mean(axis=0)
 
     def _block_cells(self, itemsize: int) -> int:
