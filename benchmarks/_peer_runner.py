@@ -94,6 +94,8 @@ class BatchBALDAdapter:
     """batchbald: ``select_batch(probs_K_N_C, b, n_samples=M, ...)``, native."""
 
     torch_input = False
+    lazy = None  # select_batch's default: lazy greedy
+    device = None  # --device: select_batch(..., device=...); tensors moved there
 
     def load(self):
         import inspect
@@ -110,11 +112,19 @@ class BatchBALDAdapter:
         if self.torch_input:
             import torch
 
-            return torch.from_numpy(probs_K_N_C)  # zero-copy view
+            tensor = torch.from_numpy(probs_K_N_C)  # zero-copy view
+            return tensor if self.device is None else tensor.to(self.device)
         return probs_K_N_C
 
     def run(self, state, b, M, seed):
-        res = self.select_batch(state, b, n_samples=M, random_state=seed, **self.extra)
+        extra = dict(self.extra, lazy=self.lazy)
+        if self.device is not None:
+            extra["device"] = self.device
+        res = self.select_batch(state, b, n_samples=M, random_state=seed, **extra)
+        N, n_scored = state.shape[1], getattr(res, "n_scored", None)
+        if n_scored and len(res.indices) > 1:  # share of the gains after step 1
+            share = (n_scored - N) / ((len(res.indices) - 1) * N)
+            self.last_note = f"scored {share:.0%} of pairs"
         return np.asarray(res.indices).tolist(), np.asarray(res.gains).tolist()
 
 
@@ -122,6 +132,12 @@ class BatchBALDTorchAdapter(BatchBALDAdapter):
     """batchbald on a torch CPU tensor (``torch.from_numpy`` of the input)."""
 
     torch_input = True
+
+
+class BatchBALDFullAdapter(BatchBALDAdapter):
+    """batchbald with ``lazy=False``: every gain at every step (full scan)."""
+
+    lazy = False
 
 
 class SkactivemlAdapter:
@@ -240,6 +256,7 @@ class BaalAdapter:
 ADAPTERS = {
     "batchbald": BatchBALDAdapter,
     "batchbald-torch": BatchBALDTorchAdapter,
+    "batchbald-full": BatchBALDFullAdapter,
     "skactiveml": SkactivemlAdapter,
     "redux": ReduxAdapter,
     "baal": BaalAdapter,
@@ -274,12 +291,19 @@ def main(argv=None) -> int:
     p.add_argument(
         "--mem-limit", type=int, default=0, help="RLIMIT_AS in bytes (0: none)"
     )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="batchbald only: run on this torch device (torch input moved there)",
+    )
     args = p.parse_args(argv)
 
     if args.mem_limit > 0:
         resource.setrlimit(resource.RLIMIT_AS, (args.mem_limit, args.mem_limit))
 
     adapter = ADAPTERS[args.impl]()
+    if args.device is not None and isinstance(adapter, BatchBALDAdapter):
+        adapter.device = args.device
     try:
         t0 = time.perf_counter()
         adapter.load()

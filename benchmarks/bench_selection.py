@@ -36,6 +36,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from _pools import KIND_DOCS, KINDS, synthetic_chunk  # noqa: F401 (bench_dask)
 
 HERE = Path(__file__).resolve().parent
 RUNNER = HERE / "_peer_runner.py"
@@ -43,7 +44,8 @@ GENERATOR_VERSION = 1
 PEERS = ("skactiveml", "redux", "baal")
 PEER_LABELS = {
     "batchbald": "batchbald (numpy)",
-    "batchbald-torch": "batchbald (torch CPU)",
+    "batchbald-torch": "batchbald (torch tensor)",
+    "batchbald-full": "batchbald (full scan, lazy=False)",
     "skactiveml": "scikit-activeml batch_bald",
     "redux": "batchbald_redux (torch CPU)",
     "baal": "baal BatchBALD",
@@ -78,6 +80,7 @@ CONFIGS = {
     "mnist": Config("mnist", 20_000, 100, 10, 10, 10_000, note="MNIST-sized"),
     "b50": Config("b50", 5_000, 20, 10, 50, 1_000),
     "million": Config("million", 1_000_000, 20, 10, 10, 1_000, "float32", peers=False),
+    "b500": Config("b500", 10_000, 20, 10, 500, 1_000, peers=False, note="large batch"),
     "exact": Config("exact", 500, 10, 3, 3, 1_000, note="exact regime: adapter check"),
 }
 # --quick: the same kinds of problem, scaled down. By default --quick runs
@@ -91,16 +94,24 @@ QUICK_CONFIGS = {
     "million": Config(
         "million-quick", 100_000, 20, 10, 5, 1_000, "float32", peers=False
     ),
+    "b500": Config("b500-quick", 2_000, 20, 10, 50, 1_000, peers=False),
     "exact": CONFIGS["exact"],
 }
 DEFAULT_QUICK_CONFIGS = ("small", "million", "exact")
-DEFAULT_CONFIGS = ("small", "mnist", "b50", "million")
+DEFAULT_CONFIGS = ("small", "mnist", "b50", "million", "b500")
+DEFAULT_KINDS = ("mixed", "disagree", "forest")
 
-# Targets from the issue "Selection engine: 10x faster than the peers".
-SPEEDUP_TARGET = 10.0
-ABS_TARGETS = {  # config name -> (max seconds, max GiB beyond the input)
-    "mnist": (10.0, 1.0),
-    "million": (60.0, 4.0),
+# Targets from the issues "Selection engine: 10x faster than the peers" and
+# "Selection engine at the machine's limit on hard pools".
+SPEEDUP_TARGET = 10.0  # every config and kind with peers, fastest finishing peer
+SPEEDUP_TARGETS = {("small", "disagree"): 30.0}  # (config, kind) -> peers' multiple
+# (config, kind or None for every kind) -> (max seconds, max GiB beyond the
+# input or None).
+ABS_TARGETS = {
+    ("mnist", "disagree"): (5.0, 0.5),
+    ("mnist", None): (10.0, 1.0),
+    ("million", None): (10.0, 4.0),
+    ("b500", None): (60.0, None),
 }
 
 
@@ -109,58 +120,14 @@ ABS_TARGETS = {  # config name -> (max seconds, max GiB beyond the input)
 # --------------------------------------------------------------------------
 
 GENERATOR_DOC = """\
-Synthetic ensemble, seed {seed}, per sample n (chunks of samples, one
-numpy default_rng stream):
-1. difficulty: mean class distribution ~ Dirichlet(alpha_n * 1_C) with alpha_n
-   log-uniform in [0.05, 5] (confident ... ambiguous), floored at 1e-8;
-2. disagreement: member logits = log(mean) + sigma_n * N(0, 1) noise per
-   (member, class), sigma_n log-normal (median 0.3, log-sd 0.8, clipped to
-   [0.01, 4]);
-3. contested samples (20 %): two candidate classes, each member backs one
-   (fair coin) with a boost ~ U(1, 4) nats, so members disagree on the label;
-4. near duplicates (3 %): copies of another sample's member logits plus
-   N(0, 0.02) noise, which BatchBALD should not pick twice and BALD top-b does;
-softmax over classes in float64, then stored as {dtype}."""
+Synthetic ensembles, seed {seed}, chunks of samples from one numpy
+default_rng stream, stored as {dtype}; pool kinds:"""
 
 
-def synthetic_chunk(rng: np.random.Generator, K: int, n: int, C: int) -> np.ndarray:
-    """Member probabilities (K, n, C) of the benchmark's synthetic ensemble:
-    easy, ambiguous, contested (two camps of members) and near-duplicate
-    samples, drawn from ``rng``."""
-    alpha_n = np.exp(rng.uniform(np.log(0.05), np.log(5.0), size=(n, 1)))
-    gam_n_C = rng.gamma(np.broadcast_to(alpha_n, (n, C)))
-    mean_n_C = np.maximum(gam_n_C / gam_n_C.sum(1, keepdims=True), 1e-8)
-    mean_n_C /= mean_n_C.sum(1, keepdims=True)
-    sigma_n = np.clip(np.exp(rng.normal(np.log(0.3), 0.8, size=n)), 0.01, 4.0)
-    logits_K_n_C = np.log(mean_n_C)[None] + sigma_n[None, :, None] * (
-        rng.standard_normal((K, n, C))
-    )
-    contested = np.flatnonzero(rng.random(n) < 0.2)
-    if contested.size and C > 1:
-        first = rng.integers(0, C, size=contested.size)
-        second = (first + rng.integers(1, C, size=contested.size)) % C
-        pair = np.stack([first, second], axis=1)  # (n_contested, 2)
-        camp_K_m = rng.integers(0, 2, size=(K, contested.size))
-        boost_m = rng.uniform(1.0, 4.0, size=contested.size)
-        cls_K_m = pair[np.arange(contested.size)[None, :], camp_K_m]
-        k_idx = np.arange(K)[:, None]
-        logits_K_n_C[k_idx, contested[None, :], cls_K_m] += boost_m[None, :]
-    n_dup = int(round(0.03 * n))
-    if n_dup and n > 1:
-        dst = rng.choice(n, size=n_dup, replace=False)
-        src = rng.integers(0, n, size=n_dup)
-        src = np.where(src == dst, (src + 1) % n, src)
-        logits_K_n_C[:, dst, :] = logits_K_n_C[:, src, :] + 0.02 * (
-            rng.standard_normal((K, n_dup, C))
-        )
-    logits_K_n_C -= logits_K_n_C.max(-1, keepdims=True)
-    probs = np.exp(logits_K_n_C)
-    probs /= probs.sum(-1, keepdims=True)
-    return probs
-
-
-def generate_probs(path: Path, cfg: Config, seed: int) -> None:
-    """Write ``probs_K_N_C`` for ``cfg`` to ``path`` (.npy), chunk by chunk."""
+def generate_probs(path: Path, cfg: Config, seed: int, kind: str = "mixed") -> None:
+    """Write ``probs_K_N_C`` of pool ``kind`` for ``cfg`` to ``path`` (.npy),
+    chunk by chunk."""
+    make_chunk = KINDS[kind]
     rng = np.random.default_rng(seed)
     K, N, C = cfg.K, cfg.N, cfg.C
     tmp = path.with_suffix(".partial.npy")
@@ -168,22 +135,25 @@ def generate_probs(path: Path, cfg: Config, seed: int) -> None:
     chunk = max(1, min(N, 4_000_000 // (K * C)))
     for start in range(0, N, chunk):
         n = min(chunk, N - start)
-        probs = synthetic_chunk(rng, K, n, C)
+        probs = make_chunk(rng, K, n, C)
         out[:, start : start + n, :] = probs
     out.flush()
     del out
     os.replace(tmp, path)
 
 
-def data_file(cfg: Config, seed: int, data_dir: Path) -> Path:
+def data_file(cfg: Config, seed: int, data_dir: Path, kind: str = "mixed") -> Path:
+    """Path of the cached input of ``cfg`` and pool ``kind``, generated if
+    missing."""
+    prefix = "probs" if kind == "mixed" else f"probs_{kind}"
     name = (
-        f"probs_K{cfg.K}_N{cfg.N}_C{cfg.C}_{cfg.dtype}"
+        f"{prefix}_K{cfg.K}_N{cfg.N}_C{cfg.C}_{cfg.dtype}"
         f"_seed{seed}_gen{GENERATOR_VERSION}.npy"
     )
     path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        generate_probs(path, cfg, seed)
+        generate_probs(path, cfg, seed, kind)
     return path
 
 
@@ -208,6 +178,7 @@ def run_child(
     timeout: float,
     setup_timeout: float,
     mem_limit: int,
+    device: str | None = None,
 ) -> dict:
     """Run ``impl`` on ``path`` in a subprocess; return a result record.
 
@@ -232,6 +203,8 @@ def run_child(
         "--mem-limit",
         str(mem_limit),
     ]
+    if device is not None and impl == "batchbald-torch":
+        cmd += ["--device", device]
     env = dict(os.environ, TQDM_DISABLE="1", PYTHONWARNINGS="ignore")
     record: dict = {"impl": impl, "status": "ok", "runs": [], "setup": None}
     with tempfile.TemporaryFile() as err:
@@ -243,59 +216,75 @@ def run_child(
             env=env,
             start_new_session=True,
         )
-        q: queue.Queue = queue.Queue()
-        threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
-        deadline = time.monotonic() + setup_timeout
-        limit_kind = "setup"
-        killed = None
-        while True:
-            try:
-                stamp, line = q.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                killed = limit_kind
-                os.killpg(proc.pid, signal.SIGKILL)
-                break
-            if line is None:
-                break
-            try:
-                event = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            kind = event.pop("event", None)
-            if kind == "setup":
-                record["setup"] = event
-            elif kind == "start":
-                deadline = stamp + timeout
-                limit_kind = "run"
-            elif kind == "done":
-                record["runs"].append(event)
-                deadline = time.monotonic() + setup_timeout  # until next start
-                limit_kind = "setup"
-            elif kind == "error":
-                record["status"] = event["status"]
-                if event.get("stage") == "setup":
-                    record["status"] += " during setup"
-                record["message"] = event.get("message", "")
+        killed = _follow_events(proc, record, timeout, setup_timeout)
         proc.wait()
         err.seek(0)
         stderr_tail = err.read().decode(errors="replace")[-1500:]
+    _final_status(record, killed, proc.returncode, stderr_tail, timeout, setup_timeout)
+    _summarise(record)
+    return record
+
+
+def _follow_events(proc, record: dict, timeout: float, setup_timeout: float):
+    """Read the child's JSON events into ``record`` until it ends or runs past
+    a limit (then kill it); return ``"setup"``/``"run"`` for the limit hit,
+    None when the child ended by itself."""
+    q: queue.Queue = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, q), daemon=True).start()
+    deadline = time.monotonic() + setup_timeout
+    limit_kind = "setup"
+    while True:
+        try:
+            stamp, line = q.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            os.killpg(proc.pid, signal.SIGKILL)
+            return limit_kind
+        if line is None:
+            return None
+        try:
+            event = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        kind = event.pop("event", None)
+        if kind == "setup":
+            record["setup"] = event
+        elif kind == "start":
+            deadline = stamp + timeout
+            limit_kind = "run"
+        elif kind == "done":
+            record["runs"].append(event)
+            deadline = time.monotonic() + setup_timeout  # until next start
+            limit_kind = "setup"
+        elif kind == "error":
+            record["status"] = event["status"]
+            if event.get("stage") == "setup":
+                record["status"] += " during setup"
+            record["message"] = event.get("message", "")
+
+
+def _final_status(
+    record: dict,
+    killed,
+    returncode: int,
+    stderr_tail: str,
+    timeout: float,
+    setup_timeout: float,
+) -> None:
     if killed == "run":
         record["status"] = f"timeout >{timeout:g} s"
     elif killed == "setup":
         record["status"] = f"setup timeout >{setup_timeout:g} s"
-    elif record["status"] == "ok" and proc.returncode != 0:
+    elif record["status"] == "ok" and returncode != 0:
         low = stderr_tail.lower()
-        if proc.returncode == -signal.SIGKILL:
+        if returncode == -signal.SIGKILL:
             record["status"] = "OOM (killed)"
         elif "bad_alloc" in low or "memoryerror" in low or "allocate" in low:
             record["status"] = "OOM"
         else:
-            record["status"] = f"crashed (rc={proc.returncode})"
+            record["status"] = f"crashed (rc={returncode})"
         record["message"] = stderr_tail
     if record["status"] != "ok" and record["runs"]:
         record["status"] += f" after {len(record['runs'])} run(s)"
-    _summarise(record)
-    return record
 
 
 def _summarise(record: dict) -> None:
@@ -342,6 +331,21 @@ def _version(dist: str) -> str:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return "not installed"
+
+
+def _blas_description() -> str:
+    """numpy's BLAS and the kernels it picked (OPENBLAS_CORETYPE if set)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "?"
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            forced = os.environ.get("OPENBLAS_CORETYPE")
+            arch = lib.get("architecture", "?")
+            suffix = f", OPENBLAS_CORETYPE={forced}" if forced else ""
+            return f"{lib.get('internal_api')} {lib.get('version')} ({arch}{suffix})"
+    return "?"
 
 
 def machine_description() -> dict:
@@ -395,6 +399,7 @@ def machine_description() -> dict:
         "torch": _version("torch"),
         "batchbald": _version("batchbald"),
         "batchbald_commit": commit,
+        "blas": _blas_description(),
         "scikit-activeml": _version("scikit-activeml"),
         "batchbald-redux": _version("batchbald-redux"),
         "baal": _version("baal"),
@@ -410,7 +415,8 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
     )
     lines.append(
         f"Python {machine['python']}, numpy {machine['numpy']}, torch "
-        f"{machine['torch']}; batchbald {machine['batchbald']} "
+        f"{machine['torch']}, BLAS {machine.get('blas', '?')}; batchbald "
+        f"{machine['batchbald']} "
         f"({machine['batchbald_commit']}), scikit-activeml "
         f"{machine['scikit-activeml']}, batchbald-redux "
         f"{machine['batchbald-redux']}, baal {machine['baal']}"
@@ -427,6 +433,8 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
         "",
         "```",
         GENERATOR_DOC.format(seed=seed, dtype="the config's dtype"),
+        "",
+        *(f"{kind}: {KIND_DOCS[kind]}" for kind in args.kind_list),
         "```",
         "",
     ]
@@ -439,7 +447,8 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
         cfg: Config = res["config"]
         regime = "exact" if cfg.exact else "sampled"
         lines.append(
-            f"## {cfg.name}: N={cfg.N:,}, K={cfg.K}, C={cfg.C}, b={cfg.b}, "
+            f"## {cfg.name} ({res.get('kind', 'mixed')} pool): N={cfg.N:,}, "
+            f"K={cfg.K}, C={cfg.C}, b={cfg.b}, "
             f"M={cfg.M:,}, {cfg.dtype} ({_fmt_bytes(cfg.input_bytes)} input, "
             f"{regime} joint entropies){' - ' + cfg.note if cfg.note else ''}"
         )
@@ -460,8 +469,11 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
             status = rec["status"]
             if rec.get("note"):
                 status += f" ({rec['note']})"
+            label = PEER_LABELS.get(impl, impl)
+            if args.device and impl == "batchbald-torch":
+                label += f" on {args.device}"
             lines.append(
-                f"| {PEER_LABELS.get(impl, impl)} | {status} | {_fmt_s(t)} | "
+                f"| {label} | {status} | {_fmt_s(t)} | "
                 f"{len(rec['runs'])} | {_fmt_bytes(rec.get('peak_rss'))} | "
                 f"{_fmt_bytes(rec.get('peak_beyond_input'))} | {ratio} | {agree} | "
                 f"{first} |"
@@ -482,8 +494,13 @@ def markdown_report(results: list[dict], machine: dict, args, seed: int) -> str:
     return "\n".join(lines)
 
 
+def _abs_target(name: str, kind: str):
+    return ABS_TARGETS.get((name, kind), ABS_TARGETS.get((name, None)))
+
+
 def target_lines(res: dict) -> list[str]:
     cfg: Config = res["config"]
+    kind = res.get("kind", "mixed")
     ref = res["impls"].get("batchbald")
     if ref is None or ref.get("median_s") is None:
         return []
@@ -497,19 +514,22 @@ def target_lines(res: dict) -> list[str]:
     if cfg.name not in DEFAULT_CONFIGS:  # quick and check configs: no targets
         return []
     if peer_times:
+        target = SPEEDUP_TARGETS.get((cfg.name, kind), SPEEDUP_TARGET)
         speedup = min(peer_times) / t
-        verdict = "met" if speedup >= SPEEDUP_TARGET else "NOT met"
+        verdict = "met" if speedup >= target else "NOT met"
         out.append(
-            f"Target >= {SPEEDUP_TARGET:g}x the fastest finishing peer: "
+            f"Target >= {target:g}x the fastest finishing peer: "
             f"{speedup:.1f}x ({verdict})."
         )
-    if cfg.name in ABS_TARGETS:
-        max_s, max_gib = ABS_TARGETS[cfg.name]
+    limits = _abs_target(cfg.name, kind)
+    if limits is not None:
+        max_s, max_gib = limits
         extra = ref["peak_beyond_input"] / GIB
-        verdict = "met" if t < max_s and extra < max_gib else "NOT met"
+        ok = t < max_s and (max_gib is None or extra < max_gib)
+        mem = "" if max_gib is None else f" and < {max_gib:g} GiB beyond the input"
         out.append(
-            f"Target < {max_s:g} s and < {max_gib:g} GiB beyond the input: "
-            f"{t:.2f} s, {extra:.2f} GiB ({verdict})."
+            f"Target < {max_s:g} s{mem}: {t:.2f} s, {extra:.2f} GiB beyond the "
+            f"input ({'met' if ok else 'NOT met'})."
         )
     return out
 
@@ -520,6 +540,7 @@ def _jsonable(results: list[dict]) -> list[dict]:
         out.append(
             {
                 "config": dataclasses.asdict(res["config"]),
+                "kind": res.get("kind", "mixed"),
                 "input": res["input"],
                 "impls": res["impls"],
             }
@@ -544,6 +565,12 @@ def parse_args(argv=None):
         f"{','.join(DEFAULT_CONFIGS)} ({','.join(DEFAULT_QUICK_CONFIGS)} with --quick)",
     )
     p.add_argument(
+        "--kinds",
+        default=",".join(DEFAULT_KINDS),
+        help=f"comma-separated pool kinds from {','.join(KINDS)}, each config "
+        "is run on each (see benchmarks/_pools.py)",
+    )
+    p.add_argument(
         "--quick",
         action="store_true",
         help="scaled-down configs; by default small, million and exact (< 1 minute)",
@@ -563,6 +590,17 @@ def parse_args(argv=None):
     )
     p.add_argument(
         "--torch", action="store_true", help="also run batchbald on torch CPU tensors"
+    )
+    p.add_argument(
+        "--full-scan",
+        action="store_true",
+        help="also run batchbald with lazy=False (every gain at every step)",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="with --torch: the torch device of that run (e.g. cuda), the tensor "
+        "moved there before the timed call; numpy batchbald stays on the CPU",
     )
     p.add_argument(
         "--million-peers",
@@ -612,6 +650,10 @@ def parse_args(argv=None):
         p.error(f"unknown config(s) {unknown}; choose from {list(CONFIGS)}")
     table = QUICK_CONFIGS if args.quick else CONFIGS
     args.config_list = [table[c] for c in names]
+    args.kind_list = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    bad_kinds = [k for k in args.kind_list if k not in KINDS]
+    if bad_kinds or not args.kind_list:
+        p.error(f"unknown pool kind(s) {bad_kinds}; choose from {list(KINDS)}")
     peers = [] if args.no_peers else [s.strip() for s in args.peers.split(",") if s]
     bad = [s for s in peers if s not in PEERS]
     if bad:
@@ -625,55 +667,65 @@ def parse_args(argv=None):
     return args
 
 
+def run_config(cfg: Config, kind: str, args) -> dict:
+    """Every implementation on one configuration and pool kind."""
+    t0 = time.perf_counter()
+    path = data_file(cfg, args.seed, args.data_dir, kind)
+    gen_s = time.perf_counter() - t0
+    tag = f"{cfg.name}/{kind}"
+    print(
+        f"[{tag}] input {path} ({_fmt_bytes(cfg.input_bytes)}, "
+        f"generated/found in {gen_s:.1f} s)",
+        file=sys.stderr,
+    )
+    impls = []
+    if not args.no_batchbald:
+        impls.append("batchbald")
+        if args.torch:
+            impls.append("batchbald-torch")
+        if args.full_scan:
+            impls.append("batchbald-full")
+    if cfg.peers or args.million_peers:
+        impls += args.peer_list
+    records = {}
+    for impl in impls:
+        is_bb = impl.startswith("batchbald")
+        print(f"[{tag}] running {impl} ...", file=sys.stderr, flush=True)
+        rec = run_child(
+            impl,
+            path,
+            cfg,
+            seed=args.seed,
+            repeats=args.repeats if is_bb else args.peer_repeats,
+            timeout=args.batchbald_timeout if is_bb else args.timeout,
+            setup_timeout=args.setup_timeout,
+            mem_limit=args.mem_limit_bytes,
+            device=args.device,
+        )
+        print(
+            f"[{tag}] {impl}: {rec['status']}, {_fmt_s(rec.get('median_s'))} s",
+            file=sys.stderr,
+            flush=True,
+        )
+        records[impl] = rec
+    if not (cfg.peers or args.million_peers):
+        for impl in args.peer_list:
+            records[impl] = {
+                "impl": impl,
+                "runs": [],
+                "status": "skipped (--million-peers to run)",
+            }
+    return {"config": cfg, "kind": kind, "input": str(path), "impls": records}
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     machine = machine_description()
-    results = []
-    for cfg in args.config_list:
-        t0 = time.perf_counter()
-        path = data_file(cfg, args.seed, args.data_dir)
-        gen_s = time.perf_counter() - t0
-        print(
-            f"[{cfg.name}] input {path} ({_fmt_bytes(cfg.input_bytes)}, "
-            f"generated/found in {gen_s:.1f} s)",
-            file=sys.stderr,
-        )
-        impls = []
-        if not args.no_batchbald:
-            impls.append("batchbald")
-            if args.torch:
-                impls.append("batchbald-torch")
-        if cfg.peers or args.million_peers:
-            impls += args.peer_list
-        records = {}
-        for impl in impls:
-            is_bb = impl.startswith("batchbald")
-            print(f"[{cfg.name}] running {impl} ...", file=sys.stderr, flush=True)
-            rec = run_child(
-                impl,
-                path,
-                cfg,
-                seed=args.seed,
-                repeats=args.repeats if is_bb else args.peer_repeats,
-                timeout=args.batchbald_timeout if is_bb else args.timeout,
-                setup_timeout=args.setup_timeout,
-                mem_limit=args.mem_limit_bytes,
-            )
-            print(
-                f"[{cfg.name}] {impl}: {rec['status']}, "
-                f"{_fmt_s(rec.get('median_s'))} s",
-                file=sys.stderr,
-                flush=True,
-            )
-            records[impl] = rec
-        if not (cfg.peers or args.million_peers):
-            for impl in args.peer_list:
-                records[impl] = {
-                    "impl": impl,
-                    "runs": [],
-                    "status": "skipped (--million-peers to run)",
-                }
-        results.append({"config": cfg, "input": str(path), "impls": records})
+    results = [
+        run_config(cfg, kind, args)
+        for cfg in args.config_list
+        for kind in args.kind_list
+    ]
     report = markdown_report(results, machine, args, args.seed)
     print(report)
     if args.json:

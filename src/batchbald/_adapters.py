@@ -337,8 +337,12 @@ class MethodAdapter(EnsembleAdapter):
                 f"{label} has {n_out} classes but {self.name}.classes_ has {len(own)}."
             )
         target, lookup = target_classes(own, classes, self.name)
-        out = np.zeros((*probs_K_N_C.shape[:2], len(target)), dtype=np.float64)
-        out[:, :, [lookup[c] for c in own.tolist()]] = probs_K_N_C
+        columns = [lookup[c] for c in own.tolist()]
+        if columns == list(range(len(target))):  # already in order: no copy
+            return probs_K_N_C
+        dtype = np.result_type(probs_K_N_C.dtype, np.float32)
+        out = np.zeros((*probs_K_N_C.shape[:2], len(target)), dtype=dtype)
+        out[:, :, columns] = probs_K_N_C
         return out
 
 

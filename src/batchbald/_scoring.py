@@ -10,13 +10,19 @@ of the selected set::
 
 with ``post_M_K`` the posterior over members given each configuration (see
 :func:`batchbald.information.conditional_mutual_information`). That is one
-matrix product ``(M x K) @ (K x n*C)`` per chunk followed by an entropy
-kernel, done in float32 (or float64 when ``precise``). A chunk's score
-depends only on (the chunk, the selected-set state), which is the seam along
-which a distributed engine can split the pool.
+matrix product ``(M x K) @ (K x n*C)`` followed by an entropy kernel, done
+in float32 (or float64 when ``precise``). A sample's score depends only on
+(its probabilities, the selected-set state), which is the seam along which a
+distributed engine can split the pool.
 
-Memory stays within ``max_memory`` bytes: chunks over the pool are sized from
-it, and so are slices over the configurations when ``M`` alone is large.
+:class:`NumpyScorer` fuses the product, the logarithm and the weighted
+reductions in cache-sized blocks (a few hundred columns of samples times
+classes by a few hundred configurations), spread over threads that each run
+their products on one BLAS thread and read their samples straight from the
+pool: the ``M x n*C`` intermediate never reaches main memory, and the working
+memory is a few blocks per thread. CPU torch tensors are scored by it on a
+zero-copy numpy view. :class:`TorchScorer` (CUDA, bfloat16) works chunk by
+chunk. Memory stays within ``max_memory`` bytes either way.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -42,6 +49,11 @@ _SCREEN_FLOOR = 1e-30
 # scoring kernel: 2**16 float32 cells (256 KiB) per buffer, so that the
 # product, its logarithm and the reduction stay in the core's L2 cache.
 _BLOCK_CELLS = 1 << 16
+# Columns (points x classes) of a block: wide enough for the BLAS's kernels
+# on both sides of the product, at most _MAX_BLOCK_COLUMNS when few
+# configurations leave room for more points.
+_BLOCK_COLUMNS = 256
+_MAX_BLOCK_COLUMNS = 1024
 
 
 @contextlib.contextmanager
@@ -69,6 +81,38 @@ def _is_torch_tensor(x) -> bool:
     return mod.startswith("torch") and type(x).__name__ == "Tensor"
 
 
+def _is_cpu_device(device) -> bool:
+    if device is None:
+        return True
+    if isinstance(device, str):
+        return device == "cpu"
+    return type(device).__name__ == "device" and getattr(device, "type", None) == "cpu"
+
+
+def _cpu_numpy_view(probs_K_N_C, device):
+    """A zero-copy numpy view of CPU input headed for the CPU, else None.
+
+    None (torch backend) for a device other than the CPU, for a tensor on
+    another device (moving it is the torch backend's job) and for bfloat16.
+    """
+    if not _is_cpu_device(device):
+        return None
+    if not _is_torch_tensor(probs_K_N_C):
+        return probs_K_N_C
+    tensor = probs_K_N_C.detach()
+    if tensor.device.type != "cpu" or not tensor.is_floating_point():
+        return None
+    if str(tensor.dtype) not in _NUMPY_VIEWABLE_TORCH_DTYPES:
+        return None
+    return tensor.numpy()
+
+
+# torch dtypes with a numpy equivalent that ``Tensor.numpy`` can view.
+_NUMPY_VIEWABLE_TORCH_DTYPES = frozenset(
+    ("torch.float16", "torch.float32", "torch.float64")
+)
+
+
 def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Scorer:
     """Pick the backend from the input type or ``device`` and validate input.
 
@@ -84,7 +128,17 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
         None keeps numpy input on numpy and torch input on its device; any
         other value runs the torch backend on that device (``"cpu"``,
         ``"cuda"``, ``"cuda:1"``...).
+
+    Notes
+    -----
+    On the CPU the numpy kernel is the faster one (fused, cache-blocked and
+    threaded), so a CPU tensor, or ``device="cpu"``, is scored by
+    :class:`NumpyScorer` on a zero-copy numpy view of the tensor; only
+    bfloat16, which numpy cannot view, stays on :class:`TorchScorer`.
     """
+    view = _cpu_numpy_view(probs_K_N_C, device)
+    if view is not None:
+        return NumpyScorer(view, eps=eps, max_memory=max_memory)
     if _is_torch_tensor(probs_K_N_C) or device is not None:
         return TorchScorer(probs_K_N_C, eps=eps, max_memory=max_memory, device=device)
     return NumpyScorer(probs_K_N_C, eps=eps, max_memory=max_memory)
@@ -107,6 +161,32 @@ class _Scorer:
     def __init__(self, eps: float, max_memory: int):
         self.eps = eps
         self.max_memory = max_memory
+
+    # -- backend operations -------------------------------------------------
+    def _to_backend(self, arr, precise):
+        raise NotImplementedError
+
+    @staticmethod
+    def _to_numpy(arr) -> np.ndarray:
+        raise NotImplementedError
+
+    def _slice(self, start, stop, precise):
+        raise NotImplementedError
+
+    def _gather(self, idx, precise):
+        raise NotImplementedError
+
+    def _raise_floor(self, chunk):
+        raise NotImplementedError
+
+    def _entropies_chunk(self, start, stop) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
+        raise NotImplementedError
+
+    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
+        raise NotImplementedError
 
     # -- sizes ------------------------------------------------------------
     @property
@@ -132,19 +212,35 @@ class _Scorer:
         """Predictive entropy ``H(mean_k p_k)`` and expected entropy
         ``mean_k H(p_k)`` of every pool sample, float64 arrays of shape (N,).
 
-        Computed in float64 chunk by chunk.
+        Computed in float64 chunk by chunk (chunks spread over the backend's
+        threads, each with its share of ``max_memory``).
         """
         K, N, C = self.shape
-        per_point = K * C * 8 * 3
+        per_point = K * C * 8 * 3 * self._n_workers()
         n_chunk = max(1, min(N, int(self.max_memory // per_point)))
+        n_chunk = min(n_chunk, self._entropies_chunk_limit(K, C))
         pred_N = np.empty(N)
         expected_N = np.empty(N)
-        for start in range(0, N, n_chunk):
+
+        def work(start: int) -> None:
             stop = min(N, start + n_chunk)
             pred, expected = self._entropies_chunk(start, stop)
             pred_N[start:stop] = pred
             expected_N[start:stop] = expected
+
+        self._run_all(work, range(0, N, n_chunk))
         return pred_N, expected_N
+
+    def _n_workers(self) -> int:
+        return 1
+
+    def _entropies_chunk_limit(self, K: int, C: int) -> int:
+        """Most samples per chunk of :meth:`entropies` (no limit here)."""
+        return 2**62
+
+    def _run_all(self, fn, items) -> None:
+        for item in items:
+            fn(item)
 
     def conditional_mi(
         self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
@@ -215,9 +311,9 @@ class _Scorer:
 class NumpyScorer(_Scorer):
     """Scorer on numpy arrays (memory-mapped arrays included).
 
-    The matrix products run in the BLAS's threads; the elementwise entropy
-    kernel is split over row blocks in a small thread pool (numpy releases
-    the GIL), and its buffers are reused from chunk to chunk.
+    Blocks of samples are spread over a small thread pool (numpy releases
+    the GIL), each thread with its own reused buffers and the BLAS limited
+    to one thread meanwhile; see :meth:`conditional_mi`.
     """
 
     def __init__(
@@ -225,13 +321,13 @@ class NumpyScorer(_Scorer):
     ):
         super().__init__(eps, max_memory)
         self.probs = (
-            check_probabilities(probs_K_N_C, "probs_K_N_C")
-            if validate
-            else probs_K_N_C
+            check_probabilities(probs_K_N_C, "probs_K_N_C") if validate else probs_K_N_C
         )
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
-        self._pool = None
+        self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
+        self._member_entropy_K_N: np.ndarray | None = None
+        self._member_entropy_of: weakref.ref | None = None
 
     def close(self) -> None:
         """Shut the thread pool down and drop the buffers."""
@@ -243,25 +339,31 @@ class NumpyScorer(_Scorer):
     def _floor(self, dtype) -> float:
         return max(self.eps, float(np.finfo(dtype).tiny))
 
+    def _n_workers(self) -> int:
+        return self.n_threads
+
+    def _entropies_chunk_limit(self, K: int, C: int) -> int:
+        """Chunks of about 1 MiB of float64, so that the passes of the
+        entropy kernel stay in cache."""
+        return max(64, 2**20 // (8 * K * C))
+
+    def _run_all(self, fn, items) -> None:
+        items = list(items)
+        if self.n_threads == 1 or len(items) == 1:
+            for item in items:
+                fn(item)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.n_threads)
+        with _single_threaded_blas():
+            list(self._pool.map(fn, items))
+
     def _to_backend(self, arr, precise):
         return np.ascontiguousarray(arr, dtype=np.float64 if precise else np.float32)
 
     @staticmethod
     def _to_numpy(arr):
         return np.asarray(arr)
-
-    def _slice(self, start, stop, precise):
-        return self.probs[:, start:stop, :].astype(
-            np.float64 if precise else np.float32, copy=False
-        )
-
-    def _gather(self, idx, precise):
-        return np.take(self.probs, idx, axis=1).astype(
-            np.float64 if precise else np.float32, copy=False
-        )
-
-    def _raise_floor(self, chunk):
-        return np.maximum(chunk, _SCREEN_FLOOR)
 
     def _buffer(self, name, size, dtype):
         buf = self._buffers.get((name, dtype))
@@ -277,83 +379,163 @@ class NumpyScorer(_Scorer):
         lq *= q
         return lq
 
+    def entropies(self) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`_Scorer.entropies`; also keeps every member's entropy
+        ``H(p_k(y_n))`` in float32 for the screening passes when that
+        ``K x N`` table takes at most a quarter of ``max_memory``."""
+        K, N, _ = self.shape
+        self._member_entropy_K_N = self._member_entropy_of = None
+        if K * N * 4 <= self.max_memory // 4:
+            self._member_entropy_K_N = np.empty((K, N), dtype=np.float32)
+            try:  # the table belongs to this array (callers may swap probs)
+                self._member_entropy_of = weakref.ref(self.probs)
+            except TypeError:  # pragma: no cover - numpy arrays allow weakrefs
+                self._member_entropy_K_N = None
+        return super().entropies()
+
+    def _member_entropy_table(self):
+        """The table of :meth:`entropies` if it is still of ``self.probs``."""
+        ref = self._member_entropy_of
+        if ref is None or ref() is not self.probs:
+            return None
+        return self._member_entropy_K_N
+
     def _entropies_chunk(self, start, stop):
         chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
-        expected = -self._xlogx(chunk).sum(axis=-1).mean(axis=0)
-        pred = -self._xlogx(chunk.mean(axis=0)).sum(axis=-1)
-        return pred, expected
+        K, n, C = chunk.shape
+        ones_C = np.ones(C)  # sums over the short class axis as products
+        h_K_n = -(self._xlogx(chunk).reshape(K * n, C) @ ones_C).reshape(K, n)
+        if self._member_entropy_K_N is not None:
+            self._member_entropy_K_N[:, start:stop] = h_K_n
+        pred = -(self._xlogx(chunk.mean(axis=0)) @ ones_C)
+        return pred, h_K_n.mean(axis=0)
 
-    def _weighted_member_entropy(self, chunk_K_n_C, member_weights_K, precise):
-        if precise:
-            xlogx_K_n_C = self._xlogx(chunk_K_n_C)
-        else:  # screening: the chunk's floor was raised already
-            xlogx_K_n_C = np.log(chunk_K_n_C) * chunk_K_n_C
-        return -(member_weights_K @ xlogx_K_n_C.sum(axis=-1)).astype(np.float64)
+    def _block_cells(self, itemsize: int) -> int:
+        """Cells of one block: ``_BLOCK_CELLS``, or less when two buffers per
+        thread of that size would take more than half of ``max_memory``."""
+        per_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
+        return max(1, min(_BLOCK_CELLS, self.max_memory // 2 // per_cell))
 
-    def _plan(self, n_points: int, M: int, itemsize: int) -> tuple[int, int]:
-        """Chunk sizes (points per chunk, configurations per slice).
+    def _block_shape(self, n: int, M: int, C: int, itemsize: int):
+        """(points, configurations) of one block of the fused kernel.
 
-        The fused kernel's temporaries are a few cache-sized blocks per
-        thread, so the budget goes to the gathered probabilities; the
-        configurations are sliced only when one sample's ``M x C`` cells
-        (times two buffers per thread) would not fit.
+        Matrix products of ``K`` inner dimension reach the BLAS's speed only
+        when both sides of the block are wide: about ``_BLOCK_COLUMNS``
+        columns (points times classes) and as many configurations as then
+        fit in :meth:`_block_cells`; fewer configurations than that leave
+        room for more points, up to ``_MAX_BLOCK_COLUMNS`` columns.
+        """
+        cells = self._block_cells(itemsize)
+        K = self.shape[0]
+        sub = max(-(-_BLOCK_COLUMNS // C), cells // (M * C))
+        # The block's probabilities and their x log x: two K x columns
+        # buffers per thread, within a quarter of the budget.
+        per_point = 2 * K * C * itemsize * self.n_threads
+        max_sub = max(1, self.max_memory // 4 // per_point)
+        sub = max(1, min(n, sub, max(1, _MAX_BLOCK_COLUMNS // C), max_sub))
+        m_block = max(1, min(M, cells // (sub * C)))
+        return sub, m_block
+
+    def conditional_mi(
+        self, idx_n, post_M_K: np.ndarray, weights_M: np.ndarray, precise: bool = False
+    ) -> np.ndarray:
+        """``I(y_n; w | y_A)`` for the pool samples ``idx_n`` (None for all).
+
+        One fused pass (see :meth:`_fused_gains`): each thread reads its
+        blocks of samples straight from the pool, so no chunk of the pool is
+        copied and the working memory is a few cache-sized blocks per thread.
+        Parameters and result as :meth:`_Scorer.conditional_mi`.
+        """
+        dtype = np.float64 if precise else np.float32
+        post = np.ascontiguousarray(post_M_K, dtype=dtype)
+        weights = np.ascontiguousarray(weights_M, dtype=dtype)
+        member_weights = np.ascontiguousarray(weights_M @ post_M_K, dtype=dtype)
+        n = self.shape[1] if idx_n is None else len(idx_n)
+        if idx_n is not None:
+            idx_n = np.asarray(idx_n, dtype=np.intp)
+        out_n = np.empty(n, dtype=np.float64)
+        self._fused_gains(idx_n, n, post, weights, member_weights, precise, out_n)
+        return out_n
+
+    def _fused_gains(
+        self, idx_n, n, post_M_K, weights_M, member_weights_K, precise, out_n
+    ):
+        """Gains of the ``n`` samples ``idx_n`` (None: the pool in order) into
+        ``out_n``, block by block.
+
+        Per block of samples (:meth:`_block_shape`: a few hundred columns of
+        samples times classes) a thread reads the block's probabilities,
+        raises them to the screening floor (or floors the logarithm when
+        ``precise``) and, for each block of configurations, runs the product
+        ``q = post @ p``, ``q log q`` and the weighted reduction over
+        configurations, all in cache; the members' entropies
+        ``sum_k member_weights_k p_k log p_k`` are subtracted in the same
+        block. Threads take blocks round robin and run their products on one
+        BLAS thread each.
         """
         K, _, C = self.shape
-        budget = self.max_memory
-        per_config = C * itemsize * _CELLS_BYTES_FACTOR * self.n_threads
-        m_chunk = M
-        if M * per_config > budget // 2:
-            m_chunk = max(1, budget // 2 // per_config)
-        per_point = K * C * itemsize * 2 + 8
-        n_chunk = max(1, min(n_points, int(budget // 2 // per_point)))
-        return n_chunk, m_chunk
-
-    def _cond_entropy_chunk(self, chunk_K_n_C, post_M_K, weights_M, precise):
-        """``-sum_m w_m sum_c q log q`` with ``q = post @ p``, fused per block.
-
-        The product, the logarithm and the weighted reduction over
-        configurations run block by block, each block of samples sized so
-        that its ``M x (points * C)`` intermediate stays in cache instead of
-        making three passes over main memory; the blocks are spread over
-        threads, each running its products on one BLAS thread.
-        """
-        K, n, C = chunk_K_n_C.shape
         M = post_M_K.shape[0]
-        flat_K_nC = chunk_K_n_C.reshape(K, n * C)
-        sub = max(1, _BLOCK_CELLS // (M * C))
-        out_n = np.empty(n, dtype=np.float64)
-        floor = self._floor(post_M_K.dtype) if precise else None
+        dtype = post_M_K.dtype
+        sub, m_block = self._block_shape(n, M, C, dtype.itemsize)
+        m_starts = range(0, M, m_block)
+        floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
+        member_H_K_N = None if precise else self._member_entropy_table()
 
         def work(t: int) -> None:
-            cells = M * sub * C
-            q = self._buffer(f"q{t}", cells, post_M_K.dtype)
-            lq = self._buffer(f"l{t}", cells, post_M_K.dtype)
+            q = self._buffer(f"q{t}", m_block * sub * C, dtype)
+            lq = self._buffer(f"l{t}", m_block * sub * C, dtype)
+            acc = self._buffer(f"a{t}", sub * C, dtype)
+            p_buf = self._buffer(f"p{t}", K * sub * C, dtype)
+            x_buf = self._buffer(f"x{t}", K * sub * C, dtype)
             for a in starts[t::n_threads]:
                 b = min(n, a + sub)
-                m = (b - a) * C
-                q_M_m = q[: M * m].reshape(M, m)
-                l_M_m = lq[: M * m].reshape(M, m)
-                np.matmul(post_M_K, flat_K_nC[:, a * C : b * C], out=q_M_m)
-                if floor is None:  # screening: q >= the raised floor already
-                    np.log(q_M_m, out=l_M_m)
+                cols = (b - a) * C
+                if idx_n is None:
+                    rows = self.probs[:, a:b]
                 else:
-                    np.maximum(q_M_m, floor, out=l_M_m)
-                    np.log(l_M_m, out=l_M_m)
-                l_M_m *= q_M_m
-                out_n[a:b] = -(weights_M @ l_M_m).reshape(b - a, C).sum(
-                    axis=1, dtype=np.float64
-                )
+                    rows = self.probs[:, idx_n[a:b]]
+                p_K_m = p_buf[: K * cols].reshape(K, cols)
+                x_K_m = x_buf[: K * cols].reshape(K, cols)
+                p_K_m[...] = rows.reshape(K, cols)  # read and cast
+                acc_m = acc[:cols]
+                if member_H_K_N is not None:  # members' entropies: the table
+                    np.maximum(p_K_m, floor, out=p_K_m)
+                    acc_m[:] = 0
+                else:  # computed here, + sum_k w_k H_k per class
+                    if precise:  # the logarithms are floored, p is not
+                        np.maximum(p_K_m, floor, out=x_K_m)
+                        np.log(x_K_m, out=x_K_m)
+                    else:  # screening: p raised to the floor, so q > 0
+                        np.maximum(p_K_m, floor, out=p_K_m)
+                        np.log(p_K_m, out=x_K_m)
+                    x_K_m *= p_K_m
+                    np.matmul(member_weights_K, x_K_m, out=acc_m)
+                    np.negative(acc_m, out=acc_m)
+                for r in m_starts:
+                    s = min(M, r + m_block)
+                    q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
+                    l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
+                    np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
+                    if precise:
+                        np.maximum(q_M_m, floor, out=l_M_m)
+                        np.log(l_M_m, out=l_M_m)
+                    else:  # screening: q >= the raised floor already
+                        np.log(q_M_m, out=l_M_m)
+                    l_M_m *= q_M_m
+                    acc_m += weights_M[r:s] @ l_M_m
+                out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
+                if member_H_K_N is not None:
+                    h_K_b = (
+                        member_H_K_N[:, a:b]
+                        if idx_n is None
+                        else member_H_K_N[:, idx_n[a:b]]
+                    )
+                    out_n[a:b] -= member_weights_K @ h_K_b
 
         with _single_threaded_blas():
-            if n_threads == 1:
-                work(0)
-            else:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(self.n_threads)
-                list(self._pool.map(work, range(n_threads)))
-        return out_n
+            self._run_all(work, range(n_threads))
 
 
 class TorchScorer(_Scorer):

@@ -148,9 +148,11 @@ n_features), default=None
 
     Returns
     -------
-    probs_K_N_C : numpy.ndarray of float64, shape (K, n_candidates, n_classes)
+    probs_K_N_C : numpy.ndarray of float32 or float64, shape (K, n_candidates, C)
         Member ``k``'s probability of class ``c`` for candidate ``n``; rows sum
-        to 1.
+        to 1. float32 predictions (of a ``sample_predictions_method_name``)
+        are kept in float32, without a copy when already in class order;
+        everything else is float64.
     fitted_ensemble : estimator, list or tuple
         The fitted clone when ``fit=True`` (a list or tuple of fitted clones
         for a list or tuple), else ``ensemble`` itself.
@@ -185,9 +187,10 @@ n_features), default=None
         adapter.fit(data)
     else:
         adapter.check_fitted()
-    probs = np.ascontiguousarray(
-        adapter.member_probas(X_cand, classes), dtype=np.float64
-    )
+    probs = np.asarray(adapter.member_probas(X_cand, classes))
+    # float32 predictions stay float32: a float64 copy of a large pool would
+    # double the input and break the engine's max_memory budget.
+    probs = np.ascontiguousarray(probs, dtype=np.result_type(probs.dtype, np.float32))
     check_probabilities(probs, name="probs_K_N_C")
     return probs, adapter.estimator
 

@@ -1,0 +1,296 @@
+"""Tests of the chunk scorers (batchbald._scoring) against plain numpy."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from batchbald import _scoring
+from batchbald._scoring import NumpyScorer, make_scorer
+
+EPS = 1e-7
+
+
+def _probs(rng, K, N, C, dtype=np.float64):
+    logits = 1.5 * rng.standard_normal((K, N, C))
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    return (probs / probs.sum(-1, keepdims=True)).astype(dtype)
+
+
+def _posterior(rng, M, K):
+    post = rng.dirichlet(np.full(K, 0.5), size=M)
+    weights = rng.dirichlet(np.ones(M))
+    return post, weights
+
+
+def _reference_cmi(probs_K_N_C, post_M_K, weights_M, idx_n=None, floor=EPS):
+    """``sum_m w_m [H(sum_k post_mk p_k) - sum_k post_mk H(p_k)]`` in float64,
+    by brute force over (M, n, C)."""
+    p = np.asarray(probs_K_N_C, dtype=np.float64)
+    if idx_n is not None:
+        p = p[:, idx_n]
+    q_M_n_C = np.einsum("mk,knc->mnc", post_M_K, p)
+    h_M_n = -(q_M_n_C * np.log(np.maximum(q_M_n_C, floor))).sum(-1)
+    h_K_n = -(p * np.log(np.maximum(p, floor))).sum(-1)
+    return weights_M @ h_M_n - (weights_M @ post_M_K) @ h_K_n
+
+
+def _reference_entropies(probs_K_N_C):
+    p = np.asarray(probs_K_N_C, dtype=np.float64)
+    mean = p.mean(0)
+    pred = -(mean * np.log(np.maximum(mean, EPS))).sum(-1)
+    expected = -(p * np.log(np.maximum(p, EPS))).sum(-1).mean(0)
+    return pred, expected
+
+
+# (K, N, C, M, max_memory, n_threads): whole pool in one chunk; many chunks
+# over the pool; configurations sliced (M * C cells per sample over budget);
+# one configuration; more threads than blocks.
+SPLITS = [
+    (5, 40, 3, 7, 2**26, 1),
+    (5, 40, 3, 7, 2**26, 2),
+    (4, 300, 4, 50, 4_000, 2),
+    (4, 300, 4, 50, 4_000, 3),
+    (3, 97, 5, 2_000, 20_000, 2),
+    (3, 97, 5, 2_000, 20_000, 1),
+    (6, 30, 2, 1, 2**20, 2),
+    (6, 5, 10, 3, 2**20, 8),
+]
+
+
+@pytest.mark.parametrize("K,N,C,M,max_memory,n_threads", SPLITS)
+@pytest.mark.parametrize("precise", [False, True])
+@pytest.mark.parametrize("subset", [False, True])
+def test_conditional_mi_matches_numpy_reference(
+    K, N, C, M, max_memory, n_threads, precise, subset
+):
+    rng = np.random.default_rng(K * N + M)
+    probs = _probs(rng, K, N, C)
+    post, weights = _posterior(rng, M, K)
+    idx = np.sort(rng.choice(N, size=max(1, N // 3), replace=False)) if subset else None
+    scorer = NumpyScorer(probs, eps=EPS, max_memory=max_memory)
+    scorer.n_threads = n_threads
+    with scorer:
+        got = scorer.conditional_mi(idx, post, weights, precise=precise)
+    want = _reference_cmi(probs, post, weights, idx)
+    assert got.dtype == np.float64
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9 if precise else 2e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_conditional_mi_input_dtypes(dtype):
+    rng = np.random.default_rng(3)
+    probs = _probs(rng, 4, 60, 3, dtype=dtype)
+    post, weights = _posterior(rng, 9, 4)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
+        for precise, atol in [(False, 2e-4), (True, 1e-9)]:
+            got = scorer.conditional_mi(None, post, weights, precise=precise)
+            np.testing.assert_allclose(
+                got, _reference_cmi(probs, post, weights), rtol=0, atol=atol
+            )
+
+
+def test_block_boundaries(monkeypatch):
+    """Blocks of one sample and blocks that do not divide the chunk."""
+    rng = np.random.default_rng(5)
+    probs = _probs(rng, 3, 23, 4)
+    post, weights = _posterior(rng, 6, 3)
+    want = _reference_cmi(probs, post, weights)
+    for cells in (1, 24, 24 * 5 + 1, 1 << 16):
+        monkeypatch.setattr(_scoring, "_BLOCK_CELLS", cells)
+        with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
+            got = scorer.conditional_mi(None, post, weights, precise=True)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+
+
+def test_probabilities_at_zero_are_floored():
+    """Exact zeros (one-hot members) give finite gains equal to the reference."""
+    probs = np.zeros((3, 4, 3))
+    probs[0, :, 0] = probs[1, :, 1] = 1.0
+    probs[2, :, :] = 1 / 3
+    post = np.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
+    weights = np.array([0.6, 0.4])
+    want = _reference_cmi(probs, post, weights)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
+        for precise, atol in [(False, 2e-4), (True, 1e-9)]:
+            got = scorer.conditional_mi(None, post, weights, precise=precise)
+            assert np.isfinite(got).all()
+            np.testing.assert_allclose(got, want, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("max_memory", [2**20, 3 * 2**20])
+def test_entropies_match_reference(max_memory):
+    rng = np.random.default_rng(7)
+    probs = _probs(rng, 5, 3_000, 4)
+    with NumpyScorer(probs, eps=EPS, max_memory=max_memory) as scorer:
+        pred, expected = scorer.entropies()
+    want_pred, want_expected = _reference_entropies(probs)
+    np.testing.assert_allclose(pred, want_pred, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(expected, want_expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("precise", [False, True])
+def test_working_memory_stays_under_budget(precise):
+    """Peak allocations of a pool-wide score stay under ``max_memory``, far
+    below the ``M x N x C`` cells a product of the whole pool would take."""
+    rng = np.random.default_rng(11)
+    K, N, C, M = 8, 5_000, 10, 200
+    budget = 2**20
+    probs = _probs(rng, K, N, C, np.float32)
+    post, weights = _posterior(rng, M, K)
+    scorer = NumpyScorer(probs, eps=EPS, max_memory=budget)
+    scorer.conditional_mi(np.arange(10), post, weights, precise=precise)  # warm
+    tracemalloc.start()
+    try:
+        scorer.conditional_mi(None, post, weights, precise=precise)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        scorer.close()
+    assert peak < budget + 8 * N  # the (N,) float64 result is the caller's
+    assert M * N * C * 4 > 30 * budget
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("dtype_name", ["float32", "float64", "float16"])
+def test_cpu_tensor_is_scored_by_numpy_without_copy(dtype_name):
+    torch = _torch()
+    rng = np.random.default_rng(4)
+    probs = _probs(rng, 3, 20, 4, np.dtype(dtype_name))
+    tensor = torch.from_numpy(probs)
+    scorer = make_scorer(tensor, eps=EPS, max_memory=2**20)
+    assert isinstance(scorer, NumpyScorer)
+    assert np.shares_memory(scorer.probs, probs)
+    post, weights = _posterior(rng, 5, 3)
+    np.testing.assert_allclose(
+        scorer.conditional_mi(None, post, weights, precise=True),
+        _reference_cmi(probs, post, weights),
+        atol=1e-9,
+    )
+
+
+@pytest.mark.parametrize("device", ["cpu", None])
+def test_numpy_input_on_cpu_device_uses_numpy(device):
+    _torch()
+    probs = _probs(np.random.default_rng(0), 2, 5, 3)
+    assert isinstance(
+        make_scorer(probs, eps=EPS, max_memory=2**20, device=device), NumpyScorer
+    )
+
+
+def test_bfloat16_tensor_stays_on_torch_and_agrees():
+    torch = _torch()
+    rng = np.random.default_rng(8)
+    dyadic = np.array([0.5, 0.25, 0.125, 0.125])  # exact in bfloat16
+    probs = np.stack([[rng.permutation(dyadic) for _ in range(30)] for _ in range(3)])
+    tensor = torch.from_numpy(probs).to(torch.bfloat16)
+    scorer = make_scorer(tensor, eps=EPS, max_memory=2**20)
+    assert isinstance(scorer, _scoring.TorchScorer)
+    post, weights = _posterior(rng, 5, 3)
+    rounded = tensor.to(torch.float64).numpy()
+    np.testing.assert_allclose(
+        scorer.conditional_mi(None, post, weights, precise=True),
+        _reference_cmi(rounded, post, weights),
+        atol=1e-9,
+    )
+
+
+def _torch_devices():
+    try:
+        import torch
+    except ImportError:
+        return ["cpu"]
+    return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", _torch_devices())
+@pytest.mark.parametrize("precise", [False, True])
+@pytest.mark.parametrize("subset", [False, True])
+def test_torch_scorer_matches_numpy_reference(device, precise, subset):
+    """The torch backend (what runs on a GPU), forced onto ``device``."""
+    _torch()
+    rng = np.random.default_rng(12)
+    K, N, C, M = 4, 300, 4, 50
+    probs = _probs(rng, K, N, C)
+    post, weights = _posterior(rng, M, K)
+    idx = np.sort(rng.choice(N, size=100, replace=False)) if subset else None
+    scorer = _scoring.TorchScorer(probs, eps=EPS, max_memory=4_000, device=device)
+    with scorer:
+        got = scorer.conditional_mi(idx, post, weights, precise=precise)
+        pred, expected = scorer.entropies()
+    np.testing.assert_allclose(
+        got, _reference_cmi(probs, post, weights, idx), atol=1e-9 if precise else 2e-4
+    )
+    want_pred, want_expected = _reference_entropies(probs)
+    np.testing.assert_allclose(pred, want_pred, atol=1e-12)
+    np.testing.assert_allclose(expected, want_expected, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "K,M,concentration", [(5, 40, 0.3), (8, 200, 1.0), (3, 12, 5.0)]
+)
+def test_grouped_configurations_bound_every_gain(K, M, concentration):
+    """Merging configurations by their most likely member can only raise the
+    estimate (concavity of the mutual information in the members'
+    distribution): the lazy rounds' upper bounds hold for every sample."""
+    from batchbald.engine import _grouped_configurations
+
+    rng = np.random.default_rng(K * M)
+    probs = _probs(rng, K, 150, 4)
+    post = rng.dirichlet(np.full(K, concentration), size=M)
+    weights = rng.dirichlet(np.ones(M))
+    post_G, weights_G = _grouped_configurations(post, weights)
+    assert len(weights_G) <= max(K, M // 4)
+    np.testing.assert_allclose(weights_G.sum(), 1.0)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
+        exact = scorer.conditional_mi(None, post, weights, precise=True)
+        upper = scorer.conditional_mi(None, post_G, weights_G, precise=True)
+    assert (upper >= exact - 1e-12).all()
+    assert (upper > exact + 1e-6).any()  # a bound, not the same estimate
+
+
+def test_grouped_configurations_none_when_few():
+    from batchbald.engine import _grouped_configurations
+
+    post = np.full((7, 2), 0.5)
+    assert _grouped_configurations(post, np.full(7, 1 / 7)) is None
+
+
+@pytest.mark.parametrize("max_memory,table", [(2**20, True), (4_000, False)])
+@pytest.mark.parametrize("subset", [False, True])
+def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, subset):
+    """After :meth:`entropies`, screening takes the members' entropies from
+    the kept ``K x N`` table (when it fits a quarter of the budget)."""
+    rng = np.random.default_rng(21)
+    K, N, C, M = 4, 300, 4, 30
+    probs = _probs(rng, K, N, C, np.float32)
+    post, weights = _posterior(rng, M, K)
+    idx = np.sort(rng.choice(N, size=77, replace=False)) if subset else None
+    with NumpyScorer(probs, eps=EPS, max_memory=max_memory) as scorer:
+        scorer.entropies()
+        assert (scorer._member_entropy_K_N is not None) == table
+        got = scorer.conditional_mi(idx, post, weights)
+        precise = scorer.conditional_mi(idx, post, weights, precise=True)
+    want = _reference_cmi(probs, post, weights, idx)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-4)
+    np.testing.assert_allclose(precise, want, rtol=0, atol=1e-9)
+
+
+def test_member_entropy_table_not_used_for_swapped_probs():
+    """A scorer reused on another array (as the dask blocks do) recomputes
+    the members' entropies instead of reading a stale table."""
+    rng = np.random.default_rng(22)
+    first, second = _probs(rng, 3, 50, 4), _probs(rng, 3, 80, 4)
+    post, weights = _posterior(rng, 20, 3)
+    with NumpyScorer(first, eps=EPS, max_memory=2**20) as scorer:
+        scorer.entropies()
+        scorer.probs = second
+        got = scorer.conditional_mi(None, post, weights)
+    want = _reference_cmi(second, post, weights)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-4)
