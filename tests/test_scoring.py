@@ -239,7 +239,7 @@ def test_grouped_configurations_bound_every_gain(K, M, concentration):
     """Merging configurations by their most likely member can only raise the
     estimate (concavity of the mutual information in the members'
     distribution): the lazy rounds' upper bounds hold for every sample."""
-    from batchbald.engine import _grouped_configurations
+    from batchbald._greedy import _grouped_configurations
 
     rng = np.random.default_rng(K * M)
     probs = _probs(rng, K, 150, 4)
@@ -256,7 +256,7 @@ def test_grouped_configurations_bound_every_gain(K, M, concentration):
 
 
 def test_grouped_configurations_none_when_few():
-    from batchbald.engine import _grouped_configurations
+    from batchbald._greedy import _grouped_configurations
 
     post = np.full((7, 2), 0.5)
     assert _grouped_configurations(post, np.full(7, 1 / 7)) is None

@@ -31,7 +31,6 @@ import contextlib
 import functools
 import os
 import weakref
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -147,16 +146,7 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
 class _Scorer:
     """Shared chunking logic; backends supply the array operations."""
 
-    probs: Any
-    # Backend operations (see NumpyScorer and TorchScorer).
-    _to_backend: Callable[..., Any]
-    _to_numpy: Callable[[Any], np.ndarray]
-    _slice: Callable[..., Any]
-    _gather: Callable[..., Any]
-    _raise_floor: Callable[[Any], Any]
-    _entropies_chunk: Callable[[int, int], tuple[np.ndarray, np.ndarray]]
-    _cond_entropy_chunk: Callable[..., np.ndarray]
-    _weighted_member_entropy: Callable[..., np.ndarray]
+    probs: Any  # the pool's probabilities, (K, N, C), in the backend's type
 
     def __init__(self, eps: float, max_memory: int):
         self.eps = eps
