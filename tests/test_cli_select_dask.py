@@ -77,7 +77,8 @@ def test_in_memory_only_options_exit_2(tmp_path, capsys, extra, message):
 def test_an_unreachable_scheduler_exits_2_naming_it(tmp_path, capsys):
     np.save(tmp_path / "p.npy", _probs())
     code = main(["select", str(tmp_path / "p.npy"), "-b", "3",
-                 "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "o.csv")])
+                 "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1",
+                 "--out", str(tmp_path / "o.csv")])
     assert code == 2
     err = capsys.readouterr().err
     assert "tcp://127.0.0.1:9" in err and "Traceback" not in err

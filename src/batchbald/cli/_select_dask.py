@@ -51,7 +51,9 @@ def run_dask(args: argparse.Namespace, max_memory: int, t0: float) -> int:
     K, N, C = pool.shape
     batch_size = min(args.batch_size, N)
     if args.scheduler is not None or args.workers is not None:
-        cluster = bd.connect(args.scheduler, workers=args.workers)
+        cluster = bd.connect(
+            args.scheduler, workers=args.workers, timeout=args.connect_timeout
+        )
     else:
         cluster = contextlib.nullcontext(None)
     bar = progress_bar(

@@ -160,6 +160,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="score the pool on a local Dask cluster of N worker processes, "
         "started and stopped by the command",
     )
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long to wait for --scheduler (default: 10)",
+    )
     add_no_progress(p)
     return p
 
