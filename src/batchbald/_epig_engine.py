@@ -57,6 +57,11 @@ import numpy as np
 from scipy.special import softmax
 
 from ._validation import renamed_parameter
+from .configurations import (
+    configuration_weights,
+    extend_configurations,
+    sample_configurations,
+)
 from .engine import BatchSelection
 from .epig import (
     check_max_memory,
@@ -65,12 +70,7 @@ from .epig import (
     conditional_epig,
     epig_scores,
 )
-from .information import (
-    check_eps,
-    configuration_weights,
-    extend_configurations,
-    sample_configurations,
-)
+from .information import check_eps
 from .utils import check_positive_int, check_random_state
 
 __all__ = ["DEFAULT_EPIG_N_SAMPLES", "select_batch_epig", "select_epig_topk"]
