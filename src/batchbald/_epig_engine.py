@@ -57,6 +57,11 @@ import numpy as np
 from scipy.special import softmax
 
 from ._validation import renamed_parameter
+from .configurations import (
+    configuration_weights,
+    extend_configurations,
+    sample_configurations,
+)
 from .engine import BatchSelection
 from .epig import (
     check_max_memory,
@@ -65,12 +70,7 @@ from .epig import (
     conditional_epig,
     epig_scores,
 )
-from .information import (
-    check_eps,
-    configuration_weights,
-    extend_configurations,
-    sample_configurations,
-)
+from .information import check_eps
 from .utils import check_positive_int, check_random_state
 
 __all__ = ["DEFAULT_EPIG_N_SAMPLES", "select_batch_epig", "select_epig_topk"]
@@ -234,6 +234,33 @@ def epig_scores_refined(
     return scores_N
 
 
+def _check_options(
+    n_configurations, n_samples, eps, max_memory, random_state, lazy, return_utilities
+) -> tuple[int, float, int, np.random.RandomState, bool]:
+    """Validated ``(M, eps, max_memory, rng, lazy)`` of :func:`select_batch_epig`."""
+    M = renamed_parameter(
+        n_configurations,
+        n_samples,
+        "n_configurations",
+        "n_samples",
+        "select_batch_epig",
+    )
+    M = check_positive_int(
+        DEFAULT_EPIG_N_SAMPLES if M is None else M, "n_configurations"
+    )
+    eps = check_eps(eps)
+    max_memory = check_max_memory(max_memory)
+    rng = check_random_state(random_state)
+    if lazy is None:
+        lazy = not return_utilities
+    elif lazy and return_utilities:
+        raise ValueError(
+            "lazy=True cannot return utilities, which need every gain at every "
+            "step; pass lazy=None or lazy=False."
+        )
+    return M, eps, max_memory, rng, lazy
+
+
 def select_batch_epig(
     probs_pool_K_N_C,
     probs_target_K_T_C,
@@ -287,26 +314,15 @@ def select_batch_epig(
         (the number of (sample, step) gains evaluated).
     """
     pool, target = check_pool_and_targets(probs_pool_K_N_C, probs_target_K_T_C)
-    M = renamed_parameter(
+    M, eps, max_memory, rng, lazy = _check_options(
         n_configurations,
         n_samples,
-        "n_configurations",
-        "n_samples",
-        "select_batch_epig",
+        eps,
+        max_memory,
+        random_state,
+        lazy,
+        return_utilities,
     )
-    M = check_positive_int(
-        DEFAULT_EPIG_N_SAMPLES if M is None else M, "n_configurations"
-    )
-    eps = check_eps(eps)
-    max_memory = check_max_memory(max_memory)
-    rng = check_random_state(random_state)
-    if lazy is None:
-        lazy = not return_utilities
-    elif lazy and return_utilities:
-        raise ValueError(
-            "lazy=True cannot return utilities, which need every gain at every "
-            "step; pass lazy=None or lazy=False."
-        )
     K, N, C = pool.shape
     batch_size = _check_batch_size(batch_size, N)
     problem = _Problem(pool, target, max_memory)

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .information import (
+from .configurations import (
     configuration_weights,
-    entropy,
     extend_configurations,
     posterior_weights,
     sample_configurations,
-    smooth_probabilities,
 )
+from .information import entropy, smooth_probabilities
 from .saturation import (
     SATURATION_FLOOR,
     SATURATION_Z,

@@ -282,9 +282,7 @@ def select_from_probabilities(
         :func:`gain_column`.
     """
 
-    from . import engine
     from .information import DEFAULT_EPS
-    from .utils import check_random_state
 
     beta = check_strategy_params(method, beta, n_configurations)
     eps = DEFAULT_EPS if eps is None else eps
@@ -308,6 +306,39 @@ def select_from_probabilities(
             f"({', '.join(n for n in STRATEGY_NAMES if is_targeted(n))}); got "
             f"target probabilities for {method!r}."
         )
+    return _select_untargeted(
+        probs_K_N_C,
+        method,
+        batch_size,
+        random_state=random_state,
+        n_configurations=n_configurations,
+        beta=beta,
+        eps=eps,
+        max_memory=max_memory,
+        device=device,
+        callback=callback,
+        member_votes=member_votes,
+    )
+
+
+def _select_untargeted(
+    probs_K_N_C,
+    method: str,
+    batch_size: int,
+    *,
+    random_state,
+    n_configurations,
+    beta,
+    eps: float,
+    max_memory,
+    device,
+    callback,
+    member_votes: bool,
+) -> BatchSelection:
+    """:func:`select_from_probabilities` for the methods without targets."""
+    from . import engine
+    from .utils import check_random_state
+
     if method == "batchbald":
         from .pool import BatchBALD
 

@@ -118,13 +118,7 @@ def run_experiment(
     n_pool = len(dataset.y_pool)
     n_cycles, budget = _stopping(n_cycles, budget, n_initial, batch_size, n_pool)
     labels = [label for label, _ in strategy_list]
-    strategy_params = dict(strategy_params or {})
-    unknown = set(strategy_params) - set(labels)
-    if unknown:
-        raise ValueError(
-            f"strategy_params has keys {sorted(unknown)} that are not among the "
-            f"strategies {labels}."
-        )
+    strategy_params = _check_strategy_params(strategy_params, labels)
     n_members = check_positive_int(n_members, "n_members")
     spec, model_name = _model_spec(model, dataset, n_members, model_params)
     if n_configurations is not None:
@@ -135,10 +129,33 @@ def run_experiment(
     )
     config = _config_record(dataset, labels, model_name, model_params, seed_list, plan)
     config.update(n_members=n_members, strategy_params=strategy_params)
+    t_start = time.perf_counter()
+    records, queries = _run_all(
+        dataset, strategy_list, seed_list, spec, plan, strategy_params, progress
+    )
+    config["wall_time_s"] = round(time.perf_counter() - t_start, 3)
+    return ExperimentResult(records, config, queries)
+
+
+def _check_strategy_params(strategy_params, labels: list) -> dict:
+    """A copy of ``strategy_params``, whose keys must be strategy labels."""
+    strategy_params = dict(strategy_params or {})
+    unknown = set(strategy_params) - set(labels)
+    if unknown:
+        raise ValueError(
+            f"strategy_params has keys {sorted(unknown)} that are not among the "
+            f"strategies {labels}."
+        )
+    return strategy_params
+
+
+def _run_all(
+    dataset, strategy_list, seed_list, spec, plan, strategy_params, progress
+) -> tuple[list[dict], list[dict]]:
+    """The records and queries of every (seed, strategy) run, in that order."""
     records: list[dict] = []
     queries: list[dict] = []
-    t_start = time.perf_counter()
-    total = len(seed_list) * len(strategy_list) * (n_cycles + 1)
+    total = len(seed_list) * len(strategy_list) * (plan.n_cycles + 1)
     with progress_bar(total, "active learning", enabled=progress) as bar:
         for seed in seed_list:
             for label, strategy_ref in strategy_list:
@@ -149,8 +166,7 @@ def run_experiment(
                 )
                 records.extend(rows)
                 queries.extend(picks)
-    config["wall_time_s"] = round(time.perf_counter() - t_start, 3)
-    return ExperimentResult(records, config, queries)
+    return records, queries
 
 
 @dataclass(frozen=True)
