@@ -31,6 +31,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.slow,  # real Chromium: run once by CI (pytest -m slow)
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="no /usr/bin/chromium"),
 ]
 SRC = Path(__file__).resolve().parents[1] / "src"
