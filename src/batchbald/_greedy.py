@@ -42,6 +42,8 @@ _FIRST_BLOCK = 64
 # Added to the float32 grouped upper bounds of lazy rounds, which may round
 # below the exact bound by about 1e-6 nats.
 _GROUPED_SLACK = 5e-6
+# Members' remaining entropy (nats) below which every later gain counts as 0.
+_SPENT = 1e-12
 # Largest (K x configurations) float64 array built to test whether the
 # selected set's possible labellings still number at most M.
 _EXACT_TRY_BYTES = 64 * 2**20
@@ -217,6 +219,7 @@ class _GreedyRun:
         self.indices: list[int] = []
         self.gains: list[float] = []
         self.n_scored = N
+        self.spent = False  # the members' entropy is used up (drawn picks)
 
     def greedy_choice(self, step: int) -> tuple[int, float, float]:
         """The step's greedy pick, its gain and the gain's standard error."""
@@ -283,9 +286,17 @@ class _GreedyRun:
         self.utilities[step] = np.where(self.available_N, row, np.nan)
 
     def completion_gain(self, index: int) -> tuple[float, float]:
-        """The exact or estimated gain of a drawn pick, with its error."""
+        """The exact or estimated gain of a drawn pick, with its error.
+
+        Once the members' remaining entropy is below ``_SPENT`` nats, no gain
+        can exceed it: the gain is 0 (to that bound) and the selected set is
+        no longer extended (:meth:`commit`), which keeps a batch as large as
+        the pool cheap.
+        """
         if not self.indices:
             return float(self.bald_N[index]), 0.0
+        if self.spent:
+            return 0.0, 0.0
         return self._point_gain(index)
 
     def _point_gain(self, index: int) -> tuple[float, float]:
@@ -293,19 +304,25 @@ class _GreedyRun:
         probs_K_C = self.scorer.member_probs(index)
         return point_gain(probs_K_C, post_M_K, weights_M, self.state.n_draws)
 
-    def commit(self, step: int, index: int, gain: float, batch_size: int) -> None:
+    def commit(
+        self, step: int, index: int, gain: float, batch_size: int,
+        completing: bool = False,
+    ) -> None:
         self.indices.append(index)
         self.gains.append(gain)
         self.available_N[index] = False
-        if step + 1 < batch_size:
+        if step + 1 < batch_size and not self.spent:
             self.state.add(self.scorer.member_probs(index))
+            if completing:  # drawn picks: stop tracking once nothing is left
+                self.spent = self.state.member_entropy() < _SPENT
 
     def joint_information(self) -> tuple[float, float, bool]:
         """``I(y_A; w)`` of the whole batch, its standard error, exactness."""
         K = self.state.K
         if self.state.exact:  # every gain was exact: their sum is
             return min(max(float(np.sum(self.gains)), 0.0), math.log(K)), 0.0, True
-        self.state.add(self.scorer.member_probs(self.indices[-1]))
+        if not self.spent:
+            self.state.add(self.scorer.member_probs(self.indices[-1]))
         h, se = self.state.member_entropy_with_error()
         return min(max(math.log(K) - h, 0.0), math.log(K)), se, False
 
@@ -415,7 +432,8 @@ def run_greedy(
                     chosen = drawn.pop(0)
                     gain, se = run.completion_gain(chosen)
         gain = max(gain, 0.0)  # rounding below zero is reported as 0
-        run.commit(step, chosen, gain, batch_size)
+        completing = saturated_at is not None and remedy.completion is not None
+        run.commit(step, chosen, gain, batch_size, completing)
         if callback is not None:
             callback(step, chosen, gain)
     joint, joint_se, exact = run.joint_information()
