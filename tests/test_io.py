@@ -1,30 +1,20 @@
-"""Tests for batchbald.io: saved predictions, and the old import path of the
-file helpers and the CSV table."""
-
-import numpy as np
-import pytest
+"""batchbald.io is the old import path of the file helpers, the CSV table and
+the predictions loader; their behaviour is tested next to their modules
+(test_files.py, test_tables.py, test_predictions.py)."""
 
 import batchbald._files
+import batchbald.predictions
 import batchbald.tables
 from batchbald.io import (
     CsvTable,
     atomic_write,
     backup_path,
     check_new_file,
+    decode_text,
     load_predictions,
     probability_hint,
     read_indices,
 )
-
-
-def _probs(K=4, N=30, C=3, seed=0):
-    rng = np.random.RandomState(seed)
-    p = rng.dirichlet(np.ones(C), size=(K, N))
-    return p
-
-
-def _leftovers(directory):
-    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp"))
 
 
 def test_old_imports_are_the_moved_objects():
@@ -32,161 +22,7 @@ def test_old_imports_are_the_moved_objects():
     assert backup_path is batchbald._files.backup_path
     assert check_new_file is batchbald._files.check_new_file
     assert CsvTable is batchbald.tables.CsvTable
-
-
-# --------------------------------------------------------------------------
-# saved predictions
-# --------------------------------------------------------------------------
-def test_npy_is_memory_mapped_view(tmp_path):
-    p = _probs()
-    np.save(tmp_path / "p.npy", p)
-    probs, info = load_predictions(tmp_path / "p.npy")
-    assert isinstance(probs, np.memmap) and info["memmap"] and not info["copied"]
-    np.testing.assert_array_equal(probs, p)
-
-
-def test_nkc_is_a_transposed_view(tmp_path):
-    p = _probs()
-    np.save(tmp_path / "p.npy", np.moveaxis(p, 0, 1).copy())
-    probs, info = load_predictions(tmp_path / "p.npy", layout="NKC")
-    assert info["shape"] == (30, 4, 3) and not info["copied"]
-    assert isinstance(probs.base, np.memmap) or isinstance(probs, np.memmap)
-    np.testing.assert_array_equal(probs, p)
-
-
-@pytest.mark.parametrize("max_in_memory", [0, 2**30])  # temp memmap / memory
-@pytest.mark.parametrize("layout", ["KNC", "NKC"])
-def test_log_and_candidates_conversion(tmp_path, max_in_memory, layout):
-    p = _probs()
-    stored = np.log(p) if layout == "KNC" else np.moveaxis(np.log(p), 0, 1).copy()
-    stored[0, 0, 0] = -np.inf if layout == "KNC" else stored[0, 0, 0]
-    np.save(tmp_path / "lp.npy", stored)
-    expected = np.exp(stored if layout == "KNC" else np.moveaxis(stored, 0, 1))
-    cand = np.array([7, 2, 29, 0])
-    probs, info = load_predictions(
-        tmp_path / "lp.npy",
-        layout=layout,
-        log=True,
-        candidates=cand,
-        max_in_memory=max_in_memory,
-        tmpdir=str(tmp_path),
-    )
-    assert info["copied"] and info["memmap"] == (max_in_memory == 0)
-    np.testing.assert_allclose(probs, expected[:, cand, :])
-    assert _leftovers(tmp_path) == []  # the temporary map is already unlinked
-
-
-def test_npz_single_and_keyed(tmp_path):
-    p = _probs()
-    np.savez(tmp_path / "one.npz", p)
-    np.testing.assert_array_equal(load_predictions(tmp_path / "one.npz")[0], p)
-    np.savez(tmp_path / "two.npz", probs=p, other=p[:1])
-    np.testing.assert_array_equal(
-        load_predictions(tmp_path / "two.npz", key="probs")[0], p
-    )
-
-
-@pytest.mark.parametrize(
-    "make, kwargs, error, message",
-    [
-        (lambda d: None, {}, FileNotFoundError, "does not exist"),
-        (
-            lambda d: np.save(d / "p.npy", np.ones((3, 4))),
-            {},
-            ValueError,
-            r"2 dimension\(s\), shape \(3, 4\); expected 3 dimensions",
-        ),
-        (
-            lambda d: np.savez(d / "p.npz", a=np.ones(1), b=np.ones(1)),
-            {},
-            ValueError,
-            "holds 2 arrays",
-        ),
-        (
-            lambda d: np.savez(d / "p.npz", a=_probs()),
-            {"key": "zzz"},
-            ValueError,
-            "has no array 'zzz'",
-        ),
-        (
-            lambda d: np.save(d / "p.npy", _probs()),
-            {"key": "a"},
-            ValueError,
-            "--key only applies",
-        ),
-        (
-            lambda d: np.save(d / "p.npy", _probs()),
-            {"layout": "CNK"},
-            ValueError,
-            "layout must be one of",
-        ),
-        (
-            lambda d: np.save(d / "p.npy", _probs()),
-            {"log": True},
-            ValueError,
-            "positive values .* Drop --log",
-        ),
-        (
-            lambda d: np.save(d / "p.npy", np.full((2, 3, 2), np.nan)),
-            {"log": True},
-            ValueError,
-            "contains NaN",
-        ),
-        (
-            lambda d: (d / "p.txt").write_text("1"),
-            {},
-            ValueError,
-            "must be a .npy or .npz",
-        ),
-        (
-            lambda d: np.save(d / "p.npy", _probs()),
-            {"candidates": [0, 30]},
-            ValueError,
-            r"outside \[0, 30\)",
-        ),
-    ],
-)
-def test_load_predictions_errors(tmp_path, make, kwargs, error, message):
-    make(tmp_path)
-    name = next((p.name for p in tmp_path.iterdir()), "p.npy")
-    with pytest.raises(error, match=message):
-        load_predictions(tmp_path / name, **kwargs)
-
-
-def test_probability_hint_detects_log_probs():
-    p = _probs()
-    assert "did you mean --log" in probability_hint(np.log(p), log=False)
-    assert probability_hint(p * 2, log=False) == ""
-    assert "log_softmax" in probability_hint(p, log=True)
-
-
-@pytest.mark.parametrize(
-    "content, expected",
-    [
-        ("3\n1\n4 # a comment\n", [3, 1, 4]),
-        ("5, 9,2\n\n", [5, 9, 2]),
-    ],
-)
-def test_read_indices_text(tmp_path, content, expected):
-    (tmp_path / "c.txt").write_text(content)
-    assert read_indices(tmp_path / "c.txt").tolist() == expected
-
-
-def test_read_indices_npy(tmp_path):
-    np.save(tmp_path / "c.npy", np.array([4.0, 2.0]))
-    assert read_indices(tmp_path / "c.npy").tolist() == [4, 2]
-
-
-@pytest.mark.parametrize(
-    "content, message",
-    [
-        ("1\nx\n", "line 2: expected integer pool indices, got 'x'"),
-        ("1\n-2\n", "negative indices"),
-        ("1\n1\n", "repeats indices"),
-        ("# nothing\n", "holds no indices"),
-    ],
-)
-def test_read_indices_errors(tmp_path, content, message):
-    (tmp_path / "c.txt").write_text(content)
-    with pytest.raises(ValueError, match=message):
-        read_indices(tmp_path / "c.txt")
+    assert decode_text is batchbald.tables.decode_text
+    assert load_predictions is batchbald.predictions.load_predictions
+    assert probability_hint is batchbald.predictions.probability_hint
+    assert read_indices is batchbald.predictions.read_indices
