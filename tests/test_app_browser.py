@@ -6,7 +6,7 @@ batch, restart it and check the files byte for byte.
 
 Screenshots go to pytest's tmp_path; to refresh the README's copies run::
 
-    BATCHBALD_SCREENSHOTS=docs python -m pytest tests/test_app_browser.py
+    BATCHBALD_SCREENSHOTS=docs python -m pytest -m slow tests/test_app_browser.py
 """
 
 from __future__ import annotations
