@@ -469,7 +469,6 @@ class NumpyScorer(_Scorer):
         M = post_M_K.shape[0]
         dtype = post_M_K.dtype
         sub, m_block = self._block_shape(n, M, C, dtype.itemsize)
-        m_starts = range(0, M, m_block)
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         starts = list(range(0, n, sub))
         n_threads = min(self.n_threads, len(starts))
@@ -505,18 +504,10 @@ class NumpyScorer(_Scorer):
                     x_K_m *= p_K_m
                     np.matmul(member_weights_K, x_K_m, out=acc_m)
                     np.negative(acc_m, out=acc_m)
-                for r in m_starts:
-                    s = min(M, r + m_block)
-                    q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
-                    l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
-                    np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
-                    if precise:
-                        np.maximum(q_M_m, floor, out=l_M_m)
-                        np.log(l_M_m, out=l_M_m)
-                    else:  # screening: q >= the raised floor already
-                        np.log(q_M_m, out=l_M_m)
-                    l_M_m *= q_M_m
-                    acc_m += weights_M[r:s] @ l_M_m
+                _add_weighted_xlogx(
+                    post_M_K, weights_M, p_K_m, (q, lq), m_block, floor, precise,
+                    acc_m,
+                )
                 out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
                 if member_H_K_N is not None:
                     h_K_b = (
@@ -531,6 +522,27 @@ class NumpyScorer(_Scorer):
 
 
 __all__ = ["NumpyScorer", "TorchScorer", "make_scorer"]  # noqa: F822
+
+
+def _add_weighted_xlogx(post_M_K, weights_M, p_K_m, buffers, m_block, floor,
+                        precise, acc_m) -> None:
+    """``acc_m += sum_m w_m q_m log q_m`` with ``q = post @ p``, in blocks of
+    ``m_block`` configurations that stay in cache (``buffers``: two scratch
+    arrays of at least ``m_block * m`` cells)."""
+    M, cols = post_M_K.shape[0], p_K_m.shape[1]
+    q, lq = buffers
+    for r in range(0, M, m_block):
+        s = min(M, r + m_block)
+        q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
+        l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
+        np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
+        if precise:
+            np.maximum(q_M_m, floor, out=l_M_m)
+            np.log(l_M_m, out=l_M_m)
+        else:  # screening: q >= the raised floor already
+            np.log(q_M_m, out=l_M_m)
+        l_M_m *= q_M_m
+        acc_m += weights_M[r:s] @ l_M_m
 
 
 def __getattr__(name: str):
