@@ -27,8 +27,6 @@ chunk. Memory stays within ``max_memory`` bytes either way.
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ._kernels import _add_weighted_xlogx, _single_threaded_blas
 from .information import check_probabilities
 
 # Bytes of temporaries per (configuration, class, sample) cell in a chunk: the
@@ -53,26 +52,6 @@ _BLOCK_CELLS = 1 << 16
 # configurations leave room for more points.
 _BLOCK_COLUMNS = 256
 _MAX_BLOCK_COLUMNS = 1024
-
-
-@contextlib.contextmanager
-def _single_threaded_blas():
-    """BLAS on one thread while our threads split the work between them."""
-    controller = _blas_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
-
-
-@functools.lru_cache(maxsize=1)
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - scikit-learn depends on it
-        return None
-    return ThreadpoolController()
 
 
 def _is_torch_tensor(x) -> bool:
@@ -522,27 +501,6 @@ class NumpyScorer(_Scorer):
 
 
 __all__ = ["NumpyScorer", "TorchScorer", "make_scorer"]  # noqa: F822
-
-
-def _add_weighted_xlogx(post_M_K, weights_M, p_K_m, buffers, m_block, floor,
-                        precise, acc_m) -> None:
-    """``acc_m += sum_m w_m q_m log q_m`` with ``q = post @ p``, in blocks of
-    ``m_block`` configurations that stay in cache (``buffers``: two scratch
-    arrays of at least ``m_block * m`` cells)."""
-    M, cols = post_M_K.shape[0], p_K_m.shape[1]
-    q, lq = buffers
-    for r in range(0, M, m_block):
-        s = min(M, r + m_block)
-        q_M_m = q[: (s - r) * cols].reshape(s - r, cols)
-        l_M_m = lq[: (s - r) * cols].reshape(s - r, cols)
-        np.matmul(post_M_K[r:s], p_K_m, out=q_M_m)
-        if precise:
-            np.maximum(q_M_m, floor, out=l_M_m)
-            np.log(l_M_m, out=l_M_m)
-        else:  # screening: q >= the raised floor already
-            np.log(q_M_m, out=l_M_m)
-        l_M_m *= q_M_m
-        acc_m += weights_M[r:s] @ l_M_m
 
 
 def __getattr__(name: str):
