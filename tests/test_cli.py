@@ -104,6 +104,7 @@ def test_keyboard_interrupt_exits_130(monkeypatch, capsys, tmp_path):
     assert "interrupted" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_demo_writes_gif_and_frame(tmp_path, capsys):
     out, frame = tmp_path / "demo.gif", tmp_path / "frame.png"
     argv = ["demo", "--out", str(out), "--frame", str(frame), "--no-progress"]
@@ -167,6 +168,7 @@ def test_demo_refuses_existing_outputs_before_the_run(
     assert [p.name for p in tmp_path.iterdir()] == [existing]
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_demo_default_command_on_a_fresh_directory_then_force(
     tmp_path, monkeypatch, capsys
 ):
@@ -185,6 +187,7 @@ def test_demo_default_command_on_a_fresh_directory_then_force(
     assert [p.name for p in tmp_path.iterdir()] == ["batchbald_demo.gif"]
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_demo_docs_regeneration_command_with_force(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs").mkdir()

@@ -463,6 +463,7 @@ def _answer(child, answers):
     return saved
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_session_keeps_every_answer(tmp_path, sig):
     data = make_csv(tmp_path / "data.csv")
@@ -487,6 +488,7 @@ def test_killed_session_keeps_every_answer(tmp_path, sig):
         assert code == -signal.SIGKILL
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_kill_during_writes_leaves_a_valid_prefix(tmp_path):
     """Answers arrive faster than they are saved; SIGKILL lands mid-session,
     probably mid-write. The file must hold the first n answers, nothing else."""

@@ -167,6 +167,7 @@ def test_input_is_never_modified():
     np.testing.assert_array_equal(probs, before)
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_unreachable_scheduler_names_the_address():
     with pytest.raises(ValueError, match=r"tcp://127\.0\.0\.1:9"):
         with bd.connect("tcp://127.0.0.1:9", timeout=1):
@@ -191,6 +192,7 @@ def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
         bd.predict_to_zarr(forest, X, tmp_path / "preds.zarr")
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_predict_to_zarr_mc_dropout_masks_are_consistent_across_blocks(tmp_path):
     pytest.importorskip("torch")
     from sklearn.datasets import load_digits

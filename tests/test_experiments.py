@@ -615,6 +615,7 @@ def test_cli_default_name_is_checked_too(tmp_path, monkeypatch, capsys):
     assert "experiment_repeated-digits.csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # end to end: run once by CI (pytest -m slow)
 def test_cli_force_replaces_and_new_folders_are_created(tmp_path, capsys):
     from batchbald.cli import main
 
