@@ -95,28 +95,15 @@ EPS_CONSTRAINT = [Interval(numbers.Real, 0, 0.1, closed="left")]
 _LOG_FLOOR = [Interval(numbers.Real, 0, 1, closed="left")]
 
 # Configurations of a selected set live in batchbald.configurations (which
-# imports this module); their names stay importable from here, loaded on first
-# use so that either module can be imported first.
-_CONFIGURATION_NAMES = frozenset(
-    {
-        "MAX_EXACT_CONFIGURATIONS",
-        "conditional_entropy",
-        "conditional_mutual_information",
-        "configuration_weights",
-        "enumerate_configurations",
-        "extend_configurations",
-        "joint_entropy_exact",
-        "joint_entropy_sampled",
-        "posterior_weights",
-        "sample_configurations",
-    }
-)
+# imports this module); its public names (its __all__) stay importable from
+# here, loaded on first use so that either module can be imported first.
 
 
 def __getattr__(name: str):
-    if name in _CONFIGURATION_NAMES:
+    if not name.startswith("__"):
         module = importlib.import_module(".configurations", __package__)
-        return getattr(module, name)
+        if name in module.__all__:
+            return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
