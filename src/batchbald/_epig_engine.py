@@ -56,6 +56,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import softmax
 
+from ._greedy import merge_equal_rows
 from ._validation import renamed_parameter
 from .configurations import (
     configuration_weights,
@@ -82,7 +83,6 @@ DEFAULT_EPIG_N_SAMPLES = 100
 _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-10
 _FIRST_BLOCK = 64
-_MERGE_GRID = 1e-9
 # Screening leaves out the least likely configurations up to this total
 # weight: a gain moves by at most that times log C, far below _REFINE_TOL.
 _SCREEN_DROP_MASS = 1e-6
@@ -148,21 +148,16 @@ class _Configurations:
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """(post_U_K, weights_U): configurations with equal posteriors merged.
 
-        Merging rewrites the same weighted sum exactly (up to ``_MERGE_GRID``
-        in the posteriors); once the members are (nearly) identified most
-        configurations share one posterior and the gains get much cheaper.
+        Merging rewrites the same weighted sum exactly (up to the merge grid
+        of :func:`batchbald._greedy.merge_equal_rows`); once the members are
+        (nearly) identified most configurations share one posterior and the
+        gains get much cheaper.
         """
         # Labellings no member can produce (possible without a floor) drop out.
         possible = np.isfinite(self.log_joint_K_M).any(axis=0) & (self.weights_M > 0)
         post_M_K = softmax(self.log_joint_K_M[:, possible], axis=0).T
         weights_M = self.weights_M[possible]
-        keys = np.rint(post_M_K / _MERGE_GRID).astype(np.int64)
-        _, first, inverse = np.unique(
-            keys, axis=0, return_index=True, return_inverse=True
-        )
-        if len(first) == len(weights_M):
-            return post_M_K, weights_M
-        return post_M_K[first], np.bincount(inverse.ravel(), weights=weights_M)
+        return merge_equal_rows(post_M_K, weights_M)
 
     def screen(self) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`posterior` without its least likely configurations."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._rows import unique_rows
 from .configurations import (
     configuration_weights,
     extend_configurations,
@@ -158,10 +159,8 @@ class _SelectedSet:
             if self.exact:
                 self._full = posterior_weights(self.log_joint_K_M), self.weights_M
             else:
-                _, first_U, inverse_M = np.unique(
-                    self.labels_M_B, axis=0, return_index=True, return_inverse=True
-                )
-                weights_U = np.bincount(inverse_M.ravel(), weights=self.weights_M)
+                first_U, inverse_M = unique_rows(self.labels_M_B)
+                weights_U = np.bincount(inverse_M, weights=self.weights_M)
                 post_U_K = posterior_weights(self.log_joint_K_M[:, first_U])
                 self._full = post_U_K, weights_U
         return self._full
@@ -174,10 +173,10 @@ class _SelectedSet:
             dropped = np.searchsorted(np.cumsum(weights_M[order]), _SCREEN_DROP_MASS)
             keep = np.sort(order[dropped:])
             post_M_K, weights_M = post_M_K[keep], weights_M[keep]
-        return _merge_equal_rows(post_M_K, weights_M)
+        return merge_equal_rows(post_M_K, weights_M)
 
 
-def _merge_equal_rows(post_M_K: np.ndarray, weights_M: np.ndarray):
+def merge_equal_rows(post_M_K: np.ndarray, weights_M: np.ndarray):
     """Merge configurations whose member posteriors agree to ``_MERGE_GRID``.
 
     Once the ensemble has been (nearly) identified, most configurations share
@@ -188,12 +187,10 @@ def _merge_equal_rows(post_M_K: np.ndarray, weights_M: np.ndarray):
     if len(weights_M) < 2:
         return post_M_K, weights_M
     keys_M_K = np.rint(post_M_K / _MERGE_GRID).astype(np.int64)
-    _, first_U, inverse_M = np.unique(
-        keys_M_K, axis=0, return_index=True, return_inverse=True
-    )
+    first_U, inverse_M = unique_rows(keys_M_K)
     if len(first_U) == len(weights_M):
         return post_M_K, weights_M
-    return post_M_K[first_U], np.bincount(inverse_M.ravel(), weights=weights_M)
+    return post_M_K[first_U], np.bincount(inverse_M, weights=weights_M)
 
 
 @dataclass(frozen=True)
@@ -398,8 +395,7 @@ def _grouped_configurations(post_M_K: np.ndarray, weights_M: np.ndarray):
     if M < 4 * K:
         return None
     top_M_K = post_M_K >= 0.5 * post_M_K.max(axis=1, keepdims=True)
-    _, group_M = np.unique(top_M_K, axis=0, return_inverse=True)
-    group_M = group_M.ravel()
+    _, group_M = unique_rows(top_M_K)
     n_groups = int(group_M.max()) + 1
     if 4 * n_groups > M:
         group_M, n_groups = np.argmax(post_M_K, axis=1), K
