@@ -239,13 +239,13 @@ def test_grouped_configurations_bound_every_gain(K, M, concentration):
     """Merging configurations by their most likely member can only raise the
     estimate (concavity of the mutual information in the members'
     distribution): the lazy rounds' upper bounds hold for every sample."""
-    from batchbald._greedy import _grouped_configurations
+    from batchbald._lazy import grouped_configurations
 
     rng = np.random.default_rng(K * M)
     probs = _probs(rng, K, 150, 4)
     post = rng.dirichlet(np.full(K, concentration), size=M)
     weights = rng.dirichlet(np.ones(M))
-    post_G, weights_G = _grouped_configurations(post, weights)
+    post_G, weights_G = grouped_configurations(post, weights)
     assert len(weights_G) <= max(K, M // 4)
     np.testing.assert_allclose(weights_G.sum(), 1.0)
     with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
@@ -256,10 +256,10 @@ def test_grouped_configurations_bound_every_gain(K, M, concentration):
 
 
 def test_grouped_configurations_none_when_few():
-    from batchbald._greedy import _grouped_configurations
+    from batchbald._lazy import grouped_configurations
 
     post = np.full((7, 2), 0.5)
-    assert _grouped_configurations(post, np.full(7, 1 / 7)) is None
+    assert grouped_configurations(post, np.full(7, 1 / 7)) is None
 
 
 @pytest.mark.parametrize("max_memory,table", [(2**20, True), (4_000, False)])
