@@ -11,6 +11,11 @@ Two grids:
     ``completion="power"`` and both, against random and top-k BALD, on
     repeated digits at b=20 with a bagging of 10 MLPs and of 10 logistic
     regressions.
+``--grid early``
+    The first three cycles only (b=20, 12 seeds), where the cold start
+    decides: BatchBALD's defaults against random, PowerBALD, and BatchBALD
+    scoring the members' probabilities instead of their votes or completing
+    uniformly; reported as mean accuracy per cycle with its standard error.
 ``--grid full``
     BatchBALD with the strategy's default settings against random and top-k
     BALD: bagging of 10 MLPs, bagging of 10 logistic regressions and a random
@@ -63,6 +68,13 @@ EXTRA_REMEDIES: dict[str, dict | None] = {
     "bb-noise0.2": {**_OFF, "label_noise": 0.2},
     "bb-noise0.05+power": {**_OFF, "label_noise": 0.05, "completion": "power"},
 }
+EARLY_STRATEGIES: dict[str, dict | None] = {
+    "random": None,
+    "powerbald": None,
+    "batchbald": None,  # the strategy's defaults: votes + power completion
+    "bb-probs+power": {"member_votes": False, "completion": "power"},
+    "bb-votes+random": {"member_votes": True, "completion": "random"},
+}
 FULL_STRATEGIES: dict[str, dict | None] = {
     "random": None,
     "bald": None,
@@ -109,6 +121,11 @@ def _settings(grid: str):
         for model in ("bagging-mlp", "bagging-logreg", "random-forest"):
             yield model, "repeated-digits", 20, 8
         return
+    if grid == "early":
+        for data in DATA:
+            for model in ("bagging-mlp", "bagging-logreg"):
+                yield model, data, 20, 3
+        return
     cycles = {10: 12, 20: 8, 40: 5}
     # b = 20 first (the fast logistic regressions first), then b = 10 and 40.
     models = ("bagging-logreg", "bagging-mlp", "random-forest")
@@ -134,7 +151,7 @@ def _run(model, data, b, n_cycles, label, kwargs, seed):
             seeds=[seed],
             batch_size=b,
             n_cycles=n_cycles,
-            n_samples_K=10,
+            n_members=10,
         )
     return result.records, time.perf_counter() - t0
 
@@ -147,7 +164,9 @@ def run_grid(grid: str, seeds: int, out: Path, only=None, models=None) -> None:
         for line in path.read_text().splitlines():
             r = json.loads(line)
             done.add((r["model"], r["data"], r["b"], r["strategy"], r["seed"]))
-    strategies = REMEDY_STRATEGIES if grid == "remedy" else FULL_STRATEGIES
+    strategies = {
+        "remedy": REMEDY_STRATEGIES, "early": EARLY_STRATEGIES
+    }.get(grid, FULL_STRATEGIES)  # fmt: skip
     strategies = {**strategies, **EXTRA_REMEDIES}
     for model, data, b, n_cycles in _settings(grid):
         if models and model not in models:
@@ -212,15 +231,46 @@ def summarize(grid: str, out: Path) -> str:
         + "\n".join(lines)
         + "\n"
     )
+    if grid == "early":
+        text += "\n" + _by_cycle(rows)
     (out / f"summary_{grid}.md").write_text(text)
     return text
 
 
+def _by_cycle(rows) -> str:
+    """Mean test accuracy per cycle, +- its standard error over seeds."""
+    n_cycles = max(len(r["accuracy"]) for r in rows)
+    head = ["model", "data", "strategy", "seeds"]
+    head += [f"{n} labels" for n in rows[0]["n_labels"][:n_cycles]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for model, data in sorted({(r["model"], r["data"]) for r in rows}):
+        sub = [r for r in rows if (r["model"], r["data"]) == (model, data)]
+        for label in dict.fromkeys(r["strategy"] for r in sub):
+            acc = np.array([r["accuracy"] for r in sub if r["strategy"] == label])
+            se = (
+                acc.std(axis=0, ddof=1) / np.sqrt(len(acc))
+                if len(acc) > 1
+                else 0 * acc[0]
+            )
+            cells = [model, data, label, str(len(acc))]
+            cells += [
+                f"{m:.3f} +- {e:.3f}" for m, e in zip(acc.mean(0), se, strict=True)
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+    return (
+        "Mean test accuracy by number of labels, +- the standard error over "
+        "seeds:\n\n" + "\n".join(lines) + "\n"
+    )
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--grid", choices=("remedy", "full"), default="remedy")
+    parser.add_argument("--grid", choices=("remedy", "early", "full"), default="remedy")
     parser.add_argument(
-        "--seeds", type=int, default=None, help="seeds per setting (remedy: 3, full: 5)"
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per setting (remedy: 3, early: 12, full: 5)",
     )
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument(
@@ -240,7 +290,7 @@ def main(argv=None) -> None:
     except ImportError:
         pass
     if not args.summary:
-        seeds = args.seeds or (3 if args.grid == "remedy" else 5)
+        seeds = args.seeds or {"remedy": 3, "early": 12}.get(args.grid, 5)
         only = args.strategies.split(",") if args.strategies else None
         models = args.models.split(",") if args.models else None
         run_grid(args.grid, seeds, args.out, only, models)
