@@ -14,8 +14,10 @@ measured on the 0-4 test set (argmax over all 11 classes). Every strategy
 starts from the same random labeled points per seed and acquires batches of
 ``--batch-size`` until ``--budget`` labels. The model is a bagging of ``K``
 logistic regressions (:func:`batchbald.ensembles.bagging_ensemble`), refitted
-after every batch; the strategies' ``select`` reads its member
-probabilities (pool, targets and test predicted in one call).
+after every batch; the strategies' ``select`` reads its members' outputs
+(pool, targets and test predicted in one call): their votes by default
+(``--members-as votes``, what BatchBALD and the EPIG strategies score when
+``query`` reads a scikit-learn ensemble), or their probabilities.
 
 Reported: labels needed to first reach each target accuracy (mean over the
 seeds that reach it, and how many do), accuracy at a few budgets, and the
@@ -49,6 +51,7 @@ from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from batchbald.ensembles import bagging_ensemble, ensemble_probas  # noqa: E402
+from batchbald.information import member_votes  # noqa: E402
 from batchbald.pool import (  # noqa: E402
     EPIG,
     BatchBALD,
@@ -132,9 +135,10 @@ def run_one(name, problem, args, seed):
         if n_labels >= args.budget:
             break
         b = min(args.batch_size, args.budget - n_labels)
-        picks = unlabeled[
-            choose(name, probs[:, :nu], probs[:, nu : nu + nt], b, rng, args)
-        ]
+        seen = probs[:, : nu + nt]
+        if args.members_as == "votes":
+            seen = member_votes(seen)
+        picks = unlabeled[choose(name, seen[:, :nu], seen[:, nu:], b, rng, args)]
         off_target += int(np.sum(y_pool[picks] >= 5))
         y[picks] = y_pool[picks]
     acquired = args.budget - args.initial
@@ -163,7 +167,8 @@ def report(results, args, seconds) -> str:
         f"classes. Start {args.initial} random labels, batches of "
         f"{args.batch_size}, budget {args.budget}; BatchBALD with "
         f"M={args.mc_bald} configurations, BatchEPIG with M={args.mc} (each of "
-        f"its configurations costs a full EPIG pass); {args.seeds} seeds.",
+        f"its configurations costs a full EPIG pass); {args.seeds} seeds; "
+        f"every strategy scores the members' {args.members_as}.",
         "",
         "Labels needed to reach a test accuracy on digits 0-4 (mean over the "
         "seeds that reach it; in brackets how many of the seeds do):",
@@ -219,6 +224,14 @@ def parse_args(argv=None):
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--targets", default="0.7,0.8,0.85")
     p.add_argument("--report-at", default="50,100,150")
+    p.add_argument(
+        "--members-as",
+        choices=("votes", "probabilities"),
+        default="votes",
+        help="what every strategy scores: the members' votes (what BatchBALD and "
+        "the EPIG strategies score by default when query reads a scikit-learn "
+        "ensemble) or their probabilities",
+    )
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
     args.strategies = [s for s in args.strategies.split(",") if s]

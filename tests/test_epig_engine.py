@@ -214,3 +214,89 @@ def test_n_samples_is_a_deprecated_alias_of_n_configurations():
     np.testing.assert_allclose(new.gains, old.gains)
     with pytest.raises(TypeError, match="pass n_configurations only"):
         select_batch_epig(pool, target, 4, n_configurations=5, n_samples=5)
+
+
+def _identical_members(K=5, N=30, T=8, C=3, seed=0):
+    # Every member predicts the same: no information about any target.
+    rng = np.random.default_rng(seed)
+    one_N_C = rng.dirichlet(np.ones(C), size=N)
+    one_T_C = rng.dirichlet(np.ones(C), size=T)
+    return np.broadcast_to(one_N_C, (K, N, C)).copy(), np.broadcast_to(
+        one_T_C, (K, T, C)
+    ).copy()
+
+
+def _one_hot_members(K=8, N=40, T=10, C=2, seed=0):
+    rng = np.random.default_rng(seed)
+    pool = np.eye(C)[rng.integers(0, C, size=(K, N))]
+    target = np.eye(C)[rng.integers(0, C, size=(K, T))]
+    return pool, target
+
+
+@pytest.mark.parametrize(
+    ("make", "expected_step"),
+    [
+        (_identical_members, 0),  # nothing to learn: saturated at once
+        (_one_hot_members, None),  # checked against the gains below
+    ],
+)
+@pytest.mark.parametrize("completion", [None, "power", "random"])
+def test_saturation_is_detected_and_completion_never_repeats(
+    make, expected_step, completion
+):
+    pool, target = make()
+    before = pool.copy(), target.copy()
+    sel = select_batch_epig(
+        pool, target, 12, n_configurations=50, random_state=3, completion=completion
+    )
+    assert len(set(sel.indices.tolist())) == 12
+    assert np.all(sel.gains >= 0)
+    below = np.flatnonzero(sel.gains < 1e-3)
+    if completion is None:  # plain greedy: the first gain below the floor
+        assert sel.saturated_at == (below[0] if len(below) else None)
+    if expected_step is not None:
+        assert sel.saturated_at == expected_step
+    assert sel.saturated_at is not None
+    np.testing.assert_array_equal(pool, before[0])
+    np.testing.assert_array_equal(target, before[1])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_completion_leaves_the_greedy_steps_before_saturation(seed):
+    pool, target = _one_hot_members(seed=seed)
+    plain = select_batch_epig(pool, target, 10, n_configurations=50, random_state=seed)
+    power = select_batch_epig(
+        pool, target, 10, n_configurations=50, random_state=seed, completion="power"
+    )
+    s = plain.saturated_at
+    assert s is not None and power.saturated_at == s
+    np.testing.assert_array_equal(power.indices[:s], plain.indices[:s])
+    again = select_batch_epig(
+        pool, target, 10, n_configurations=50, random_state=seed, completion="power"
+    )
+    np.testing.assert_array_equal(power.indices, again.indices)
+
+
+def test_power_completion_follows_the_epig_scores():
+    # Drawn picks land on candidates with EPIG > 0, never on the zero ones.
+    rng = np.random.default_rng(5)
+    K, C = 6, 3
+    informative = np.eye(C)[rng.integers(0, C, size=(K, 15))]
+    flat = np.broadcast_to(rng.dirichlet(np.ones(C), size=30), (K, 30, C))
+    pool = np.concatenate([informative, flat], axis=1)
+    target = np.eye(C)[rng.integers(0, C, size=(K, 7))]
+    sel = select_batch_epig(
+        pool, target, 12, n_configurations=40, random_state=0, completion="power"
+    )
+    assert sel.saturated_at is not None
+    assert np.all(sel.indices < 15)  # the flat candidates carry nothing
+    uniform = select_batch_epig(
+        pool, target, 12, n_configurations=40, random_state=0, completion="random"
+    )
+    assert np.any(uniform.indices >= 15)  # the uniform draw does not care
+
+
+def test_unknown_completion_is_refused():
+    pool, target = _one_hot_members()
+    with pytest.raises(ValueError, match="completion must be None or one of"):
+        select_batch_epig(pool, target, 3, completion="greedy")

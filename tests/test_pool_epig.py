@@ -10,6 +10,7 @@ import batchbald.pool as pool_module
 from batchbald._names import STRATEGIES
 from batchbald.ensembles import ensemble_probas
 from batchbald.epig import epig_scores
+from batchbald.information import member_votes
 from batchbald.pool import EPIG, BatchEPIG, PowerEPIG, SoftmaxEPIG, SoftrankEPIG
 from batchbald.utils import MISSING_LABEL
 
@@ -57,7 +58,17 @@ def test_query_shapes_and_nan_semantics(strategy, targets, data):
         lambda X: X[30:50] + 0.25,  # samples of their own
     ],
 )
-def test_utilities_row_0_is_epig_of_candidates_against_targets(make_targets, data):
+@pytest.mark.parametrize(
+    ("member_votes", "transform"),
+    [
+        (False, lambda p: p),  # the members' probabilities
+        (None, member_votes),  # default: a scikit-learn ensemble's members vote
+        (True, member_votes),
+    ],
+)
+def test_utilities_row_0_is_epig_of_candidates_against_targets(
+    make_targets, member_votes, transform, data
+):
     X, y = data
     targets = make_targets(X)
     X_target = X[targets] if targets.ndim == 1 else targets
@@ -65,12 +76,13 @@ def test_utilities_row_0_is_epig_of_candidates_against_targets(make_targets, dat
     probs, _ = ensemble_probas(
         forest(), np.concatenate([X[unlabeled], X_target]), X=X, y=y, fit=True
     )
+    probs = transform(probs)
     expected = np.full(len(X), np.nan)
     expected[unlabeled] = epig_scores(
         probs[:, : len(unlabeled)], probs[:, len(unlabeled) :]
     )
     for strategy in (EPIG, BatchEPIG):
-        idx, util = strategy(random_state=0).query(
+        idx, util = strategy(random_state=0, member_votes=member_votes).query(
             X, y, forest(), batch_size=2, return_utilities=True, targets=targets
         )
         np.testing.assert_allclose(util[0], expected, atol=2e-6, equal_nan=True)
@@ -236,3 +248,59 @@ def test_dataframes_work_as_X_and_as_targets(strategy, data):
         ))  # fmt: skip
     with pytest.raises(ValueError, match="must be a DataFrame when X is one"):
         strategy().query(frame, y, forest(), targets=X[:5])
+
+
+@pytest.mark.parametrize("strategy", EPIG_STRATEGIES)
+@pytest.mark.parametrize("flag", [None, False, True])
+def test_member_votes_in_select(strategy, flag):
+    # select scores the probabilities as given unless member_votes=True.
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.full(4, 0.7), size=(6, 25))
+    targets = rng.dirichlet(np.full(4, 0.7), size=(6, 9))
+    before = probs.copy()
+    got = strategy(random_state=1, member_votes=flag).select(probs, targets, 4)
+    seen = (member_votes(probs), member_votes(targets)) if flag else (probs, targets)
+    want = strategy(random_state=1, member_votes=False).select(*seen, 4)
+    np.testing.assert_array_equal(got.indices, want.indices)
+    np.testing.assert_allclose(got.gains, want.gains, atol=1e-12)
+    np.testing.assert_array_equal(probs, before)
+
+
+def test_samplers_are_not_turned_into_votes(data):
+    # With sample_predictions_method_name (MC dropout and the like) the
+    # default scores probabilities.
+    X, y = data
+
+    class Sampler(RandomForestClassifier):
+        def sample_proba(self, X):
+            p = np.stack([t.predict_proba(X) for t in self.estimators_])
+            return 0.6 * p + 0.4 * np.random.default_rng(0).dirichlet(
+                np.ones(p.shape[-1]), size=p.shape[:2]
+            )
+
+    def run(flag):
+        return EPIG(
+            random_state=0, member_votes=flag,
+            sample_predictions_method_name="sample_proba",
+        ).query(X, y, Sampler(n_estimators=7, random_state=0), batch_size=3,
+                return_utilities=True)[1]  # fmt: skip
+
+    np.testing.assert_allclose(run(None), run(False), equal_nan=True)
+    assert not np.allclose(run(True), run(False), equal_nan=True)
+
+
+@pytest.mark.parametrize(
+    ("completion", "says"),
+    [("power", "drawn PowerEPIG-style"), (None, "completion='power' would")],
+)
+def test_batch_epig_warns_once_when_saturated(completion, says):
+    from batchbald.saturation import SaturationWarning
+
+    rng = np.random.default_rng(0)
+    one = rng.dirichlet(np.ones(3), size=20)
+    probs = np.broadcast_to(one, (4, 20, 3)).copy()  # identical members
+    with pytest.warns(SaturationWarning) as record:
+        sel = BatchEPIG(random_state=0, completion=completion).select(probs, None, 5)
+    assert sel.saturated_at == 0
+    messages = [str(w.message) for w in record if w.category is SaturationWarning]
+    assert len(messages) == 1 and "step 0 of 5" in messages[0] and says in messages[0]

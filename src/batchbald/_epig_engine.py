@@ -72,6 +72,7 @@ from .epig import (
     epig_scores,
 )
 from .information import check_eps
+from .saturation import COMPLETIONS, SATURATION_FLOOR
 from .utils import check_positive_int, check_random_state
 
 __all__ = ["DEFAULT_EPIG_N_SAMPLES", "select_batch_epig", "select_epig_topk"]
@@ -269,6 +270,7 @@ def select_batch_epig(
     max_memory: int | None = None,
     callback: Callable[[int, int, float], None] | None = None,
     n_samples: int | None = None,
+    completion: str | None = None,
 ) -> BatchSelection:
     """Greedy joint EPIG: ``batch_size`` samples maximising ``E_{x*} I(y_A; y*)``.
 
@@ -301,12 +303,21 @@ def select_batch_epig(
         Called as ``callback(step, index, gain)`` after each step.
     n_samples : int, default=None
         Deprecated alias of ``n_configurations`` (a FutureWarning).
+    completion : {"power", "random"} or None, default=None
+        What to do once the batch saturates, i.e. from the first step whose
+        gain is below ``SATURATION_FLOOR`` (1e-3 nats, see
+        :mod:`batchbald.saturation`): the remaining gains about the targets'
+        predictions are then all about zero and greedy picks follow rounding.
+        None keeps choosing greedily (plain batch EPIG); ``"power"`` draws the
+        rest of the batch in proportion to the candidates' EPIG scores
+        (PowerEPIG-style), ``"random"`` uniformly. Either way ``gains`` are
+        the picks' true gains.
 
     Returns
     -------
     batchbald.engine.BatchSelection
         ``indices``, ``gains`` (nats), ``utilities`` (or None), ``n_scored``
-        (the number of (sample, step) gains evaluated).
+        (the number of (sample, step) gains evaluated) and ``saturated_at``.
     """
     pool, target = check_pool_and_targets(probs_pool_K_N_C, probs_target_K_T_C)
     M, eps, max_memory, rng, lazy = _check_options(
@@ -320,37 +331,103 @@ def select_batch_epig(
     )
     K, N, C = pool.shape
     batch_size = _check_batch_size(batch_size, N)
-    problem = _Problem(pool, target, max_memory)
-    state = _Configurations(K, C, M, eps, rng)
-    available_N = np.ones(N, dtype=bool)
-    utilities = np.full((batch_size, N), np.nan) if return_utilities else None
-    indices: list[int] = []
-    gains: list[float] = []
-    n_scored = 0
+    if completion is not None and completion not in COMPLETIONS:
+        raise ValueError(
+            f"completion must be None or one of {sorted(COMPLETIONS)}; got "
+            f"{completion!r}."
+        )
+    run = _EpigRun(
+        _Problem(pool, target, max_memory), _Configurations(K, C, M, eps, rng),
+        batch_size, rng, return_utilities,
+    )  # fmt: skip
+    drawn: list[int] = []
     for step in range(batch_size):
-        idx, gain = problem.step(*state.screen(), available_N, lazy)
-        n_scored += len(idx)
+        if drawn:
+            chosen, gain = drawn.pop(0), 0.0
+        else:
+            chosen, gain = run.greedy_choice(step, lazy)
+            if run.saturated_at is None and gain < SATURATION_FLOOR:
+                run.saturated_at = step
+                if completion is not None:
+                    drawn = run.completion_order(completion)
+                    chosen = drawn.pop(0)
+        if run.saturated_at is not None and completion is not None:
+            gain = run.drawn_gain(step, chosen)
+        run.commit(step, chosen, max(gain, 0.0))
+        if callback is not None:
+            callback(step, chosen, run.gains[-1])
+    return BatchSelection(
+        indices=np.asarray(run.indices, dtype=np.intp),
+        gains=np.asarray(run.gains),
+        utilities=run.utilities,
+        n_scored=run.n_scored,
+        saturated_at=run.saturated_at,
+    )
+
+
+class _EpigRun:
+    """State of one greedy batch-EPIG selection."""
+
+    def __init__(self, problem, state, batch_size, rng, return_utilities):
+        self.problem, self.state, self.rng = problem, state, rng
+        self.batch_size = batch_size
+        N = problem.pool.shape[1]
+        self.available_N = np.ones(N, dtype=bool)
+        self.utilities = np.full((batch_size, N), np.nan) if return_utilities else None
+        self.indices: list[int] = []
+        self.gains: list[float] = []
+        self.n_scored = 0
+        self.saturated_at: int | None = None
+
+    def greedy_choice(self, step: int, lazy: bool) -> tuple[int, float]:
+        """The step's greedy pick and its float64 gain."""
+        problem, state = self.problem, self.state
+        idx, gain = problem.step(*state.screen(), self.available_N, lazy)
+        self.n_scored += len(idx)
         post, weights = state.posterior()
         near = idx[gain >= gain.max() - _REFINE_TOL]
         near_gain = problem.gains(near, post, weights, precise=True)
-        chosen = int(near[_pick(near_gain, near, rng)])
-        if utilities is not None:
-            base = float(np.sum(gains))
-            utilities[step, idx] = base + gain
-            utilities[step, near] = base + near_gain
-        indices.append(chosen)
-        gains.append(float(near_gain[near == chosen][0]))
-        available_N[chosen] = False
-        if step + 1 < batch_size:
-            state.add(np.asarray(pool[:, chosen], dtype=np.float64))
-        if callback is not None:
-            callback(step, chosen, gains[-1])
-    return BatchSelection(
-        indices=np.asarray(indices, dtype=np.intp),
-        gains=np.asarray(gains),
-        utilities=utilities,
-        n_scored=n_scored,
-    )
+        chosen = int(near[_pick(near_gain, near, self.rng)])
+        if self.utilities is not None:
+            base = float(np.sum(self.gains))
+            self.utilities[step, idx] = base + gain
+            self.utilities[step, near] = base + near_gain
+        return chosen, float(near_gain[near == chosen][0])
+
+    def completion_order(self, mode: str) -> list[int]:
+        """The rest of the batch drawn without replacement (Gumbel-top-k):
+        ``"power"`` in proportion to the candidates' EPIG scores (PowerEPIG),
+        ``"random"`` uniformly."""
+        idx = np.flatnonzero(self.available_N)
+        n = self.batch_size - len(self.indices)
+        log_p = np.zeros(len(idx))
+        if mode == "power":
+            pool, target = self.problem.pool, self.problem.target
+            scores = epig_scores(
+                pool[:, idx], target, max_memory=self.problem.max_memory
+            )
+            log_p = np.log(np.maximum(scores, np.finfo(np.float64).tiny))
+        keys = log_p + self.rng.gumbel(size=len(idx))
+        return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
+
+    def drawn_gain(self, step: int, index: int) -> float:
+        """The float64 gain of a drawn pick (and its utilities row)."""
+        post, weights = self.state.posterior()
+        if self.utilities is not None:
+            avail = np.flatnonzero(self.available_N)
+            row = self.problem.gains(avail, post, weights, precise=True)
+            self.utilities[step, avail] = float(np.sum(self.gains)) + row
+            self.n_scored += len(avail)
+        gain = self.problem.gains(np.array([index]), post, weights, precise=True)
+        return float(gain[0])
+
+    def commit(self, step: int, index: int, gain: float) -> None:
+        self.indices.append(index)
+        self.gains.append(gain)
+        self.available_N[index] = False
+        if step + 1 < self.batch_size:
+            pool = self.problem.pool
+            self.state.add(np.asarray(pool[:, index], dtype=np.float64))
 
 
 class _Problem:
