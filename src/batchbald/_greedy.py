@@ -36,6 +36,9 @@ from .saturation import (
 # (float64 rounding of equal gains is ~1e-15; the exactness tests ask 1e-12).
 _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-13
+# About the float32 screening error of a gain; the lazy margin once every gain
+# is below _REFINE_TOL (sampled regime): closer candidates count as ties.
+_F32_TIE_TOL = 1e-6
 # Probability mass of unlikely exact configurations left out of screening.
 _SCREEN_DROP_MASS = 1e-6
 # Screening merges configurations whose posteriors agree on this grid.
@@ -233,8 +236,14 @@ class _GreedyRun:
         ``cap`` above every float64 gain), its float64 gain is at most
         ``g32(b) - _REFINE_TOL + e < g64(b)``. In the sampled regime the
         bounds are earlier estimates, upper bounds of the gains only in
-        expectation (as before: lazy evaluation there follows the estimate),
-        but both engines hold the same bounds for the samples they score.
+        expectation (as before: lazy evaluation there follows the estimate).
+        Once the members' remaining entropy ``cap`` (which no gain exceeds)
+        is at most ``_REFINE_TOL``, every gain lies within the float32-safe
+        window of every other: they all tie within float32 rounding, the step
+        is saturated whatever is picked, and the lazy round closes the
+        candidates within ``_F32_TIE_TOL`` of its best as ties (margin
+        ``+_F32_TIE_TOL``) instead of scoring the whole pool in float64; the
+        two engines may pick differently there.
         """
         want_row = self.utilities is not None
         if step == 0:
@@ -242,9 +251,12 @@ class _GreedyRun:
             gain_n, tie_tol = cand.gain, np.inf
         else:
             post_M_K, weights_M = self.state.screen()
+            cap = self.state.member_entropy()
+            margin = -_REFINE_TOL
+            if not self.state.exact and cap <= _REFINE_TOL:
+                margin = _F32_TIE_TOL  # every gain is a float32 tie (see above)
             cand = self.backend.step_candidates(
-                post_M_K, weights_M, lazy=self.lazy,
-                cap=self.state.member_entropy(), margin=-_REFINE_TOL,
+                post_M_K, weights_M, lazy=self.lazy, cap=cap, margin=margin,
                 window=_REFINE_TOL, want_row=want_row,
             )  # fmt: skip
             gain_n = self.backend.precise_gains(cand.idx, *self.state.full())

@@ -41,11 +41,12 @@ from ._greedy import select_batch
 from ._methods import select_from_pool
 from ._predict import predict_to_zarr
 from ._select import pool_entropies, select_scores
-from ._sources import is_dask_array, open_pool
+from ._sources import is_dask_array, member_votes, open_pool
 
 __all__ = [
     "connect",
     "is_dask_array",
+    "member_votes",
     "open_pool",
     "pool_entropies",
     "predict_to_zarr",
