@@ -36,9 +36,13 @@ from .saturation import (
 # (float64 rounding of equal gains is ~1e-15; the exactness tests ask 1e-12).
 _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-13
-# About the float32 screening error of a gain; the lazy margin once every gain
-# is below _REFINE_TOL (sampled regime): closer candidates count as ties.
+# About the float32 screening error of a gain; the lazy margin once the
+# members' remaining entropy is below _TIED_CAP (sampled regime): closer
+# candidates count as ties. At most _MAX_PRECISE candidates of a sampled step
+# are re-scored in float64 (see _GreedyRun.greedy_choice).
 _F32_TIE_TOL = 1e-6
+_TIED_CAP = 4 * _REFINE_TOL
+_MAX_PRECISE = 1024
 # Probability mass of unlikely exact configurations left out of screening.
 _SCREEN_DROP_MASS = 1e-6
 # Screening merges configurations whose posteriors agree on this grid.
@@ -237,13 +241,16 @@ class _GreedyRun:
         ``g32(b) - _REFINE_TOL + e < g64(b)``. In the sampled regime the
         bounds are earlier estimates, upper bounds of the gains only in
         expectation (as before: lazy evaluation there follows the estimate).
-        Once the members' remaining entropy ``cap`` (which no gain exceeds)
-        is at most ``_REFINE_TOL``, every gain lies within the float32-safe
-        window of every other: they all tie within float32 rounding, the step
-        is saturated whatever is picked, and the lazy round closes the
-        candidates within ``_F32_TIE_TOL`` of its best as ties (margin
-        ``+_F32_TIE_TOL``) instead of scoring the whole pool in float64; the
-        two engines may pick differently there.
+        Two exceptions keep a saturated step cheap, and there the two
+        engines may pick differently among float32 near-ties: once the
+        members' remaining entropy ``cap`` (which no gain exceeds) is at most
+        ``_TIED_CAP`` (sampled regime), the gains are within a few windows of
+        0 (far below the saturation floor of 1e-3 nats) and the window around
+        the best would soon reach 0 and hold the whole pool, so the lazy
+        round closes the candidates within ``_F32_TIE_TOL`` of its best as
+        ties (margin ``+_F32_TIE_TOL``); and when more than ``_MAX_PRECISE``
+        candidates are in the window (sampled regime), only that many of the
+        best screened gains are re-scored.
         """
         want_row = self.utilities is not None
         if step == 0:
@@ -252,13 +259,15 @@ class _GreedyRun:
         else:
             post_M_K, weights_M = self.state.screen()
             cap = self.state.member_entropy()
-            margin = -_REFINE_TOL
-            if not self.state.exact and cap <= _REFINE_TOL:
-                margin = _F32_TIE_TOL  # every gain is a float32 tie (see above)
+            tied = not self.state.exact and cap <= _TIED_CAP
             cand = self.backend.step_candidates(
-                post_M_K, weights_M, lazy=self.lazy, cap=cap, margin=margin,
+                post_M_K, weights_M, lazy=self.lazy, cap=cap,
+                margin=_F32_TIE_TOL if tied else -_REFINE_TOL,
                 window=_REFINE_TOL, want_row=want_row,
             )  # fmt: skip
+            if not self.state.exact and len(cand.idx) > _MAX_PRECISE:
+                top = np.lexsort((cand.idx, -cand.gain))[:_MAX_PRECISE]
+                cand.idx, cand.gain = cand.idx[top], cand.gain[top]
             gain_n = self.backend.precise_gains(cand.idx, *self.state.full())
             tie_tol = _TIE_TOL
         self.n_scored += cand.n_scored

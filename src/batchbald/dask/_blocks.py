@@ -251,7 +251,8 @@ def completion_block(probs_K_n_C, state: BlockState, *, mode: str, seed: int, k:
     order (:func:`batchbald._backend.completion_top`): pool indices, BALD
     scores, keys. Reads only the state (``probs_K_n_C`` is None)."""
     local = np.flatnonzero(state.available)
-    return completion_top(state.bald[local], local + state.offset, mode, seed, k)
+    bald_n = np.asarray(state.bald)
+    return completion_top(bald_n[local], local + state.offset, mode, seed, k)
 
 
 def votes_block(probs_K_n_C) -> np.ndarray:

@@ -172,4 +172,4 @@ def member_votes(probs_K_N_C) -> da.Array:
 
     arr = open_pool(probs_K_N_C)
     dtype = np.float32 if arr.dtype == np.float32 else np.float64
-    return arr.map_blocks(votes_block, dtype=dtype)
+    return da.map_blocks(votes_block, arr, dtype=dtype)
