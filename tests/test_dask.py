@@ -75,28 +75,14 @@ def _peaked_pool(seed, K=8, N=600, C=4, dup=30):
     )
 
 
-# Gains below this are float32 ties of 0: once the members' remaining entropy
-# is below it, greedy picks may differ (batchbald._greedy._REFINE_TOL).
-_F32_SAFE = 3e-5
-
-
-def _same_selection(got, ref, tol, greedy_tail=False):
-    """Same picks and the same saturation fields (gains to ``tol``). Greedy
-    picks made after every gain fell below ``_F32_SAFE`` tie within float32
-    rounding and may differ (``greedy_tail``: no completion); their gains
-    are then below it in both."""
-    tied = np.flatnonzero(ref.gains <= _F32_SAFE)
-    n = len(ref.indices) if not greedy_tail or ref.saturated_at is None else max(
-        tied[0] if len(tied) else len(ref.indices), ref.saturated_at + 1
-    )
-    np.testing.assert_array_equal(got.indices[:n], ref.indices[:n])
-    np.testing.assert_allclose(got.gains[:n], ref.gains[:n], rtol=0, atol=tol)
-    assert np.all(got.gains[n:] <= _F32_SAFE) and np.all(ref.gains[n:] <= _F32_SAFE)
+def _same_selection(got, ref, tol):
+    """Same picks and the same saturation fields (gains to ``tol``)."""
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_allclose(got.gains, ref.gains, rtol=0, atol=tol)
     assert got.saturated_at == ref.saturated_at
     assert got.exact == ref.exact
-    atol = tol + _F32_SAFE * (len(ref.indices) - n)
     np.testing.assert_allclose(
-        got.joint_information, ref.joint_information, rtol=0, atol=atol
+        got.joint_information, ref.joint_information, rtol=0, atol=tol
     )
     np.testing.assert_allclose(
         got.joint_information_se, ref.joint_information_se, rtol=0, atol=tol
@@ -134,7 +120,7 @@ def test_select_batch_on_a_dask_array_equals_in_memory(
     kwargs = dict(n_configurations=M, label_noise=label_noise, completion=completion)
     ref = engine.select_batch(probs, b, random_state=seed, **kwargs)
     got = engine.select_batch(arr, b, random_state=seed, **kwargs)
-    _same_selection(got, ref, tol, greedy_tail=completion is None)
+    _same_selection(got, ref, tol)
     if kind != "soft":
         assert ref.saturated_at is not None  # the case tests what it says
 

@@ -70,6 +70,11 @@ def completion_top(bald_n, idx_n, mode: str, seed: int, k: int):
     return idx_n[top], bald_n[top], keys_n[top]
 
 
+def top_scores(scores_n, idx_n, k: int) -> np.ndarray:
+    """Positions of the ``k`` largest scores, equal scores by smaller index."""
+    return np.lexsort((idx_n, -np.asarray(scores_n)))[:k]
+
+
 class PoolBackend(abc.ABC):
     """A pool of member probabilities that the greedy loop scores.
 
@@ -116,6 +121,11 @@ class PoolBackend(abc.ABC):
     def completion_order(self, n: int, mode: str, seed: int):
         """The first ``n`` available samples of the completion draw
         (:func:`completion_top`): their indices and BALD scores."""
+
+    @abc.abstractmethod
+    def top_bald(self, k: int) -> np.ndarray:
+        """The ``k`` available samples of largest BALD score (equal scores by
+        smaller index), in increasing index order."""
 
     @abc.abstractmethod
     def utilities_row(self, post_M_K, weights_M) -> tuple[np.ndarray, int]:
@@ -172,6 +182,10 @@ class InMemoryBackend(PoolBackend):
         idx = np.flatnonzero(self.available_N)
         top_idx, top_bald, _ = completion_top(self.bald_N[idx], idx, mode, seed, n)
         return top_idx, top_bald
+
+    def top_bald(self, k):
+        idx = np.flatnonzero(self.available_N)
+        return np.sort(idx[top_scores(self.bald_N[idx], idx, k)])
 
     def utilities_row(self, post_M_K, weights_M):
         gain_N = self.scorer.conditional_mi(None, post_M_K, weights_M)

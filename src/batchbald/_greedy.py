@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _keys
-from ._backend import InMemoryBackend, PoolBackend
+from ._backend import Candidates, InMemoryBackend, PoolBackend
 from ._lazy import _FIRST_BLOCK  # noqa: F401 (dask)
 from ._rows import unique_rows
 from .configurations import (
@@ -36,11 +36,9 @@ from .saturation import (
 # (float64 rounding of equal gains is ~1e-15; the exactness tests ask 1e-12).
 _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-13
-# About the float32 screening error of a gain; the lazy margin once the
-# members' remaining entropy is below _TIED_CAP (sampled regime): closer
-# candidates count as ties. At most _MAX_PRECISE candidates of a sampled step
-# are re-scored in float64 (see _GreedyRun.greedy_choice).
-_F32_TIE_TOL = 1e-6
+# Once the members' remaining entropy is below _TIED_CAP (sampled regime),
+# every gain is a float32 tie of 0; at most _MAX_PRECISE candidates of a
+# sampled step are re-scored in float64 (see _GreedyRun.greedy_choice).
 _TIED_CAP = 4 * _REFINE_TOL
 _MAX_PRECISE = 1024
 # Probability mass of unlikely exact configurations left out of screening.
@@ -241,16 +239,16 @@ class _GreedyRun:
         ``g32(b) - _REFINE_TOL + e < g64(b)``. In the sampled regime the
         bounds are earlier estimates, upper bounds of the gains only in
         expectation (as before: lazy evaluation there follows the estimate).
-        Two exceptions keep a saturated step cheap, and there the two
-        engines may pick differently among float32 near-ties: once the
-        members' remaining entropy ``cap`` (which no gain exceeds) is at most
-        ``_TIED_CAP`` (sampled regime), the gains are within a few windows of
-        0 (far below the saturation floor of 1e-3 nats) and the window around
-        the best would soon reach 0 and hold the whole pool, so the lazy
-        round closes the candidates within ``_F32_TIE_TOL`` of its best as
-        ties (margin ``+_F32_TIE_TOL``); and when more than ``_MAX_PRECISE``
-        candidates are in the window (sampled regime), only that many of the
-        best screened gains are re-scored.
+        Two exceptions keep a saturated step cheap. Once the members'
+        remaining entropy ``cap`` (which no gain exceeds) is at most
+        ``_TIED_CAP`` (sampled regime, lazy), every gain is within a few
+        windows of 0, far below the saturation floor of 1e-3 nats: the window
+        around the best would hold the whole pool, so the step decides in
+        float64 among the ``_MAX_PRECISE`` available samples of largest BALD
+        score instead (the same in both engines, and no screening at all).
+        When more than ``_MAX_PRECISE`` screened candidates are in the window
+        (sampled regime), only that many of the best are re-scored, and the
+        engines may then pick differently among those float32 near-ties.
         """
         want_row = self.utilities is not None
         if step == 0:
@@ -259,12 +257,14 @@ class _GreedyRun:
         else:
             post_M_K, weights_M = self.state.screen()
             cap = self.state.member_entropy()
-            tied = not self.state.exact and cap <= _TIED_CAP
-            cand = self.backend.step_candidates(
-                post_M_K, weights_M, lazy=self.lazy, cap=cap,
-                margin=_F32_TIE_TOL if tied else -_REFINE_TOL,
-                window=_REFINE_TOL, want_row=want_row,
-            )  # fmt: skip
+            if self.lazy and not self.state.exact and cap <= _TIED_CAP:
+                idx = self.backend.top_bald(_MAX_PRECISE)  # float32 ties
+                cand = Candidates(idx, np.zeros(len(idx)), len(idx))
+            else:
+                cand = self.backend.step_candidates(
+                    post_M_K, weights_M, lazy=self.lazy, cap=cap,
+                    margin=-_REFINE_TOL, window=_REFINE_TOL, want_row=want_row,
+                )  # fmt: skip
             if not self.state.exact and len(cand.idx) > _MAX_PRECISE:
                 top = np.lexsort((cand.idx, -cand.gain))[:_MAX_PRECISE]
                 cand.idx, cand.gain = cand.idx[top], cand.gain[top]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._backend import completion_top
+from .._backend import completion_top, top_scores
 from .._scoring import NumpyScorer
 from ..information import check_probabilities, member_votes
 
@@ -258,3 +258,12 @@ def completion_block(probs_K_n_C, state: BlockState, *, mode: str, seed: int, k:
 def votes_block(probs_K_n_C) -> np.ndarray:
     """:func:`batchbald.information.member_votes` of a validated block."""
     return member_votes(check_probabilities(probs_K_n_C, "probs_K_N_C"))
+
+
+def top_bald_block(probs_K_n_C, state: BlockState, *, k: int):
+    """The block's ``k`` available samples of largest BALD score: pool
+    indices and scores (from the state alone)."""
+    local = np.flatnonzero(state.available)
+    bald_n = np.asarray(state.bald)[local]
+    top = top_scores(bald_n, local, k)
+    return local[top] + state.offset, bald_n[top]

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _greedy as _core
 from .. import _keys
 from .. import engine as _engine
-from .._backend import Candidates, PoolBackend
+from .._backend import Candidates, PoolBackend, top_scores
 from .._validation import Interval, validate_params
 from ..engine import BatchSelection
 from ..information import EPS_CONSTRAINT
@@ -164,6 +164,15 @@ class DaskBackend(PoolBackend):
         keys = np.concatenate([p[2] for p in parts])
         top = _keys.order(keys, seed, idx)[:n]
         return idx[top], bald[top]
+
+    def top_bald(self, k):
+        ids = list(range(self.runner.n_blocks))
+        parts = self.runner.map(
+            _blocks.top_bald_block, ids, states=self.states, blockless=set(ids), k=k
+        )
+        idx = np.concatenate([p[0] for p in parts])
+        bald = np.concatenate([p[1] for p in parts])
+        return np.sort(idx[top_scores(bald, idx, k)])
 
     def utilities_row(self, post_M_K, weights_M):
         self.round += 1
