@@ -38,7 +38,9 @@ def _indices(out):
 
 
 @pytest.mark.parametrize("make", [_zarr, _shards])
-@pytest.mark.parametrize("method", ["batchbald", "bald", "powerbald", "entropy"])
+@pytest.mark.parametrize(
+    "method", ["batchbald", "bald", "powerbald", "entropy", "random"]
+)
 def test_a_store_or_shards_give_the_in_memory_choice(tmp_path, make, method):
     probs = _probs()
     source = make(tmp_path / "pool.zarr" if make is _zarr else tmp_path / "s", probs)

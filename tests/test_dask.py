@@ -3,6 +3,7 @@ in this process and on a LocalCluster of 2 worker processes."""
 
 import os
 import signal
+import warnings
 
 import numpy as np
 import pytest
@@ -12,12 +13,25 @@ pytest.importorskip("distributed")
 zarr = pytest.importorskip("zarr")
 
 import batchbald.dask as bd  # noqa: E402
+from batchbald import engine  # noqa: E402
 from batchbald.engine import (  # noqa: E402
     pool_entropies,
     select_batch,
     select_stochastic,
     select_topk,
 )
+from batchbald.pool import (  # noqa: E402
+    EPIG,
+    BatchBALD,
+    BatchEPIG,
+    EntropySampling,
+    GreedyBALD,
+    PowerBALD,
+    RandomSampling,
+    SoftmaxBALD,
+    SoftrankBALD,
+)
+from batchbald.saturation import SaturationWarning  # noqa: E402
 
 
 def _pool(seed, K=8, N=900, C=4, dup=40, dtype=np.float64):
@@ -52,6 +66,153 @@ def test_in_process_equals_in_memory(seed, M, b, chunk):
     ref = select_batch(probs, b, n_configurations=M, random_state=seed)
     got = bd.select_batch(arr, b, n_configurations=M, random_state=seed)
     _assert_same(got, ref, M)
+
+
+def _peaked_pool(seed, K=8, N=600, C=4, dup=30):
+    """Near one-hot members (a forest's trees): the batch saturates early."""
+    return _pool(seed, K=K, N=N, C=C, dup=dup) ** 12 / np.sum(
+        _pool(seed, K=K, N=N, C=C, dup=dup) ** 12, axis=2, keepdims=True
+    )
+
+
+def _same_selection(got, ref, tol):
+    """Same picks and the same saturation fields (gains to ``tol``)."""
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_allclose(got.gains, ref.gains, rtol=0, atol=tol)
+    assert got.saturated_at == ref.saturated_at
+    assert got.exact == ref.exact
+    np.testing.assert_allclose(
+        got.joint_information, ref.joint_information, rtol=0, atol=tol
+    )
+    np.testing.assert_allclose(
+        got.joint_information_se, ref.joint_information_se, rtol=0, atol=tol
+    )
+
+
+# (pool, seed, M, b, chunk, label_noise, completion, tolerance): exact (1e-12)
+# and sampled (1e-6) regimes, saturated pools with and without the remedies.
+ENTRY_CASES = [
+    ("soft", 0, 1000, 5, 200, 0.0, None, 1e-12),
+    ("soft", 1, 16, 7, 97, 0.0, None, 1e-6),
+    ("soft", 2, 40, 6, 300, 0.05, "power", 1e-6),
+    ("peaked", 3, 1000, 8, 150, 0.0, None, 1e-12),
+    ("peaked", 4, 1000, 10, 111, 0.0, "power", 1e-12),
+    ("peaked", 5, 20, 10, 250, 0.0, "random", 1e-6),
+    ("peaked", 6, 30, 9, 70, 0.1, "power", 1e-6),
+    ("same", 7, 1000, 6, 128, 0.0, "power", 1e-12),
+]
+
+
+def _entry_pool(kind, seed):
+    if kind == "same":  # identical members: saturated at step 0
+        return np.repeat(_pool(seed, K=1), 6, axis=0)
+    return _peaked_pool(seed) if kind == "peaked" else _pool(seed, N=600)
+
+
+@pytest.mark.parametrize(
+    "kind, seed, M, b, chunk, label_noise, completion, tol", ENTRY_CASES
+)
+def test_select_batch_on_a_dask_array_equals_in_memory(
+    kind, seed, M, b, chunk, label_noise, completion, tol
+):
+    probs = _entry_pool(kind, seed)
+    arr = da.from_array(probs, chunks=(probs.shape[0], chunk, probs.shape[2]))
+    kwargs = dict(n_configurations=M, label_noise=label_noise, completion=completion)
+    ref = engine.select_batch(probs, b, random_state=seed, **kwargs)
+    got = engine.select_batch(arr, b, random_state=seed, **kwargs)
+    _same_selection(got, ref, tol)
+    if kind != "soft":
+        assert ref.saturated_at is not None  # the case tests what it says
+
+
+@pytest.mark.parametrize("completion", ["power", "random"])
+def test_completed_utilities_on_a_dask_array_equal_in_memory(completion):
+    probs = _peaked_pool(8, N=300)
+    arr = da.from_array(probs, chunks=(8, 64, 4))
+    kwargs = dict(random_state=1, completion=completion, return_utilities=True)
+    ref = engine.select_batch(probs, 9, **kwargs)
+    got = engine.select_batch(arr, 9, **kwargs)
+    assert ref.saturated_at is not None and ref.saturated_at < 8
+    _same_selection(got, ref, 1e-12)
+    np.testing.assert_array_equal(np.isnan(got.utilities), np.isnan(ref.utilities))
+    np.testing.assert_allclose(got.utilities, ref.utilities, atol=1e-6)
+
+
+def _catch_saturation(fn):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fn()
+    return result, [str(w.message) for w in caught
+                    if issubclass(w.category, SaturationWarning)]
+
+
+# (pool, seed, strategy parameters): the strategy's defaults and member votes.
+STRATEGY_CASES = [
+    ("soft", 0, {}),
+    ("peaked", 1, {}),
+    ("peaked", 2, {"member_votes": True}),
+    ("soft", 3, {"member_votes": True, "n_MC_samples": 50}),
+    ("same", 4, {"completion": "random", "label_noise": 0.05}),
+]
+
+
+@pytest.mark.parametrize("kind, seed, params", STRATEGY_CASES)
+def test_batchbald_select_on_a_dask_array_equals_in_memory(kind, seed, params):
+    probs = _entry_pool(kind, seed).astype(np.float32)
+    arr = da.from_array(probs, chunks=(probs.shape[0], 150, probs.shape[2]))
+    ref, ref_warn = _catch_saturation(
+        lambda: BatchBALD(random_state=seed, **params).select(probs, 8)
+    )
+    got, got_warn = _catch_saturation(
+        lambda: BatchBALD(random_state=seed, **params).select(arr, 8)
+    )
+    _same_selection(got, ref, 1e-6)
+    assert got_warn == ref_warn  # the same warning, once, or none
+    assert len(ref_warn) == (ref.saturated_at is not None)
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [GreedyBALD(random_state=0), PowerBALD(random_state=1),
+     PowerBALD(beta=0.0, random_state=2), SoftmaxBALD(beta=3.0, random_state=3),
+     SoftrankBALD(random_state=4), EntropySampling(random_state=5),
+     RandomSampling(random_state=6)],
+)
+@pytest.mark.parametrize("return_utilities", [False, True])
+def test_score_strategies_select_on_a_dask_array_equals_in_memory(
+    strategy, return_utilities
+):
+    probs = _pool(9)
+    arr = da.from_array(probs, chunks=(8, 128, 4))
+    ref = strategy.select(probs, 9, return_utilities=return_utilities)
+    got = strategy.select(arr, 9, return_utilities=return_utilities)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    np.testing.assert_allclose(got.gains, ref.gains, rtol=1e-12)
+    if return_utilities:
+        np.testing.assert_allclose(got.utilities, ref.utilities, rtol=1e-12)
+
+
+def test_pool_entropies_of_a_dask_array_route_to_the_blocks():
+    probs = _pool(10)
+    got = engine.pool_entropies(da.from_array(probs, chunks=(8, 100, 4)))
+    ref = engine.pool_entropies(probs)
+    np.testing.assert_allclose(got, ref, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda a: engine.select_batch(a, 3, device="cpu"), "device='cpu'"),
+        (lambda a: engine.pool_entropies(a, device="cpu"), "device='cpu'"),
+        (lambda a: BatchBALD(device="cpu").select(a, 3), "device='cpu'"),
+        (lambda a: EPIG().select(a, batch_size=3), "EPIG"),
+        (lambda a: BatchEPIG().select(np.asarray(a), a, batch_size=3), "EPIG"),
+    ],
+)
+def test_in_memory_only_options_on_a_dask_array_are_refused(call, match):
+    probs = _pool(11, N=200)
+    with pytest.raises(ValueError, match=match):
+        call(da.from_array(probs, chunks=(8, 100, 4)))
 
 
 @pytest.mark.parametrize("cache_points", [0, 7, 64, 5000])
@@ -236,6 +397,23 @@ def test_cluster_equals_in_memory(client, persist):
     ref = select_stochastic(pool_entropies(probs)[0] - pool_entropies(probs)[1],
                             6, mode="power", random_state=2)
     got = bd.select_scores(arr, 6, mode="power", random_state=2, client=client)
+    np.testing.assert_array_equal(got.indices, ref.indices)
+    # The entry points run on the current client: the strategy's defaults
+    # (PowerBALD completion) and member votes on a pool that saturates.
+    peaked = _peaked_pool(12, N=2000).astype(np.float32)
+    parr = da.from_array(peaked, chunks=(8, 450, 4))
+    if persist:
+        parr = parr.persist()
+    for params in ({}, {"member_votes": True}):
+        ref = BatchBALD(random_state=4, **params).select(peaked, 8)
+        got = BatchBALD(random_state=4, **params).select(parr, 8)
+        assert ref.saturated_at is not None
+        _same_selection(got, ref, 1e-6)
+    ref = engine.select_batch(peaked, 8, random_state=5, completion="random")
+    _same_selection(engine.select_batch(parr, 8, random_state=5,
+                                        completion="random"), ref, 1e-12)
+    ref = PowerBALD(random_state=6).select(peaked, 8)
+    got = PowerBALD(random_state=6).select(parr, 8)
     np.testing.assert_array_equal(got.indices, ref.indices)
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._lazy import _FIRST_BLOCK, lazy_round  # noqa: F401 (dask)
+from . import _keys
+from ._backend import Candidates, InMemoryBackend, PoolBackend
+from ._lazy import _FIRST_BLOCK  # noqa: F401 (dask)
 from ._rows import unique_rows
 from .configurations import (
     configuration_weights,
@@ -29,12 +31,16 @@ from .saturation import (
 )
 
 # Candidates within this many nats of the best float32 gain are re-scored in
-# float64 before the decision; gains within _TIE_TOL of the best are ties
+# float64 before the decision (both regimes; also the lazy rounds' margin, see
+# _GreedyRun.greedy_choice); gains within _TIE_TOL of the best are ties
 # (float64 rounding of equal gains is ~1e-15; the exactness tests ask 1e-12).
 _REFINE_TOL = 3e-5
 _TIE_TOL = 1e-13
-# Ties between float32 gains (sampled regime).
-_F32_TIE_TOL = 1e-6
+# Once the members' remaining entropy is below _TIED_CAP (sampled regime),
+# every gain is a float32 tie of 0; at most _MAX_PRECISE candidates of a
+# sampled step are re-scored in float64 (see _GreedyRun.greedy_choice).
+_TIED_CAP = 4 * _REFINE_TOL
+_MAX_PRECISE = 1024
 # Probability mass of unlikely exact configurations left out of screening.
 _SCREEN_DROP_MASS = 1e-6
 # Screening merges configurations whose posteriors agree on this grid.
@@ -198,87 +204,103 @@ class Remedy:
 
 
 class _GreedyRun:
-    """The state of one greedy selection: bounds, chosen set, outputs."""
+    """The state of one greedy selection over a :class:`PoolBackend`: the
+    selected set, the chosen samples, the outputs."""
 
-    def __init__(self, scorer, batch_size, M, rng, lazy, return_utilities, remedy):
-        K, N, C = scorer.shape
-        self.scorer, self.rng, self.lazy = scorer, rng, lazy
-        predictive_N, expected_N = scorer.entropies()
-        self.bald_N = predictive_N - expected_N  # exact first-step gains
-        self.bounds_N = self.bald_N.copy()
+    def __init__(self, backend, batch_size, M, rng, lazy, return_utilities, remedy):
+        K, N, C = backend.shape
+        self.backend, self.rng, self.lazy = backend, rng, lazy
         self.state = _SelectedSet(K, C, M, rng, remedy.label_noise)
-        self.available_N = np.ones(N, dtype=bool)
         self.utilities = np.full((batch_size, N), np.nan) if return_utilities else None
         self.indices: list[int] = []
         self.gains: list[float] = []
-        self.n_scored = N
+        self.n_scored = 0
         self.spent = False  # the members' entropy is used up (drawn picks)
+        self.drawn_bald: dict[int, float] = {}
 
     def greedy_choice(self, step: int) -> tuple[int, float, float]:
-        """The step's greedy pick, its gain and the gain's standard error."""
-        scorer, state = self.scorer, self.state
-        post_M_K, weights_M = state.screen()
+        """The step's greedy pick, its gain and the gain's standard error.
+
+        Step 0 decides on the float64 BALD scores. Later steps screen the
+        pool in float32 and decide, in both regimes, on the float64 gains
+        (on the full configurations) of the candidates within
+        ``_REFINE_TOL`` of the best screened gain, ties within ``_TIE_TOL``
+        broken by the rng. Why no candidate that could be the float64 best
+        is missed: let ``e`` bound the difference between a screened and a
+        float64 gain (float32 rounding, about 1e-6 nats, plus in the exact
+        regime at most ``_SCREEN_DROP_MASS * log C``), ``b`` the best screened
+        candidate and ``x`` the float64 best. If ``x`` was scored, its
+        screened gain is at least ``g64(x) - e >= g64(b) - e >= g32(b) - 2e``,
+        inside the window since ``2e < _REFINE_TOL``. A candidate the lazy
+        round left closed has a bound of at most ``g32(b) - _REFINE_TOL``
+        (margin ``-_REFINE_TOL``) or the members' remaining entropy ``cap``
+        is at most that; with the bound above its gain up to ``e`` (and
+        ``cap`` above every float64 gain), its float64 gain is at most
+        ``g32(b) - _REFINE_TOL + e < g64(b)``. In the sampled regime the
+        bounds are earlier estimates, upper bounds of the gains only in
+        expectation (as before: lazy evaluation there follows the estimate).
+        Two exceptions keep a saturated step cheap. Once the members'
+        remaining entropy ``cap`` (which no gain exceeds) is at most
+        ``_TIED_CAP`` (sampled regime, lazy), every gain is within a few
+        windows of 0, far below the saturation floor of 1e-3 nats: the window
+        around the best would hold the whole pool, so the step decides in
+        float64 among the ``_MAX_PRECISE`` available samples of largest BALD
+        score instead (the same in both engines, and no screening at all).
+        When more than ``_MAX_PRECISE`` screened candidates are in the window
+        (sampled regime), only that many of the best are re-scored, and the
+        engines may then pick differently among those float32 near-ties.
+        """
+        want_row = self.utilities is not None
         if step == 0:
-            fresh_idx, fresh_gain = np.arange(len(self.bald_N)), self.bald_N.copy()
-        elif not self.lazy:
-            fresh_idx = np.flatnonzero(self.available_N)
-            fresh_gain = scorer.conditional_mi(None, post_M_K, weights_M)[fresh_idx]
+            cand = self.backend.first_candidates(_TIE_TOL, want_row)
+            gain_n, tie_tol = cand.gain, np.inf
         else:
-            margin = -_REFINE_TOL if state.exact else _F32_TIE_TOL
-            fresh_idx, fresh_gain = lazy_round(
-                scorer, post_M_K, weights_M, self.bounds_N, self.available_N,
-                cap=state.member_entropy(), margin=margin,
-            )  # fmt: skip
-        self.n_scored += len(fresh_idx) if step else 0
-        # Exact regime: re-score the near-best candidates in float64, then
-        # decide. Sampled regime: the estimator's own noise dwarfs float32
-        # rounding, so decide on the screened values (ties within _F32_TIE_TOL).
-        if step == 0 or not state.exact:
-            tol = _TIE_TOL if step == 0 else _F32_TIE_TOL
-            near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - tol]
-            near_gain = fresh_gain[fresh_gain >= fresh_gain.max() - tol]
-            tie_tol = np.inf
-        else:
-            near_idx = fresh_idx[fresh_gain >= fresh_gain.max() - _REFINE_TOL]
-            post_full, weights_full = state.full()
-            near_gain = scorer.conditional_mi(
-                near_idx, post_full, weights_full, precise=True
-            )
+            post_M_K, weights_M = self.state.screen()
+            cap = self.state.member_entropy()
+            if self.lazy and not self.state.exact and cap <= _TIED_CAP:
+                idx = self.backend.top_bald(_MAX_PRECISE)  # float32 ties
+                cand = Candidates(idx, np.zeros(len(idx)), len(idx))
+            else:
+                cand = self.backend.step_candidates(
+                    post_M_K, weights_M, lazy=self.lazy, cap=cap,
+                    margin=-_REFINE_TOL, window=_REFINE_TOL, want_row=want_row,
+                )  # fmt: skip
+            if not self.state.exact and len(cand.idx) > _MAX_PRECISE:
+                top = np.lexsort((cand.idx, -cand.gain))[:_MAX_PRECISE]
+                cand.idx, cand.gain = cand.idx[top], cand.gain[top]
+            gain_n = self.backend.precise_gains(cand.idx, *self.state.full())
             tie_tol = _TIE_TOL
-        chosen = int(near_idx[_pick(near_gain, near_idx, self.rng, tie_tol)])
-        gain, se = float(near_gain[near_idx == chosen][0]), 0.0
-        if step > 0 and not state.exact:  # the float64 estimate and its error
+        self.n_scored += cand.n_scored
+        chosen = int(cand.idx[_pick(gain_n, cand.idx, self.rng, tie_tol)])
+        gain, se = float(gain_n[cand.idx == chosen][0]), 0.0
+        if step > 0 and not self.state.exact:  # the float64 estimate and its error
             gain, se = self._point_gain(chosen)
         if self.utilities is not None:
             base = float(np.sum(self.gains))
-            self.utilities[step, fresh_idx] = base + np.maximum(fresh_gain, 0.0)
-            self.utilities[step, near_idx] = base + np.maximum(near_gain, 0.0)
-        self.bounds_N[fresh_idx] = fresh_gain
-        self.bounds_N[near_idx] = near_gain
+            self.utilities[step] = base + np.maximum(cand.row, 0.0)
+            self.utilities[step, cand.idx] = base + np.maximum(gain_n, 0.0)
         return chosen, gain, se
 
     def completion_order(self, batch_size: int, mode: str) -> list[int]:
         """Draw the rest of the batch without replacement (Gumbel-top-k):
-        ``"power"`` in proportion to the BALD scores, ``"random"`` uniformly."""
-        idx = np.flatnonzero(self.available_N)
-        n = min(batch_size - len(self.indices), len(idx))
-        log_p = np.zeros(len(idx))
-        if mode == "power":
-            log_p = np.log(np.maximum(self.bald_N[idx], np.finfo(np.float64).tiny))
-        keys = log_p + self.rng.gumbel(size=len(idx))
-        return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
+        ``"power"`` in proportion to the BALD scores, ``"random"`` uniformly.
+
+        The Gumbel noise is per pool index (:mod:`batchbald._keys`) from one
+        seed drawn from the caller's rng, so any backend draws the same.
+        """
+        n = min(batch_size, self.backend.shape[1]) - len(self.indices)
+        seed = _keys.draw_seed(self.rng)
+        idx, bald = self.backend.completion_order(n, mode, seed)
+        self.drawn_bald = {int(i): float(g) for i, g in zip(idx, bald, strict=True)}
+        return [int(i) for i in idx]
 
     def completion_utilities(self, step: int) -> None:
         """Fill utilities row ``step`` of a drawn pick (only when requested)."""
         if self.utilities is None:
             return
-        if step == 0:
-            gain_N = self.bald_N
-        else:
-            gain_N = self.scorer.conditional_mi(None, *self.state.screen())
-            self.n_scored += int(self.available_N.sum())
-        row = float(np.sum(self.gains)) + np.maximum(gain_N, 0.0)
-        self.utilities[step] = np.where(self.available_N, row, np.nan)
+        row, n_scored = self.backend.utilities_row(*self.state.screen())
+        self.n_scored += n_scored
+        self.utilities[step] = float(np.sum(self.gains)) + np.maximum(row, 0.0)
 
     def completion_gain(self, index: int) -> tuple[float, float]:
         """The exact or estimated gain of a drawn pick, with its error.
@@ -289,14 +311,14 @@ class _GreedyRun:
         the pool cheap.
         """
         if not self.indices:
-            return float(self.bald_N[index]), 0.0
+            return self.drawn_bald[index], 0.0
         if self.spent:
             return 0.0, 0.0
         return self._point_gain(index)
 
     def _point_gain(self, index: int) -> tuple[float, float]:
         post_M_K, weights_M = self.state.full()
-        probs_K_C = self.scorer.member_probs(index)
+        probs_K_C = self.backend.member_probs(index)
         return point_gain(probs_K_C, post_M_K, weights_M, self.state.n_draws)
 
     def commit(
@@ -309,9 +331,9 @@ class _GreedyRun:
     ) -> None:
         self.indices.append(index)
         self.gains.append(gain)
-        self.available_N[index] = False
+        self.backend.mark_chosen(index)
         if step + 1 < batch_size and not self.spent:
-            self.state.add(self.scorer.member_probs(index))
+            self.state.add(self.backend.member_probs(index))
             if completing:  # drawn picks: stop tracking once nothing is left
                 self.spent = self.state.member_entropy() < _SPENT
 
@@ -321,7 +343,7 @@ class _GreedyRun:
         if self.state.exact:  # every gain was exact: their sum is
             return min(max(float(np.sum(self.gains)), 0.0), math.log(K)), 0.0, True
         if not self.spent:
-            self.state.add(self.scorer.member_probs(self.indices[-1]))
+            self.state.add(self.backend.member_probs(self.indices[-1]))
         h, se = self.state.member_entropy_with_error()
         return min(max(math.log(K) - h, 0.0), math.log(K)), se, False
 
@@ -331,11 +353,15 @@ def _is_saturated(gain: float, se: float) -> bool:
 
 
 def run_greedy(
-    scorer, batch_size, M, rng, lazy, return_utilities, callback, remedy
+    backend, batch_size, M, rng, lazy, return_utilities, callback, remedy
 ) -> dict:
-    """The greedy loop of :func:`batchbald.engine.select_batch` (arguments
-    checked); returns the fields of a ``BatchSelection``."""
-    run = _GreedyRun(scorer, batch_size, M, rng, lazy, return_utilities, remedy)
+    """The greedy loop of :func:`batchbald.engine.select_batch` and
+    :func:`batchbald.dask.select_batch` (arguments checked) over a
+    :class:`batchbald._backend.PoolBackend`, or a scorer (the pool in
+    memory); returns the fields of a ``BatchSelection``."""
+    if not isinstance(backend, PoolBackend):
+        backend = InMemoryBackend(backend)
+    run = _GreedyRun(backend, batch_size, M, rng, lazy, return_utilities, remedy)
     saturated_at: int | None = None
     drawn: list[int] = []
     for step in range(batch_size):

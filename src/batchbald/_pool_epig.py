@@ -38,6 +38,7 @@ from sklearn.base import BaseEstimator
 
 from . import engine
 from ._arrays import check_candidate_samples, is_dataframe, n_rows, take_rows
+from ._backend import is_dask_array
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
 from ._validation import Interval
 from .ensembles import ensemble_probas
@@ -242,6 +243,12 @@ class _TargetedStrategy(BaseEstimator):
                 f"probabilities (K, T, C); got the integer {target_probs_K_T_C!r}. "
                 "The EPIG strategies take the targets second: "
                 "select(probs_K_N_C, target_probs_K_T_C, batch_size=...)."
+            )
+        if is_dask_array(probs_K_N_C) or is_dask_array(target_probs_K_T_C):
+            raise ValueError(
+                f"{type(self).__name__} (EPIG) scores pools held in memory and "
+                "got a dask array; pass numpy arrays (e.g. .compute() a pool that "
+                "fits), or use BatchBALD or a BALD strategy, which run on dask."
             )
         return self._run(probs_K_N_C, target_probs_K_T_C, batch_size, return_utilities)
 

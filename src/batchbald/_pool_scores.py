@@ -10,10 +10,12 @@ import numbers
 import sys
 from collections.abc import Mapping
 
+import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
 from ._arrays import n_rows
+from ._backend import is_dask_array
 from ._validation import Interval
 from .information import DEFAULT_EPS
 from .utils import MISSING_LABEL, check_random_state
@@ -41,6 +43,27 @@ __all__ = [
     "SoftmaxBALD",
     "SoftrankBALD",
 ]
+
+
+def _select_by_scores(
+    strategy, probs_K_N_C, batch_size, return_utilities, eps, rng, score, mode, beta
+):
+    """Top-k (``mode="topk"``) or a stochastic draw over the BALD or entropy
+    scores; a dask pool is one map-reduce (:func:`batchbald.dask.select_scores`)
+    with the same result."""
+    if is_dask_array(probs_K_N_C):
+        from .dask import select_scores
+
+        return select_scores(
+            probs_K_N_C, batch_size, score=score, mode=mode, beta=beta,
+            random_state=rng, return_utilities=return_utilities, eps=eps,
+        )  # fmt: skip
+    scores_N = strategy._scores(probs_K_N_C, eps)
+    if mode == "topk":
+        return engine.select_topk(scores_N, batch_size, rng, return_utilities)
+    return engine.select_stochastic(
+        scores_N, batch_size, mode, beta, rng, return_utilities
+    )
 
 
 class GreedyBALD(_EnsembleStrategy):
@@ -73,9 +96,10 @@ class GreedyBALD(_EnsembleStrategy):
     """
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        return engine.select_topk(
-            self._scores(probs_K_N_C, eps), batch_size, rng, return_utilities
-        )
+        return _select_by_scores(
+            self, probs_K_N_C, batch_size, return_utilities, eps, rng,
+            "bald", "topk", 1.0,
+        )  # fmt: skip
 
 
 class EntropySampling(_EnsembleStrategy):
@@ -95,9 +119,10 @@ missing_label, random_state
         return engine.pool_entropies(probs_K_N_C, eps=eps)[0]
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        return engine.select_topk(
-            self._scores(probs_K_N_C, eps), batch_size, rng, return_utilities
-        )
+        return _select_by_scores(
+            self, probs_K_N_C, batch_size, return_utilities, eps, rng,
+            "entropy", "topk", 1.0,
+        )  # fmt: skip
 
 
 class _StochasticBALD(_EnsembleStrategy):
@@ -128,14 +153,10 @@ class _StochasticBALD(_EnsembleStrategy):
         self.beta = beta
 
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
-        return engine.select_stochastic(
-            self._scores(probs_K_N_C, eps),
-            batch_size,
-            self._mode,
-            self.beta,
-            rng,
-            return_utilities,
-        )
+        return _select_by_scores(
+            self, probs_K_N_C, batch_size, return_utilities, eps, rng,
+            "bald", self._mode, float(self.beta),
+        )  # fmt: skip
 
 
 _STOCHASTIC_DOC = """{title}
@@ -214,3 +235,37 @@ class RandomSampling(BaseEstimator):
     query.__doc__ = "Choose samples uniformly at random.\n" + _QUERY_DOC.format(
         ensemble=""
     )
+
+    def select(
+        self, probs_K_N_C, batch_size: int = 1, return_utilities: bool = False
+    ) -> engine.BatchSelection:
+        """Choose among the N candidates of member probabilities, uniformly.
+
+        Only the shape of ``probs_K_N_C`` is read (a dask array's blocks are
+        never computed): the same draw as :meth:`query` over N candidates.
+
+        Parameters
+        ----------
+        probs_K_N_C : array-like or dask.array.Array of shape (K, N, C)
+            Member probabilities of the candidates.
+        batch_size : int, default=1
+            Number of samples to select.
+        return_utilities : bool, default=False
+            Also return the (batch_size, N) utilities (the random scores).
+
+        Returns
+        -------
+        batchbald.engine.BatchSelection
+            ``gains`` are the random scores the draw ranked.
+        """
+        _check_call(self, batch_size=batch_size, return_utilities=return_utilities)
+        shape = tuple(np.shape(probs_K_N_C))
+        if len(shape) != 3 or 0 in shape:
+            raise ValueError(
+                "probs_K_N_C must have shape (K members, N pool points, C classes) "
+                f"with no empty axis; got shape {shape}."
+            )
+        rng = check_random_state(self.random_state)
+        return engine.select_topk(
+            rng.random_sample(shape[1]), batch_size, rng, return_utilities
+        )

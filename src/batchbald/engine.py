@@ -59,6 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _keys
+from ._backend import is_dask_array
 from ._greedy import Remedy as _Remedy
 from ._greedy import run_greedy
 from ._scoring import make_scorer
@@ -212,11 +213,24 @@ def pool_entropies(
     expected_N : numpy.ndarray of float64, shape (N,)
         ``mean_k H(p_k)``.
     """
+    if is_dask_array(probs_K_N_C):
+        _refuse_device_for_dask(device)
+        from . import dask as _dask
+
+        return _dask.pool_entropies(probs_K_N_C, eps=eps, max_memory=max_memory)
     budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     with make_scorer(
         probs_K_N_C, eps=float(eps), max_memory=budget, device=device
     ) as scorer:
         return scorer.entropies()
+
+
+def _refuse_device_for_dask(device) -> None:
+    if device is not None:
+        raise ValueError(
+            f"device={device!r} applies to pools held in memory; a dask array "
+            "is scored on its workers with numpy: pass device=None."
+        )
 
 
 @validate_params(
@@ -255,11 +269,13 @@ def select_batch(
 
     Parameters
     ----------
-    probs_K_N_C : numpy.ndarray or torch.Tensor of shape (K, N, C)
+    probs_K_N_C : numpy.ndarray, torch.Tensor or dask.array.Array of shape (K, N, C)
         Class probabilities of K ensemble members (or MC-dropout samples) for
         the N pool samples. Never modified. float32 input is scored without
         a copy of the whole pool; memory-mapped arrays are read (and
-        validated) chunk by chunk.
+        validated) chunk by chunk. A dask array (chunked along N) runs
+        :func:`batchbald.dask.select_batch` on the current
+        ``distributed.Client`` if there is one, with the same result.
     batch_size : int
         Number of samples to select; more than N selects all N with a warning.
     n_configurations : int, default=None
@@ -310,9 +326,9 @@ def select_batch(
     they match brute force to about 1e-12. The ``utilities`` table holds
     those float64 values for the near-best candidates of each step (and the
     float64 BALD scores in its first row), but the float32 screening values
-    elsewhere, which differ from brute force by up to about 1e-7 nats. In the
-    sampled regime (``C**|A| > M``) gains and utilities are float32 screening
-    values of the estimate, whose sampling error is far larger.
+    elsewhere, which differ from brute force by up to about 1e-7 nats. The
+    sampled regime (``C**|A| > M``) decides the same way, on float64 values
+    of the estimate, whose sampling error is far larger.
     """
     M = renamed_parameter(
         n_configurations, n_samples, "n_configurations", "n_samples", "select_batch"
@@ -328,6 +344,15 @@ def select_batch(
             "step; pass lazy=None or lazy=False."
         )
     eps = float(eps)
+    if is_dask_array(probs_K_N_C):  # the same loop, the blocks scored on a cluster
+        _refuse_device_for_dask(device)
+        from . import dask as _dask
+
+        return _dask.select_batch(
+            probs_K_N_C, batch_size, n_configurations=M, eps=eps, random_state=rng,
+            lazy=lazy, return_utilities=return_utilities, max_memory=max_memory,
+            callback=callback, label_noise=label_noise, completion=completion,
+        )  # fmt: skip
     remedy = _Remedy(float(label_noise), completion)
     with make_scorer(probs_K_N_C, eps=eps, max_memory=budget, device=device) as scorer:
         _check_state_memory(scorer.shape, batch_size, M, budget)

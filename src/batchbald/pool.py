@@ -39,6 +39,7 @@ from ._arrays import (
     n_rows,
     take_rows,
 )
+from ._backend import is_dask_array
 from ._labels import check_label_vector
 from ._progress import progress_bar
 from ._validation import Interval, check_params, validate_estimator_params
@@ -257,8 +258,11 @@ class _EnsembleStrategy(BaseEstimator):
 
         Parameters
         ----------
-        probs_K_N_C : array-like of shape (K, N, C)
-            Member probabilities of the candidates.
+        probs_K_N_C : array-like or dask.array.Array of shape (K, N, C)
+            Member probabilities of the candidates. A dask array (chunked
+            along N) is scored where its blocks are, on the current
+            ``distributed.Client`` if any (:mod:`batchbald.dask`), with the
+            same result.
         batch_size : int, default=1
             Number of samples to select.
         return_utilities : bool, default=False
@@ -423,7 +427,12 @@ missing_label, random_state
 
 
 def _member_votes(probs_K_N_C):
-    """:func:`batchbald.information.member_votes` for arrays and tensors."""
+    """:func:`batchbald.information.member_votes` for arrays, tensors and dask
+    arrays (block by block, lazily)."""
+    if is_dask_array(probs_K_N_C):
+        from .dask import member_votes as dask_member_votes
+
+        return dask_member_votes(probs_K_N_C)
     if type(probs_K_N_C).__module__.startswith("torch"):
         top = probs_K_N_C == probs_K_N_C.amax(dim=-1, keepdim=True)
         return top.to(probs_K_N_C.dtype) / top.sum(dim=-1, keepdim=True)

@@ -12,9 +12,14 @@ each step sends the selected set's small state (the members' posteriors and
 the configuration weights, ``O(M x K)``) to every worker once; each block
 keeps its samples' lazy-greedy bounds in worker memory and returns only its
 best gain, its largest remaining bound and the few candidates near its best.
-The configurations are drawn on the driver, so the picks equal the in-memory
-engine's for the same seed (in the exact regime exactly; in the sampled
-regime except where two gains tie within float32 rounding).
+The decisions are made on the driver by the in-memory engine's own loop
+(:func:`batchbald._greedy.run_greedy`, through a pool backend), with the
+configurations drawn there and every step decided on float64 gains, so the
+picks, gains and saturation fields equal the in-memory engine's for the same
+seed; :func:`batchbald.engine.select_batch` and the strategies' ``select``
+route a dask array here (see :func:`batchbald._greedy._GreedyRun.greedy_choice`
+for the one case, more than 1024 float32 near-ties in a sampled step, where
+the two may differ).
 :func:`select_scores` is the single map-reduce behind BALD, entropy, top-k
 and the stochastic strategies: each block returns its best ``batch_size``
 keys and the merge is exact.
@@ -41,11 +46,12 @@ from ._greedy import select_batch
 from ._methods import select_from_pool
 from ._predict import predict_to_zarr
 from ._select import pool_entropies, select_scores
-from ._sources import is_dask_array, open_pool
+from ._sources import is_dask_array, member_votes, open_pool
 
 __all__ = [
     "connect",
     "is_dask_array",
+    "member_votes",
     "open_pool",
     "pool_entropies",
     "predict_to_zarr",

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._backend import completion_top, top_scores
 from .._scoring import NumpyScorer
-from ..information import check_probabilities
+from ..information import check_probabilities, member_votes
 
 
 @dataclass
@@ -45,6 +46,8 @@ class BlockState:
         which is what keeps a pool larger than the cluster's memory cheap.
     cache_probs : numpy.ndarray of shape (K, T, C)
         Their member probabilities.
+    bald : numpy.ndarray of float64, shape (n,)
+        The BALD scores (what a PowerBALD-style completion draws by).
     """
 
     offset: int
@@ -56,6 +59,7 @@ class BlockState:
         default_factory=lambda: np.empty(0, dtype=np.intp)
     )
     cache_probs: np.ndarray | None = None
+    bald: np.ndarray | None = None
 
     def uncached_bound(self) -> float:
         """The largest bound among available samples outside the cache."""
@@ -168,6 +172,7 @@ def init_block(
     state = BlockState(
         offset=int(offset),
         bounds=bald_n,
+        bald=bald_n.copy(),
         available=np.ones(n, dtype=bool),
         fresh=np.ones(n, dtype=bool),
         step=0,
@@ -239,3 +244,26 @@ def mark_chosen(state: BlockState, local_index: int) -> BlockState:
 def take_block(probs_K_n_C, local_idx: np.ndarray) -> np.ndarray:
     """Member probabilities of some of the block's samples, float64 (K, m, C)."""
     return np.asarray(probs_K_n_C[:, np.asarray(local_idx), :], dtype=np.float64)
+
+
+def completion_block(probs_K_n_C, state: BlockState, *, mode: str, seed: int, k: int):
+    """The block's first ``k`` available samples in the completion draw's
+    order (:func:`batchbald._backend.completion_top`): pool indices, BALD
+    scores, keys. Reads only the state (``probs_K_n_C`` is None)."""
+    local = np.flatnonzero(state.available)
+    bald_n = np.asarray(state.bald)
+    return completion_top(bald_n[local], local + state.offset, mode, seed, k)
+
+
+def votes_block(probs_K_n_C) -> np.ndarray:
+    """:func:`batchbald.information.member_votes` of a validated block."""
+    return member_votes(check_probabilities(probs_K_n_C, "probs_K_N_C"))
+
+
+def top_bald_block(probs_K_n_C, state: BlockState, *, k: int):
+    """The block's ``k`` available samples of largest BALD score: pool
+    indices and scores (from the state alone)."""
+    local = np.flatnonzero(state.available)
+    bald_n = np.asarray(state.bald)[local]
+    top = top_scores(bald_n, local, k)
+    return local[top] + state.offset, bald_n[top]

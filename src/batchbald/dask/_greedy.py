@@ -8,10 +8,13 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import _greedy as _core
+from .. import _keys
 from .. import engine as _engine
+from .._backend import Candidates, PoolBackend, top_scores
 from .._validation import Interval, validate_params
 from ..engine import BatchSelection
 from ..information import EPS_CONSTRAINT
+from ..saturation import COMPLETION_CONSTRAINT, LABEL_NOISE_CONSTRAINT
 from ..utils import check_random_state
 from . import _blocks
 from ._runner import BlockRunner
@@ -34,14 +37,14 @@ class _Step:
         self.n_scored = sum(s.n_scored for s in summaries.values())
 
 
-class _DaskGreedy:
-    """State of one greedy selection: block states, bounds, the selected set."""
+class DaskBackend(PoolBackend):
+    """A pool held by a Dask cluster (or read here block by block), as the
+    greedy loop of :func:`batchbald._greedy.run_greedy` sees it: block states
+    on the workers, their summaries here."""
 
-    def __init__(
-        self, runner: BlockRunner, K, C, M, eps, rng, max_memory, cache_points=0
-    ):
+    def __init__(self, runner: BlockRunner, K, C, eps, max_memory, cache_points=0):
         self.runner, self.eps, self.max_memory = runner, eps, max_memory
-        self.state = _core._SelectedSet(K, C, M, rng, 0.0)
+        self.shape = (K, int(runner.offsets[-1]), C)
         self.states: list = [None] * runner.n_blocks
         self.open_bound = np.full(runner.n_blocks, -np.inf)
         self.next_bound = np.full(runner.n_blocks, -np.inf)
@@ -49,6 +52,7 @@ class _DaskGreedy:
         # Blocks read from their source keep their best candidates in memory.
         self.cache_points = 0 if runner.persisted else cache_points
         self.rows: list | None = None
+        self.round = 0  # numbers the rounds (what a block's "fresh" refers to)
 
     def _apply(self, results, block_ids) -> dict:
         summaries = {}
@@ -62,66 +66,71 @@ class _DaskGreedy:
                 self.rows[b] = summary.row
         return summaries
 
-    def first(self, want_row: bool) -> _Step:
+    def _candidates(self, summaries, window, want_row) -> Candidates:
+        found = _Step(summaries, window)
+        row = np.concatenate(self.rows) if want_row and self.rows else None
+        return Candidates(found.near_idx, found.near_gain, found.n_scored, row)
+
+    def first_candidates(self, tol, want_row):
         ids = list(range(self.runner.n_blocks))
+        self.rows = [None] * len(ids) if want_row else None
         out = self.runner.map(
-            _blocks.init_block, ids, self.eps, self.max_memory, _core._TIE_TOL,
+            _blocks.init_block, ids, self.eps, self.max_memory, tol,
             want_row, self.cache_points,
             per_block=[int(o) for o in self.runner.offsets[:-1]], nout=2,
         )
-        return _Step(self._apply(out, ids), _core._TIE_TOL)
+        return self._candidates(self._apply(out, ids), tol, want_row)
 
-    def _round(self, ids, step, post, weights, threshold, top, near_tol, want_row):
+    def _round(self, ids, post, weights, threshold, top, near_tol, want_row):
         if top is not None:  # a probe: any candidates will do, cached first
             blockless = {b for b in ids if self.cache_points}
         else:  # every sample above the threshold: the cache may not hold them
             blockless = {b for b in ids if self.uncached[b] <= threshold}
         results = self.runner.map(
             _blocks.score_block, ids, post, weights, states=self.states, nout=2,
-            blockless=blockless, step=step, threshold=threshold, top=top,
+            blockless=blockless, step=self.round, threshold=threshold, top=top,
             near_tol=near_tol, eps=self.eps, max_memory=self.max_memory,
             want_row=want_row,
         )
         return self._apply(results, ids)
 
-    def step(self, step: int, lazy: bool, want_row: bool) -> _Step:
-        post_M_K, weights_M = self.state.screen()
-        exact = self.state.exact
-        near_tol = _core._REFINE_TOL if exact else _core._F32_TIE_TOL
+    def step_candidates(self, post_M_K, weights_M, *, lazy, cap, margin, window,
+                        want_row):  # fmt: skip
+        """See :meth:`PoolBackend.step_candidates`. Lazy: probe the most
+        promising block for a first best gain, then score, in one round,
+        every sample whose bound exceeds it plus ``margin``; the samples left
+        closed are those :func:`batchbald._lazy.lazy_round` would leave
+        closed for that best, since the final best is at least the probe's."""
+        self.round += 1
         post = self.runner.put(post_M_K)
         weights = self.runner.put(weights_M)
         if not lazy:
             ids = list(range(self.runner.n_blocks))
-            return _Step(self._round(
-                ids, step, post, weights, -np.inf, None, near_tol, want_row
-            ), near_tol)
-        margin = -_core._REFINE_TOL if exact else _core._F32_TIE_TOL
+            summaries = self._round(
+                ids, post, weights, -np.inf, None, window, want_row
+            )
+            return self._candidates(summaries, window, want_row)
         self.open_bound[:] = self.next_bound  # a new step: every sample is open
-        # Probe the most promising block for a first best gain...
         probe = int(np.argmax(self.open_bound))
         summaries = self._round(
-            [probe], step, post, weights, -np.inf, _core._FIRST_BLOCK,
-            near_tol, False,
+            [probe], post, weights, -np.inf, _core._FIRST_BLOCK, window, False
         )
         best = summaries[probe].best
-        # ... then every sample whose bound can still beat it, in one round.
-        if self.state.member_entropy() > best + margin:
+        if cap > best + margin:
             ids = list(np.flatnonzero(self.open_bound > best + margin))
             if ids:
                 summaries.update(self._round(
-                    ids, step, post, weights, best + margin, None, near_tol, False
+                    ids, post, weights, best + margin, None, window, False
                 ))
-        return _Step(summaries, near_tol)
+        return self._candidates(summaries, window, False)
 
-    def refine(self, idx_n: np.ndarray) -> np.ndarray:
+    def precise_gains(self, idx_n, post_M_K, weights_M):
         """float64 gains of a few candidates, computed on the driver."""
-        probs = self.take(idx_n)
-        post_full, weights_full = self.state.full()
         scorer = _engine.make_scorer(
-            probs, eps=self.eps, max_memory=self.max_memory
+            self.take(idx_n), eps=self.eps, max_memory=self.max_memory
         )
         with scorer:
-            return scorer.conditional_mi(None, post_full, weights_full, precise=True)
+            return scorer.conditional_mi(None, post_M_K, weights_M, precise=True)
 
     def take(self, idx_n: np.ndarray) -> np.ndarray:
         """Member probabilities of some pool samples, float64 (K, n, C)."""
@@ -130,16 +139,51 @@ class _DaskGreedy:
         ids = sorted(set(block_n.tolist()))
         local = {b: idx_n[block_n == b] - self.runner.offsets[b] for b in ids}
         parts = self.runner.map(_blocks.take_block, ids, per_block=local)
-        out = np.empty((self.state.K, len(idx_n), self.state.C))
+        K, _, C = self.shape
+        out = np.empty((K, len(idx_n), C))
         for b, probs in zip(ids, parts, strict=True):
             out[:, block_n == b, :] = probs
         return out
 
-    def choose(self, index: int, last: bool) -> None:
+    def member_probs(self, index):
+        return self.take(np.array([index]))[:, 0, :]
+
+    def mark_chosen(self, index):
         b, local = self.runner.locate(index)
         self.states[b] = self.runner.apply(_blocks.mark_chosen, self.states[b], local)
-        if not last:
-            self.state.add(self.take(np.array([index]))[:, 0, :])
+
+    def completion_order(self, n, mode, seed):
+        """Gumbel top-``n`` of every block (from its state alone), merged."""
+        ids = list(range(self.runner.n_blocks))
+        parts = self.runner.map(
+            _blocks.completion_block, ids, states=self.states, blockless=set(ids),
+            mode=mode, seed=seed, k=n,
+        )
+        idx = np.concatenate([p[0] for p in parts])
+        bald = np.concatenate([p[1] for p in parts])
+        keys = np.concatenate([p[2] for p in parts])
+        top = _keys.order(keys, seed, idx)[:n]
+        return idx[top], bald[top]
+
+    def top_bald(self, k):
+        ids = list(range(self.runner.n_blocks))
+        parts = self.runner.map(
+            _blocks.top_bald_block, ids, states=self.states, blockless=set(ids), k=k
+        )
+        idx = np.concatenate([p[0] for p in parts])
+        bald = np.concatenate([p[1] for p in parts])
+        return np.sort(idx[top_scores(bald, idx, k)])
+
+    def utilities_row(self, post_M_K, weights_M):
+        self.round += 1
+        ids = list(range(self.runner.n_blocks))
+        self.rows = [None] * len(ids)
+        summaries = self._round(
+            ids, self.runner.put(post_M_K), self.runner.put(weights_M), -np.inf,
+            None, 0.0, True,
+        )
+        n_scored = sum(s.n_scored for s in summaries.values())
+        return np.concatenate(self.rows), n_scored
 
 
 @validate_params(
@@ -154,6 +198,8 @@ class _DaskGreedy:
         "persist": ["boolean", None],
         "cache_points": [Interval(numbers.Integral, 0, None, closed="left")],
         "callback": [callable, None],
+        "label_noise": LABEL_NOISE_CONSTRAINT,
+        "completion": COMPLETION_CONSTRAINT,
     }
 )
 def select_batch(
@@ -170,6 +216,8 @@ def select_batch(
     persist: bool | None = None,
     cache_points: int = 1024,
     callback: Callable[[int, int, float], None] | None = None,
+    label_noise: float = 0.0,
+    completion: str | None = None,
 ) -> BatchSelection:
     """Greedy BatchBALD on a dask array, scored where its chunks live.
 
@@ -180,8 +228,11 @@ def select_batch(
     ----------
     probs_K_N_C : dask.array.Array, str, os.PathLike or numpy.ndarray
         The pool, shape (K, N, C), or anything :func:`open_pool` reads.
-    batch_size, eps, random_state, lazy, return_utilities, callback
-        See :func:`batchbald.engine.select_batch`.
+    batch_size, eps, random_state, lazy, return_utilities, callback, \
+label_noise, completion
+        See :func:`batchbald.engine.select_batch`; the result's
+        ``saturated_at``, ``joint_information`` (and its standard error) and
+        ``exact`` are those of the in-memory engine.
     n_configurations : int, default=None
         ``M``, the number of configurations (None: 1000).
     max_memory : int, default=None
@@ -221,45 +272,10 @@ def select_batch(
         )
     K, N, C = arr.shape
     batch_size = _engine._check_batch_size(batch_size, N)
+    _engine._check_state_memory(arr.shape, batch_size, M, max_memory)
     runner = BlockRunner(arr, client=client, persist=persist)
-    greedy = _DaskGreedy(runner, K, C, M, eps, rng, max_memory, cache_points)
-    return _loop(greedy, batch_size, N, lazy, return_utilities, callback, rng)
-
-
-def _loop(greedy, batch_size, N, lazy, return_utilities, callback, rng):
-    utilities = np.full((batch_size, N), np.nan) if return_utilities else None
-    if return_utilities:
-        greedy.rows = [None] * greedy.runner.n_blocks
-    indices: list[int] = []
-    gains: list[float] = []
-    n_scored = 0
-    for step in range(batch_size):
-        if step == 0:
-            found = greedy.first(return_utilities)
-        else:
-            found = greedy.step(step, lazy, return_utilities)
-        n_scored += found.n_scored
-        near_idx, near_gain = found.near_idx, found.near_gain
-        if step == 0 or not greedy.state.exact:
-            tie_tol = np.inf
-        else:
-            near_gain = greedy.refine(near_idx)
-            tie_tol = _core._TIE_TOL
-        chosen = int(near_idx[_core._pick(near_gain, near_idx, rng, tie_tol)])
-        gain = float(near_gain[near_idx == chosen][0])
-        if utilities is not None:
-            base = float(np.sum(gains))
-            utilities[step] = base + np.concatenate(greedy.rows)
-            utilities[step, near_idx] = base + near_gain
-            utilities[step, indices] = np.nan
-        indices.append(chosen)
-        gains.append(gain)
-        greedy.choose(chosen, last=step + 1 == batch_size)
-        if callback is not None:
-            callback(step, chosen, gain)
-    return BatchSelection(
-        indices=np.asarray(indices, dtype=np.intp),
-        gains=np.asarray(gains),
-        utilities=utilities,
-        n_scored=n_scored,
-    )
+    backend = DaskBackend(runner, K, C, eps, max_memory, cache_points)
+    remedy = _core.Remedy(float(label_noise), completion)
+    return BatchSelection(**_core.run_greedy(
+        backend, batch_size, M, rng, lazy, return_utilities, callback, remedy
+    ))  # fmt: skip

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..engine import BatchSelection
+import numpy as np
+
+from ..engine import BatchSelection, select_topk
 from ..registry import strategy_rule
+from ..utils import check_random_state
 from ._greedy import select_batch
-from ._select import select_scores
+from ._select import pool_entropies, select_scores
+from ._sources import open_pool
 
 
 def select_from_pool(
@@ -27,9 +31,12 @@ def select_from_pool(
     The counterpart of :func:`batchbald.registry.select_from_probabilities`
     for pools held by a cluster or read chunk by chunk: ``batchbald`` runs
     :func:`select_batch`, the score-based strategies :func:`select_scores`
-    (``random`` is a uniform draw, power sampling with ``beta = 0``). The
+    (``random`` draws as :class:`batchbald.pool.RandomSampling` and reads only
+    the chosen samples, for their BALD scores). The
     EPIG strategies need every target's probabilities next to every pool
-    chunk and are refused here.
+    chunk and are refused here. The choices are those of
+    :func:`batchbald.registry.select_from_probabilities` on the same pool in
+    memory (BatchBALD completes a saturated batch PowerBALD-style).
 
     Parameters
     ----------
@@ -51,21 +58,35 @@ def select_from_pool(
     batchbald.engine.BatchSelection
     """
     scores, rule = strategy_rule(method)
-    if rule == "greedy":
+    if rule == "greedy":  # with the strategy's (and the registry's) remedy
+        from ..pool import BatchBALD
+
         return select_batch(
             pool, batch_size, n_configurations=n_configurations,
             random_state=random_state, max_memory=max_memory, client=client,
-            callback=callback,
+            callback=callback, completion=BatchBALD().completion,
         )  # fmt: skip
     if scores == "epig" or rule == "greedy-epig":
         raise ValueError(
             f"method {method!r} (EPIG) runs on pools held in memory; load the "
             "predictions as an array (a .npy file without --workers/--scheduler)."
         )
-    mode, b = (rule, 1.0 if beta is None else beta)
     if rule == "random":
-        mode, b = "power", 0.0
+        return _select_random(pool, batch_size, random_state, max_memory, client)
+    mode, b = (rule, 1.0 if beta is None else beta)
     return select_scores(
         pool, batch_size, score=scores or "bald", mode=mode, beta=b,
         random_state=random_state, max_memory=max_memory, client=client,
     )  # fmt: skip
+
+
+def _select_random(pool, batch_size, random_state, max_memory, client):
+    """``random``: the registry's draw, with the chosen samples' BALD scores."""
+    arr = open_pool(pool)
+    rng = check_random_state(random_state)
+    sel = select_topk(rng.random_sample(arr.shape[1]), batch_size, rng)
+    chosen = arr[:, np.sort(sel.indices), :]
+    pred, expected = pool_entropies(chosen, max_memory=max_memory, client=client)
+    bald = np.empty(len(sel.indices))
+    bald[np.argsort(sel.indices)] = pred - expected
+    return BatchSelection(sel.indices, bald, None, sel.n_scored)

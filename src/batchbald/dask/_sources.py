@@ -151,3 +151,25 @@ def open_pool(
     if arr.numblocks[0] != 1 or arr.numblocks[2] != 1:
         arr = arr.rechunk({0: -1, 2: -1})
     return arr
+
+
+def member_votes(probs_K_N_C) -> da.Array:
+    """:func:`batchbald.information.member_votes` of a pool, block by block.
+
+    Lazy: each block is validated and turned into votes where it is read.
+
+    Parameters
+    ----------
+    probs_K_N_C : dask.array.Array, str, os.PathLike or numpy.ndarray
+        Anything :func:`open_pool` reads.
+
+    Returns
+    -------
+    dask.array.Array of shape (K, N, C)
+        float32 for float32 input, float64 otherwise.
+    """
+    from ._blocks import votes_block
+
+    arr = open_pool(probs_K_N_C)
+    dtype = np.float32 if arr.dtype == np.float32 else np.float64
+    return da.map_blocks(votes_block, arr, dtype=dtype)
