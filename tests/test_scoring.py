@@ -232,36 +232,6 @@ def test_torch_scorer_matches_numpy_reference(device, precise, subset):
     np.testing.assert_allclose(expected, want_expected, atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "K,M,concentration", [(5, 40, 0.3), (8, 200, 1.0), (3, 12, 5.0)]
-)
-def test_grouped_configurations_bound_every_gain(K, M, concentration):
-    """Merging configurations by their most likely member can only raise the
-    estimate (concavity of the mutual information in the members'
-    distribution): the lazy rounds' upper bounds hold for every sample."""
-    from batchbald._lazy import grouped_configurations
-
-    rng = np.random.default_rng(K * M)
-    probs = _probs(rng, K, 150, 4)
-    post = rng.dirichlet(np.full(K, concentration), size=M)
-    weights = rng.dirichlet(np.ones(M))
-    post_G, weights_G = grouped_configurations(post, weights)
-    assert len(weights_G) <= max(K, M // 4)
-    np.testing.assert_allclose(weights_G.sum(), 1.0)
-    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
-        exact = scorer.conditional_mi(None, post, weights, precise=True)
-        upper = scorer.conditional_mi(None, post_G, weights_G, precise=True)
-    assert (upper >= exact - 1e-12).all()
-    assert (upper > exact + 1e-6).any()  # a bound, not the same estimate
-
-
-def test_grouped_configurations_none_when_few():
-    from batchbald._lazy import grouped_configurations
-
-    post = np.full((7, 2), 0.5)
-    assert grouped_configurations(post, np.full(7, 1 / 7)) is None
-
-
 @pytest.mark.parametrize("max_memory,table", [(2**20, True), (4_000, False)])
 @pytest.mark.parametrize("subset", [False, True])
 def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, subset):

@@ -1,9 +1,11 @@
-"""Lazy re-scoring rounds of the greedy loop and their grouped upper bounds.
+"""Lazy re-scoring rounds of the greedy loop and their cheap upper bounds.
 
 Used by :class:`batchbald._greedy._GreedyRun`: each step scores just enough
-candidates to know its best gain, closing the others with upper bounds (their
-last gain, the members' remaining entropy, and the gains on grouped
-configurations).
+candidates to know its best gain, closing the others with upper bounds: their
+last gain, the members' remaining entropy, the gains on the configurations
+that carry most of the remaining entropy plus the entropy of the others
+(:class:`TruncatedConfigurations`), and the gains on grouped configurations
+(:func:`grouped_configurations`).
 """
 
 from __future__ import annotations
@@ -11,12 +13,90 @@ from __future__ import annotations
 import numpy as np
 
 from ._rows import unique_rows
+from .information import entropy
 
 # First block size of a lazy re-scoring round; it doubles every round.
 _FIRST_BLOCK = 64
-# Added to the float32 grouped upper bounds of lazy rounds, which may round
-# below the exact bound by about 1e-6 nats.
+# Added to the float32 upper bounds of lazy rounds, which may round below the
+# exact bound by about 1e-6 nats.
 _GROUPED_SLACK = 5e-6
+# Stages of the truncated bounds: the configurations left out carry at most
+# these fractions of the best gain found so far in remaining entropy, so the
+# first stage closes the candidates whose gain is below about 3/4 of the
+# best, the second those below about 19/20 of it.
+_TRUNCATED_FRACTIONS = (0.25, 0.05)
+# A truncated stage runs only when it keeps at most this share of the
+# configurations (its cost is about that share of a full score).
+_TRUNCATED_MAX_SHARE = 0.4
+
+
+class TruncatedConfigurations:
+    """Upper bounds from the configurations that carry the most entropy.
+
+    Each configuration's term of the estimate is a mutual information,
+    ``0 <= I(y_n; w | m) <= H(post_m)``, so for any subset ``S`` of the
+    configurations::
+
+        sum_{m in S} w_m I_m(n)  <=  I(y_n; w | y_A)
+            <=  sum_{m in S} w_m I_m(n) + sum_{m not in S} w_m H(post_m)
+
+    Keeping the configurations of largest ``w_m H(post_m)`` makes the
+    remainder small at a fraction of the cost of a full score.
+
+    Parameters
+    ----------
+    post_M_K : numpy.ndarray of shape (M, K)
+        Posterior over members given each configuration.
+    weights_M : numpy.ndarray of shape (M,)
+        Configuration weights.
+    """
+
+    def __init__(self, post_M_K: np.ndarray, weights_M: np.ndarray):
+        self.post_M_K, self.weights_M = post_M_K, weights_M
+        entropy_M = np.asarray(weights_M, dtype=np.float64) * entropy(post_M_K)
+        self.order_M = np.argsort(-entropy_M, kind="stable")
+        # rest_k[k]: entropy left out when the first k of the order are kept
+        # (summed from the smallest up, so it falls exactly to 0).
+        tail = np.cumsum(entropy_M[self.order_M][::-1])[::-1]
+        self.rest_k = np.concatenate([tail, [0.0]])
+
+    def keep(self, tau: float) -> int:
+        """Fewest configurations whose remainder is at most ``tau`` nats."""
+        return int(np.searchsorted(-self.rest_k, -tau, side="left"))
+
+    def subset(self, k: int) -> tuple[np.ndarray, np.ndarray, float]:
+        """(post_k_K, weights_k, remainder) of the ``k`` configurations of
+        largest entropy, in their original order."""
+        keep = np.sort(self.order_M[:k])
+        return self.post_M_K[keep], self.weights_M[keep], float(self.rest_k[k])
+
+    def stages(self, best: float) -> list[int]:
+        """Sizes of the truncated stages worth running once ``best`` is
+        known: each keeps more configurations than the one before and at
+        most ``_TRUNCATED_MAX_SHARE`` of them."""
+        M = len(self.weights_M)
+        sizes: list[int] = []
+        for fraction in _TRUNCATED_FRACTIONS:
+            k = self.keep(fraction * max(best, 0.0))
+            if 0 < k <= _TRUNCATED_MAX_SHARE * M and (not sizes or k > sizes[-1]):
+                sizes.append(k)
+        return sizes
+
+
+def _tighten(scorer, open_idx, bounds_N, threshold, truncated, grouped):
+    """Tighten the bounds of ``open_idx`` with the cheap bounds, stage by
+    stage; returns the candidates whose bound still exceeds ``threshold``."""
+    stages = [truncated.subset(k) for k in truncated.stages(threshold)]
+    if grouped is not None:
+        stages.append((*grouped, 0.0))
+    for post_S_K, weights_S, rest in stages:
+        if len(open_idx) == 0:
+            break
+        upper = scorer.conditional_mi(open_idx, post_S_K, weights_S)
+        upper += rest + _GROUPED_SLACK
+        bounds_N[open_idx] = np.minimum(bounds_N[open_idx], upper)
+        open_idx = open_idx[bounds_N[open_idx] > threshold]
+    return open_idx
 
 
 def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin):
@@ -30,11 +110,11 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     (``-_greedy._REFINE_TOL``: near-ties are all scored) and positive in the
     sampled one (``_greedy._F32_TIE_TOL``: candidates that close count as ties
     of the best already found). After the first block, each block's
-    bounds are first tightened with the configurations merged by their most
-    likely member (:func:`grouped_configurations`, an upper bound at a
-    fraction of the cost) and only the candidates still open are scored.
-    Returns the scored indices and gains.
+    bounds are first tightened with the cheap bounds (the truncated
+    configurations, then the grouped ones) and only the candidates still
+    open are scored. Returns the scored indices and gains.
     """
+    truncated = TruncatedConfigurations(post_M_K, weights_M)
     grouped = grouped_configurations(post_M_K, weights_M)
     fresh_N = np.zeros_like(available_N)
     idx_parts, gain_parts = [], []
@@ -50,12 +130,10 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
         if len(open_idx) > block:
             top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
             open_idx = np.sort(open_idx[top])
-        if grouped is not None and idx_parts:
-            # Tighten the bounds with the grouped configurations first; only
-            # the candidates still open get the full estimate.
-            upper = scorer.conditional_mi(open_idx, *grouped) + _GROUPED_SLACK
-            bounds_N[open_idx] = np.minimum(bounds_N[open_idx], upper)
-            open_idx = open_idx[bounds_N[open_idx] > best + margin]
+        if idx_parts:
+            open_idx = _tighten(
+                scorer, open_idx, bounds_N, best + margin, truncated, grouped
+            )
             if len(open_idx) == 0:
                 block *= 2
                 continue
