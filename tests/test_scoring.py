@@ -244,7 +244,7 @@ def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, 
     idx = np.sort(rng.choice(N, size=77, replace=False)) if subset else None
     with NumpyScorer(probs, eps=EPS, max_memory=max_memory) as scorer:
         scorer.entropies()
-        assert (scorer._member_entropy_K_N is not None) == table
+        assert (scorer._member_entropy_N_K is not None) == table
         got = scorer.conditional_mi(idx, post, weights)
         precise = scorer.conditional_mi(idx, post, weights, precise=True)
     want = _reference_cmi(probs, post, weights, idx)
