@@ -44,6 +44,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(name: str, old: dict, new: dict) -> bool:
+    """Print where two runs' picks part, with both gains there; True if
+    they differ."""
+    if old["indices"] == new["indices"]:
+        return False
+    step = next(
+        i for i, (a, b) in enumerate(zip(old["indices"], new["indices"], strict=True))
+        if a != b
+    )  # fmt: skip
+    pairs = zip(old["gains"][:step], new["gains"][:step], strict=True)
+    spread = max((abs(a - b) for a, b in pairs), default=0.0)
+    print(
+        f"{name}: picks part at step {step}: {old['indices'][step]} (gain "
+        f"{old['gains'][step]:.3g}) before, {new['indices'][step]} (gain "
+        f"{new['gains'][step]:.3g}) now; earlier gains agree to {spread:.1g}"
+    )
+    return True
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     wanted = None if args.pools is None else set(args.pools.split(","))
@@ -61,13 +80,17 @@ def main(argv=None) -> int:
             probs, args.batch_size, n_configurations=m, random_state=0
         )
         seconds = time.perf_counter() - start
-        picks[name] = [int(i) for i in sel.indices]
-        print(f"{name}: {seconds:.2f} s, scored {sel.n_scored}, {picks[name]}")
+        picks[name] = {
+            "indices": [int(i) for i in sel.indices],
+            "gains": [float(g) for g in sel.gains],
+        }
+        chosen = picks[name]["indices"]
+        print(f"{name}: {seconds:.2f} s, scored {sel.n_scored}, {chosen}")
     if args.out:
         Path(args.out).write_text(json.dumps(picks, indent=1))
     if args.compare:
         old = json.loads(Path(args.compare).read_text())
-        differ = [n for n in picks if n in old and old[n] != picks[n]]
+        differ = [n for n in picks if n in old and _report(n, old[n], picks[n])]
         print("identical picks" if not differ else f"DIFFERENT picks: {differ}")
         return 1 if differ else 0
     return 0
