@@ -28,6 +28,11 @@ _TRUNCATED_FRACTIONS = (0.25, 0.05)
 # A truncated stage runs only when it keeps at most this share of the
 # configurations (its cost is about that share of a full score).
 _TRUNCATED_MAX_SHARE = 0.4
+# Per-candidate cost of a scoring pass beyond its configurations, in
+# configurations (reading the probabilities, the members' entropies).
+_FIXED_COST = 32
+# Candidates on which a stage is tried before it runs on a large block.
+_PROBE = 256
 
 
 class TruncatedConfigurations:
@@ -70,33 +75,69 @@ class TruncatedConfigurations:
         keep = np.sort(self.order_M[:k])
         return self.post_M_K[keep], self.weights_M[keep], float(self.rest_k[k])
 
-    def stages(self, best: float) -> list[int]:
-        """Sizes of the truncated stages worth running once ``best`` is
-        known: each keeps more configurations than the one before and at
-        most ``_TRUNCATED_MAX_SHARE`` of them."""
+    def stages(self, best: float) -> list[tuple[int, int]]:
+        """(index in ``_TRUNCATED_FRACTIONS``, size) of the truncated stages
+        worth running once ``best`` is known: each keeps more configurations
+        than the one before and at most ``_TRUNCATED_MAX_SHARE`` of them."""
         M = len(self.weights_M)
-        sizes: list[int] = []
-        for fraction in _TRUNCATED_FRACTIONS:
+        sizes: list[tuple[int, int]] = []
+        for i, fraction in enumerate(_TRUNCATED_FRACTIONS):
             k = self.keep(fraction * max(best, 0.0))
-            if 0 < k <= _TRUNCATED_MAX_SHARE * M and (not sizes or k > sizes[-1]):
-                sizes.append(k)
+            if 0 < k <= _TRUNCATED_MAX_SHARE * M and (not sizes or k > sizes[-1][1]):
+                sizes.append((i, k))
         return sizes
 
 
-def _tighten(scorer, open_idx, bounds_N, threshold, truncated, grouped):
-    """Tighten the bounds of ``open_idx`` with the cheap bounds, stage by
-    stage; returns the candidates whose bound still exceeds ``threshold``."""
-    stages = [truncated.subset(k) for k in truncated.stages(threshold)]
-    if grouped is not None:
-        stages.append((*grouped, 0.0))
-    for post_S_K, weights_S, rest in stages:
-        if len(open_idx) == 0:
-            break
-        upper = scorer.conditional_mi(open_idx, post_S_K, weights_S)
-        upper += rest + _GROUPED_SLACK
-        bounds_N[open_idx] = np.minimum(bounds_N[open_idx], upper)
-        open_idx = open_idx[bounds_N[open_idx] > threshold]
-    return open_idx
+class _Stages:
+    """The cheap bounds of one lazy round, run from the cheapest up, each
+    skipped where it does not pay.
+
+    A stage of ``k`` configurations costs about ``k + _FIXED_COST`` per
+    candidate; it pays when the share of candidates it closes, times the
+    cost of what follows it (the next stage, or the full score), is above
+    its own cost. On a large block, a stage first runs on an evenly spaced
+    probe of ``_PROBE`` of the open candidates and on the others only if it
+    paid on the probe (no random draw: the caller's generator is not used).
+    """
+
+    def __init__(self, truncated, grouped, M):
+        self.truncated, self.grouped, self.M = truncated, grouped, M
+
+    def plan(self, threshold):
+        """(post, weights, rest, cost after) of the stages for this
+        threshold, the cheapest first."""
+        stages = [self.truncated.subset(k) for _, k in self.truncated.stages(threshold)]
+        stages += [(*g, 0.0) for g in self.grouped]
+        stages.sort(key=lambda stage: len(stage[1]))
+        after = [len(stage[1]) for stage in stages] + [self.M]
+        return [(*stage, cost) for stage, cost in zip(stages, after[1:], strict=False)]
+
+    def tighten(self, scorer, open_idx, bounds_N, threshold):
+        """Tighten the bounds of ``open_idx`` stage by stage; returns the
+        candidates whose bound still exceeds ``threshold``."""
+        for post_S_K, weights_S, rest, after in self.plan(threshold):
+            if len(open_idx) == 0:
+                break
+            stage = (scorer, post_S_K, weights_S, rest, bounds_N, threshold)
+            if len(open_idx) >= 4 * _PROBE:
+                probe_n = np.zeros(len(open_idx), dtype=bool)
+                probe_n[:: len(open_idx) // _PROBE] = True
+                share = _bound(open_idx[probe_n], *stage) / np.count_nonzero(probe_n)
+                if share * (after + _FIXED_COST) > len(weights_S) + _FIXED_COST:
+                    _bound(open_idx[~probe_n], *stage)
+            else:
+                _bound(open_idx, *stage)
+            open_idx = open_idx[bounds_N[open_idx] > threshold]
+        return open_idx
+
+
+def _bound(idx, scorer, post_S_K, weights_S, rest, bounds_N, threshold) -> int:
+    """Lower ``bounds_N[idx]`` to the bound of one stage; returns how many
+    of ``idx`` it closed (bound at most ``threshold``)."""
+    upper = scorer.conditional_mi(idx, post_S_K, weights_S)
+    upper += rest + _GROUPED_SLACK
+    bounds_N[idx] = np.minimum(bounds_N[idx], upper)
+    return int(np.count_nonzero(bounds_N[idx] <= threshold))
 
 
 def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin):
@@ -114,8 +155,19 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     configurations, then the grouped ones) and only the candidates still
     open are scored. Returns the scored indices and gains.
     """
-    truncated = TruncatedConfigurations(post_M_K, weights_M)
-    grouped = grouped_configurations(post_M_K, weights_M)
+    grouped = [
+        g
+        for g in (
+            grouped_configurations(post_M_K, weights_M, by="member"),
+            grouped_configurations(post_M_K, weights_M),
+        )
+        if g is not None
+    ]
+    if len(grouped) == 2 and len(grouped[1][1]) <= len(grouped[0][1]):
+        grouped = grouped[:1]  # the finer grouping fell back to the coarse one
+    stages = _Stages(
+        TruncatedConfigurations(post_M_K, weights_M), grouped, len(weights_M)
+    )
     fresh_N = np.zeros_like(available_N)
     idx_parts, gain_parts = [], []
     best = -np.inf
@@ -131,9 +183,7 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
             top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
             open_idx = np.sort(open_idx[top])
         if idx_parts:
-            open_idx = _tighten(
-                scorer, open_idx, bounds_N, best + margin, truncated, grouped
-            )
+            open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
             if len(open_idx) == 0:
                 block *= 2
                 continue
@@ -146,7 +196,9 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     return np.concatenate(idx_parts), np.concatenate(gain_parts)
 
 
-def grouped_configurations(post_M_K: np.ndarray, weights_M: np.ndarray):
+def grouped_configurations(
+    post_M_K: np.ndarray, weights_M: np.ndarray, by: str = "top"
+):
     """Configurations merged into groups of similar posteriors, or None when
     that would not make at least four times fewer.
 
@@ -154,17 +206,20 @@ def grouped_configurations(post_M_K: np.ndarray, weights_M: np.ndarray):
     distribution over members, so replacing a group's posteriors by their
     weighted mean can only raise the estimate: scoring the merged groups
     gives an upper bound on every gain at a fraction ``G / M`` of the cost.
-    A group is the set of configurations that agree on which members hold at
-    least half of the largest posterior (so that posteriors spread evenly
-    over the same members merge); when that makes too many groups, the
-    configurations that share their most likely member.
+    With ``by="top"``, a group is the set of configurations that agree on
+    which members hold at least half of the largest posterior (so that
+    posteriors spread evenly over the same members merge); when that makes
+    too many groups, and with ``by="member"``, the configurations that share
+    their most likely member (at most ``K`` groups: coarser, cheaper).
     """
     M, K = post_M_K.shape
     if M < 4 * K:
         return None
-    top_M_K = post_M_K >= 0.5 * post_M_K.max(axis=1, keepdims=True)
-    _, group_M = unique_rows(top_M_K)
-    n_groups = int(group_M.max()) + 1
+    n_groups = M
+    if by == "top":
+        top_M_K = post_M_K >= 0.5 * post_M_K.max(axis=1, keepdims=True)
+        _, group_M = unique_rows(top_M_K)
+        n_groups = int(group_M.max()) + 1
     if 4 * n_groups > M:
         group_M, n_groups = np.argmax(post_M_K, axis=1), K
     weights_G = np.bincount(group_M, weights=weights_M, minlength=n_groups)
