@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from batchbald._lazy import (
     TruncatedConfigurations,
     grouped_configurations,
+    grouping_levels,
     lazy_round,
 )
 from batchbald._scoring import NumpyScorer
@@ -172,6 +173,23 @@ def test_grouped_configurations_bound_every_gain(K, M, concentration):
     upper = _exact_gains(probs, post_G, weights_G)
     assert (upper >= exact - 1e-12).all()
     assert (upper > exact + 1e-6).any()  # a bound, not the same estimate
+
+
+@pytest.mark.parametrize(
+    "K,M,concentration", [(5, 400, 0.3), (8, 200, 1.0), (20, 300, 0.1)]
+)
+def test_grouping_levels_bound_every_gain_coarse_to_fine(K, M, concentration):
+    rng = np.random.default_rng(K + M)
+    probs = _probs(rng, K, 150, 4)
+    post, weights = _posterior(rng, M, K, concentration)
+    exact = _exact_gains(probs, post, weights)
+    levels = grouping_levels(post, weights)
+    assert levels and len(levels[0][1]) <= K
+    sizes = [len(w) for _, w in levels]
+    assert sizes == sorted(set(sizes)) and sizes[-1] <= M // 2
+    for post_G, weights_G in levels:
+        np.testing.assert_allclose(weights_G.sum(), 1.0)
+        assert (_exact_gains(probs, post_G, weights_G) >= exact - 1e-12).all()
 
 
 def test_grouped_configurations_none_when_few():

@@ -155,18 +155,10 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     configurations, then the grouped ones) and only the candidates still
     open are scored. Returns the scored indices and gains.
     """
-    grouped = [
-        g
-        for g in (
-            grouped_configurations(post_M_K, weights_M, by="member"),
-            grouped_configurations(post_M_K, weights_M),
-        )
-        if g is not None
-    ]
-    if len(grouped) == 2 and len(grouped[1][1]) <= len(grouped[0][1]):
-        grouped = grouped[:1]  # the finer grouping fell back to the coarse one
     stages = _Stages(
-        TruncatedConfigurations(post_M_K, weights_M), grouped, len(weights_M)
+        TruncatedConfigurations(post_M_K, weights_M),
+        grouping_levels(post_M_K, weights_M),
+        len(weights_M),
     )
     fresh_N = np.zeros_like(available_N)
     idx_parts, gain_parts = [], []
@@ -197,33 +189,55 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
 
 
 def grouped_configurations(
-    post_M_K: np.ndarray, weights_M: np.ndarray, by: str = "top"
+    post_M_K: np.ndarray,
+    weights_M: np.ndarray,
+    by: str = "top",
+    top_share: float = 0.5,
+    max_share: float = 0.25,
 ):
     """Configurations merged into groups of similar posteriors, or None when
-    that would not make at least four times fewer.
+    that would not make at least ``1 / max_share`` times fewer.
 
     The conditional mutual information ``I(y_n; w)`` is concave in the
     distribution over members, so replacing a group's posteriors by their
     weighted mean can only raise the estimate: scoring the merged groups
     gives an upper bound on every gain at a fraction ``G / M`` of the cost.
     With ``by="top"``, a group is the set of configurations that agree on
-    which members hold at least half of the largest posterior (so that
-    posteriors spread evenly over the same members merge); when that makes
-    too many groups, and with ``by="member"``, the configurations that share
-    their most likely member (at most ``K`` groups: coarser, cheaper).
+    which members hold at least ``top_share`` of the largest posterior (so
+    that posteriors spread evenly over the same members merge; a larger
+    share makes fewer, coarser groups); when that makes more than
+    ``max_share * M`` groups, and with ``by="member"``, the configurations
+    that share their most likely member (at most ``K`` groups).
     """
     M, K = post_M_K.shape
-    if M < 4 * K:
+    if K > max_share * M:
         return None
     n_groups = M
     if by == "top":
-        top_M_K = post_M_K >= 0.5 * post_M_K.max(axis=1, keepdims=True)
+        top_M_K = post_M_K >= top_share * post_M_K.max(axis=1, keepdims=True)
         _, group_M = unique_rows(top_M_K)
         n_groups = int(group_M.max()) + 1
-    if 4 * n_groups > M:
+    if n_groups > max_share * M:
         group_M, n_groups = np.argmax(post_M_K, axis=1), K
     weights_G = np.bincount(group_M, weights=weights_M, minlength=n_groups)
     sums_G_K = np.zeros((n_groups, K))
     np.add.at(sums_G_K, group_M, weights_M[:, None] * post_M_K)
     used = weights_G > 0
     return sums_G_K[used] / weights_G[used, None], weights_G[used]
+
+
+def grouping_levels(post_M_K: np.ndarray, weights_M: np.ndarray) -> list:
+    """The grouped configurations of a lazy round, coarse to fine: by most
+    likely member, then by the members within 4/5 and within 1/2 of the
+    largest posterior (each at most half as many groups as configurations,
+    and each finer than the one before)."""
+    levels = [
+        grouped_configurations(post_M_K, weights_M, by="member"),
+        grouped_configurations(post_M_K, weights_M, top_share=0.8, max_share=0.5),
+        grouped_configurations(post_M_K, weights_M, top_share=0.5, max_share=0.5),
+    ]
+    out: list = []
+    for level in levels:
+        if level is not None and (not out or len(level[1]) > len(out[-1][1])):
+            out.append(level)
+    return out
