@@ -232,36 +232,6 @@ def test_torch_scorer_matches_numpy_reference(device, precise, subset):
     np.testing.assert_allclose(expected, want_expected, atol=1e-12)
 
 
-@pytest.mark.parametrize(
-    "K,M,concentration", [(5, 40, 0.3), (8, 200, 1.0), (3, 12, 5.0)]
-)
-def test_grouped_configurations_bound_every_gain(K, M, concentration):
-    """Merging configurations by their most likely member can only raise the
-    estimate (concavity of the mutual information in the members'
-    distribution): the lazy rounds' upper bounds hold for every sample."""
-    from batchbald._lazy import grouped_configurations
-
-    rng = np.random.default_rng(K * M)
-    probs = _probs(rng, K, 150, 4)
-    post = rng.dirichlet(np.full(K, concentration), size=M)
-    weights = rng.dirichlet(np.ones(M))
-    post_G, weights_G = grouped_configurations(post, weights)
-    assert len(weights_G) <= max(K, M // 4)
-    np.testing.assert_allclose(weights_G.sum(), 1.0)
-    with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
-        exact = scorer.conditional_mi(None, post, weights, precise=True)
-        upper = scorer.conditional_mi(None, post_G, weights_G, precise=True)
-    assert (upper >= exact - 1e-12).all()
-    assert (upper > exact + 1e-6).any()  # a bound, not the same estimate
-
-
-def test_grouped_configurations_none_when_few():
-    from batchbald._lazy import grouped_configurations
-
-    post = np.full((7, 2), 0.5)
-    assert grouped_configurations(post, np.full(7, 1 / 7)) is None
-
-
 @pytest.mark.parametrize("max_memory,table", [(2**20, True), (4_000, False)])
 @pytest.mark.parametrize("subset", [False, True])
 def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, subset):
@@ -274,7 +244,7 @@ def test_screening_after_entropies_uses_member_entropy_table(max_memory, table, 
     idx = np.sort(rng.choice(N, size=77, replace=False)) if subset else None
     with NumpyScorer(probs, eps=EPS, max_memory=max_memory) as scorer:
         scorer.entropies()
-        assert (scorer._member_entropy_K_N is not None) == table
+        assert (scorer._member_entropy_N_K is not None) == table
         got = scorer.conditional_mi(idx, post, weights)
         precise = scorer.conditional_mi(idx, post, weights, precise=True)
     want = _reference_cmi(probs, post, weights, idx)
@@ -294,3 +264,70 @@ def test_member_entropy_table_not_used_for_swapped_probs():
         got = scorer.conditional_mi(None, post, weights)
     want = _reference_cmi(second, post, weights)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-4)
+
+
+# (N, n, order, M): dense subsets (spans read in place), sparse ones
+# (gathered), a mix, unsorted and repeated indices, few and many
+# configurations (the span-or-gather choice depends on M).
+@pytest.mark.parametrize(
+    "N,n,order,M",
+    [
+        (3000, 2900, "sorted", 4),
+        (3000, 2900, "shuffled", 40),
+        (3000, 150, "sorted", 4),
+        (3000, 1500, "sorted", 300),
+        (3000, 1500, "shuffled", 4),
+        (3000, 1200, "repeated", 4),
+        (3000, 3000, "sorted", 8),
+    ],
+)
+@pytest.mark.parametrize("table", [False, True])
+def test_subsets_read_in_spans_or_gathered_agree(N, n, order, M, table):
+    rng = np.random.default_rng(N + n + M)
+    probs = _probs(rng, 5, N, 4, np.float32)
+    post, weights = _posterior(rng, M, 5)
+    if order == "repeated":
+        idx = np.sort(rng.choice(N // 2, size=n))
+        idx[: n // 2] = idx[n // 2 : 2 * (n // 2)]  # duplicates, unsorted
+    else:
+        # Dense runs and sparse stretches: a random half of [0, N/2) plus
+        # the rest drawn from everywhere.
+        head = rng.choice(N // 2, size=min(n, N // 2), replace=False)
+        tail = rng.choice(np.arange(N // 2, N), size=n - len(head), replace=False)
+        idx = np.concatenate([head, tail])
+        idx = np.sort(idx) if order == "sorted" else rng.permutation(idx)
+    want = _reference_cmi(probs, post, weights, idx)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**22) as scorer:
+        if table:
+            scorer.entropies()
+        got = scorer.conditional_mi(idx, post, weights)
+        precise = scorer.conditional_mi(idx, post, weights, precise=True)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-4)
+    np.testing.assert_allclose(precise, want, rtol=0, atol=1e-9)
+
+
+# (kind, share, spans read, blocks gathered): every point of each span a
+# candidate, or every other one; a share above 1 never reads spans.
+@pytest.mark.parametrize(
+    "kind,share,spans,gathered",
+    [
+        ("all", 0.5, 10, 0),
+        ("half", 0.5, 10, 0),
+        ("half", 0.6, 0, 5),
+        ("all", 1.1, 0, 10),
+    ],
+)
+def test_plan_blocks_cover_every_candidate_once(kind, share, spans, gathered):
+    from batchbald._kernels import plan_blocks
+
+    N, sub = 1000, 100
+    idx = np.arange(N) if kind == "all" else np.arange(0, N, 2)
+    blocks = plan_blocks(idx, len(idx), N, sub, share)
+    assert sum(b[1] is not None for b in blocks) == spans
+    assert sum(b[1] is None for b in blocks) == gathered
+    covered = np.concatenate([np.arange(len(idx))[w] for w, _, _ in blocks])
+    np.testing.assert_array_equal(np.sort(covered), np.arange(len(idx)))
+    for where, start, stop in blocks:
+        if start is not None:
+            points = idx[where]
+            assert start <= points.min() and points.max() < stop <= start + sub

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ._kernels import _add_weighted_xlogx, _single_threaded_blas
+from ._kernels import _single_threaded_blas, block_gains, dense_share, plan_blocks
 from .information import check_probabilities
 
 # Bytes of temporaries per (configuration, class, sample) cell in a chunk: the
@@ -51,7 +51,7 @@ _BLOCK_CELLS = 1 << 16
 # on both sides of the product, at most _MAX_BLOCK_COLUMNS when few
 # configurations leave room for more points.
 _BLOCK_COLUMNS = 256
-_MAX_BLOCK_COLUMNS = 1024
+_MAX_BLOCK_COLUMNS = 8192
 
 
 def _is_torch_tensor(x) -> bool:
@@ -297,7 +297,7 @@ class NumpyScorer(_Scorer):
         self.n_threads = max(1, min(8, os.cpu_count() or 1))
         self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
-        self._member_entropy_K_N: np.ndarray | None = None
+        self._member_entropy_N_K: np.ndarray | None = None
         self._member_entropy_of: weakref.ref | None = None
 
     def close(self) -> None:
@@ -353,15 +353,17 @@ class NumpyScorer(_Scorer):
     def entropies(self) -> tuple[np.ndarray, np.ndarray]:
         """As :meth:`_Scorer.entropies`; also keeps every member's entropy
         ``H(p_k(y_n))`` in float32 for the screening passes when that
-        ``K x N`` table takes at most a quarter of ``max_memory``."""
+        ``N x K`` table (one point's entropies side by side, for gathering)
+        takes at most half of ``max_memory``; the blocks of the fused kernel
+        take a few MiB at most of the rest (:meth:`_block_cells`)."""
         K, N, _ = self.shape
-        self._member_entropy_K_N = self._member_entropy_of = None
-        if K * N * 4 <= self.max_memory // 4:
-            self._member_entropy_K_N = np.empty((K, N), dtype=np.float32)
+        self._member_entropy_N_K = self._member_entropy_of = None
+        if K * N * 4 <= self.max_memory // 2:
+            self._member_entropy_N_K = np.empty((N, K), dtype=np.float32)
             try:  # the table belongs to this array (callers may swap probs)
                 self._member_entropy_of = weakref.ref(self.probs)
             except TypeError:  # pragma: no cover - numpy arrays allow weakrefs
-                self._member_entropy_K_N = None
+                self._member_entropy_N_K = None
         return super().entropies()
 
     def _member_entropy_table(self):
@@ -369,23 +371,29 @@ class NumpyScorer(_Scorer):
         ref = self._member_entropy_of
         if ref is None or ref() is not self.probs:
             return None
-        return self._member_entropy_K_N
+        return self._member_entropy_N_K
 
     def _entropies_chunk(self, start, stop):
         chunk = np.asarray(self.probs[:, start:stop, :], dtype=np.float64)
         K, n, C = chunk.shape
         ones_C = np.ones(C)  # sums over the short class axis as products
         h_K_n = -(self._xlogx(chunk).reshape(K * n, C) @ ones_C).reshape(K, n)
-        if self._member_entropy_K_N is not None:
-            self._member_entropy_K_N[:, start:stop] = h_K_n
+        if self._member_entropy_N_K is not None:
+            self._member_entropy_N_K[start:stop] = h_K_n.T
         pred = -(self._xlogx(chunk.mean(axis=0)) @ ones_C)
         return pred, h_K_n.mean(axis=0)
 
     def _block_cells(self, itemsize: int) -> int:
         """Cells of one block: ``_BLOCK_CELLS``, or less when two buffers per
-        thread of that size would take more than half of ``max_memory``."""
+        thread of that size would take more than half of the budget (what
+        the members' entropy table leaves of ``max_memory``)."""
         per_cell = itemsize * _CELLS_BYTES_FACTOR * self.n_threads
-        return max(1, min(_BLOCK_CELLS, self.max_memory // 2 // per_cell))
+        return max(1, min(_BLOCK_CELLS, self._buffer_budget() // 2 // per_cell))
+
+    def _buffer_budget(self) -> int:
+        """``max_memory`` less the members' entropy table, if any."""
+        table = self._member_entropy_N_K
+        return self.max_memory - (0 if table is None else table.nbytes)
 
     def _block_shape(self, n: int, M: int, C: int, itemsize: int):
         """(points, configurations) of one block of the fused kernel.
@@ -402,7 +410,7 @@ class NumpyScorer(_Scorer):
         # The block's probabilities and their x log x: two K x columns
         # buffers per thread, within a quarter of the budget.
         per_point = 2 * K * C * itemsize * self.n_threads
-        max_sub = max(1, self.max_memory // 4 // per_point)
+        max_sub = max(1, self._buffer_budget() // 4 // per_point)
         sub = max(1, min(n, sub, max(1, _MAX_BLOCK_COLUMNS // C), max_sub))
         m_block = max(1, min(M, cells // (sub * C)))
         return sub, m_block
@@ -435,66 +443,50 @@ class NumpyScorer(_Scorer):
         ``out_n``, block by block.
 
         Per block of samples (:meth:`_block_shape`: a few hundred columns of
-        samples times classes) a thread reads the block's probabilities,
-        raises them to the screening floor (or floors the logarithm when
-        ``precise``) and, for each block of configurations, runs the product
-        ``q = post @ p``, ``q log q`` and the weighted reduction over
-        configurations, all in cache; the members' entropies
-        ``sum_k member_weights_k p_k log p_k`` are subtracted in the same
-        block. Threads take blocks round robin and run their products on one
-        BLAS thread each.
+        samples times classes; :func:`_kernels.plan_blocks`: a span of the
+        pool read as a view where enough of its points are candidates, else
+        gathered candidates) a thread raises the block's probabilities to the
+        screening floor (or floors the logarithm when ``precise``) and, for
+        each block of configurations, runs the product ``q = post @ p``,
+        ``q log q`` and the weighted reduction over configurations, all in
+        cache (:func:`_kernels.block_gains`); the members' entropies
+        ``sum_k member_weights_k H_k`` are subtracted in the same block.
+        Threads take blocks round robin and run their products on one BLAS
+        thread each.
         """
-        K, _, C = self.shape
+        K, N, C = self.shape
         M = post_M_K.shape[0]
         dtype = post_M_K.dtype
         sub, m_block = self._block_shape(n, M, C, dtype.itemsize)
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
-        starts = list(range(0, n, sub))
-        n_threads = min(self.n_threads, len(starts))
-        member_H_K_N = None if precise else self._member_entropy_table()
+        blocks = plan_blocks(idx_n, n, N, sub, dense_share(K, M, C))
+        n_threads = min(self.n_threads, len(blocks))
+        table_N_K = None if precise else self._member_entropy_table()
+        take = self.probs.dtype == dtype and isinstance(self.probs, np.ndarray)
 
         def work(t: int) -> None:
-            q = self._buffer(f"q{t}", m_block * sub * C, dtype)
-            lq = self._buffer(f"l{t}", m_block * sub * C, dtype)
-            acc = self._buffer(f"a{t}", sub * C, dtype)
-            p_buf = self._buffer(f"p{t}", K * sub * C, dtype)
-            x_buf = self._buffer(f"x{t}", K * sub * C, dtype)
-            for a in starts[t::n_threads]:
-                b = min(n, a + sub)
-                cols = (b - a) * C
-                if idx_n is None:
-                    rows = self.probs[:, a:b]
+            names = (("p", K), ("x", K), ("a", 1), ("q", m_block), ("l", m_block))
+            bufs = [self._buffer(f"{c}{t}", r * sub * C, dtype) for c, r in names]
+            for where, start, stop in blocks[t::n_threads]:
+                if start is None:  # gathered candidates
+                    points = idx_n[where]
+                    if take:  # straight into the first buffer
+                        rows = bufs[0][: K * len(points) * C].reshape(K, -1, C)
+                        np.take(self.probs, points, axis=1, out=rows)
+                    else:
+                        rows = self.probs[:, points]
+                    h = None if table_N_K is None else table_N_K[points]
+                else:  # a span of the pool, read in place
+                    rows = self.probs[:, start:stop]
+                    h = None if table_N_K is None else table_N_K[start:stop]
+                gains = block_gains(
+                    rows, h, post_M_K, weights_M, member_weights_K, bufs,
+                    m_block, floor, precise,
+                )  # fmt: skip
+                if start is None or idx_n is None:
+                    out_n[where] = gains
                 else:
-                    rows = self.probs[:, idx_n[a:b]]
-                p_K_m = p_buf[: K * cols].reshape(K, cols)
-                x_K_m = x_buf[: K * cols].reshape(K, cols)
-                p_K_m[...] = rows.reshape(K, cols)  # read and cast
-                acc_m = acc[:cols]
-                if member_H_K_N is not None:  # members' entropies: the table
-                    np.maximum(p_K_m, floor, out=p_K_m)
-                    acc_m[:] = 0
-                else:  # computed here, + sum_k w_k H_k per class
-                    if precise:  # the logarithms are floored, p is not
-                        np.maximum(p_K_m, floor, out=x_K_m)
-                        np.log(x_K_m, out=x_K_m)
-                    else:  # screening: p raised to the floor, so q > 0
-                        np.maximum(p_K_m, floor, out=p_K_m)
-                        np.log(p_K_m, out=x_K_m)
-                    x_K_m *= p_K_m
-                    np.matmul(member_weights_K, x_K_m, out=acc_m)
-                    np.negative(acc_m, out=acc_m)
-                _add_weighted_xlogx(
-                    post_M_K, weights_M, p_K_m, (q, lq), m_block, floor, precise,
-                    acc_m,
-                )
-                out_n[a:b] = -acc_m.reshape(b - a, C).sum(axis=1, dtype=np.float64)
-                if member_H_K_N is not None:
-                    h_K_b = (
-                        member_H_K_N[:, a:b]
-                        if idx_n is None
-                        else member_H_K_N[:, idx_n[a:b]]
-                    )
-                    out_n[a:b] -= member_weights_K @ h_K_b
+                    out_n[where] = gains[idx_n[where] - start]
 
         with _single_threaded_blas():
             self._run_all(work, range(n_threads))
