@@ -147,10 +147,10 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     score) cannot beat the best fresh gain by more than the margin. No gain
     exceeds the members' remaining entropy ``H(w | y_A)`` either, which
     closes every candidate at once when the ensemble is nearly identified.
-    ``cap`` is that entropy; ``margin`` is negative in the exact regime
-    (``-_greedy._REFINE_TOL``: near-ties are all scored) and positive in the
-    sampled one (``_greedy._F32_TIE_TOL``: candidates that close count as ties
-    of the best already found). After the first block, each block's
+    ``cap`` is that entropy; ``margin`` is ``-_greedy._REFINE_TOL`` in both
+    regimes, so every candidate that could be the float64 best after
+    re-scoring is scored (see ``_greedy._GreedyRun.greedy_choice``). After the
+    first block, each block's
     bounds are first tightened with the cheap bounds (the truncated
     configurations, then the grouped ones) and only the candidates still
     open are scored. Returns the scored indices and gains.
