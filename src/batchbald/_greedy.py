@@ -41,6 +41,8 @@ _TIE_TOL = 1e-13
 # sampled step are re-scored in float64 (see _GreedyRun.greedy_choice).
 _TIED_CAP = 4 * _REFINE_TOL
 _MAX_PRECISE = 1024
+# How many samples of largest BALD score such a step decides among.
+_TIED_CANDIDATES = 64
 # Probability mass of unlikely exact configurations left out of screening.
 _SCREEN_DROP_MASS = 1e-6
 # Screening merges configurations whose posteriors agree on this grid.
@@ -244,8 +246,8 @@ class _GreedyRun:
         ``_TIED_CAP`` (sampled regime, lazy), every gain is within a few
         windows of 0, far below the saturation floor of 1e-3 nats: the window
         around the best would hold the whole pool, so the step decides in
-        float64 among the ``_MAX_PRECISE`` available samples of largest BALD
-        score instead (the same in both engines, and no screening at all).
+        float64 among the ``_TIED_CANDIDATES`` available samples of largest
+        BALD score instead (the same in both engines, and no screening at all).
         When more than ``_MAX_PRECISE`` screened candidates are in the window
         (sampled regime), only that many of the best are re-scored, and the
         engines may then pick differently among those float32 near-ties.
@@ -258,7 +260,7 @@ class _GreedyRun:
             post_M_K, weights_M = self.state.screen()
             cap = self.state.member_entropy()
             if self.lazy and not self.state.exact and cap <= _TIED_CAP:
-                idx = self.backend.top_bald(_MAX_PRECISE)  # float32 ties
+                idx = self.backend.top_bald(_TIED_CANDIDATES)  # float32 ties
                 cand = Candidates(idx, np.zeros(len(idx)), len(idx))
             else:
                 cand = self.backend.step_candidates(
