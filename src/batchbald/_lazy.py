@@ -140,7 +140,9 @@ def _bound(idx, scorer, post_S_K, weights_S, rest, bounds_N, threshold) -> int:
     return int(np.count_nonzero(bounds_N[idx] <= threshold))
 
 
-def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin):
+def lazy_round(
+    scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin, best=None
+):
     """Score just enough candidates to know the step's best (see module doc).
 
     A candidate stays closed while its bound (its last gain, or its BALD
@@ -153,7 +155,10 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
     first block, each block's
     bounds are first tightened with the cheap bounds (the truncated
     configurations, then the grouped ones) and only the candidates still
-    open are scored. Returns the scored indices and gains.
+    open are scored. ``best``, when given, is a gain already found elsewhere
+    (the Dask engine's probe of another block): the candidates are held
+    against it from the first block on. Returns the scored indices and gains
+    (possibly none when ``best`` is given).
     """
     stages = _Stages(
         TruncatedConfigurations(post_M_K, weights_M),
@@ -161,11 +166,13 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
         len(weights_M),
     )
     fresh_N = np.zeros_like(available_N)
-    idx_parts, gain_parts = [], []
-    best = -np.inf
+    idx_parts: list[np.ndarray] = []
+    gain_parts: list[np.ndarray] = []
+    known = best is not None
+    best = -np.inf if best is None else float(best)
     block = _FIRST_BLOCK
     while True:
-        if idx_parts and cap <= best + margin:
+        if (idx_parts or known) and cap <= best + margin:
             break
         open_N = available_N & ~fresh_N & (bounds_N > best + margin)
         open_idx = np.flatnonzero(open_N)
@@ -174,7 +181,7 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
         if len(open_idx) > block:
             top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
             open_idx = np.sort(open_idx[top])
-        if idx_parts:
+        if idx_parts or known:
             open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
             if len(open_idx) == 0:
                 block *= 2
@@ -185,6 +192,8 @@ def lazy_round(scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margi
         gain_parts.append(gain)
         best = max(best, float(gain.max()))
         block *= 2
+    if not idx_parts:
+        return np.empty(0, dtype=np.intp), np.empty(0)
     return np.concatenate(idx_parts), np.concatenate(gain_parts)
 
 

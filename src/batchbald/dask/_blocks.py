@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._backend import completion_top, top_scores
+from .._lazy import lazy_round
 from .._scoring import NumpyScorer
 from ..information import check_probabilities, member_votes
 
@@ -202,8 +203,18 @@ def score_block(
     eps: float,
     max_memory: int,
     want_row: bool,
+    cap: float = np.inf,
+    margin: float = 0.0,
 ) -> tuple[BlockState, BlockSummary]:
     """Score the block's open samples whose bound exceeds ``threshold``.
+
+    In a lazy round (a finite ``threshold``, no ``top``, the block at hand)
+    the open samples go through :func:`batchbald._lazy.lazy_round` with the
+    members' remaining entropy ``cap``, ``margin`` and the best gain found so
+    far (``threshold - margin``, the probe's): its cheap upper bounds close
+    the samples that cannot beat that best or the block's own (both at most
+    the step's best) plus ``margin``, so no sample that could win is left
+    unscored.
 
     ``top`` limits the round to that many samples of largest bound (a probe).
     ``probs_K_n_C`` None scores from the state's cache alone: only cached
@@ -223,7 +234,17 @@ def score_block(
         idx = np.sort(idx[part])
     bounds = state.bounds.copy()
     fresh = fresh.copy()
-    if len(idx):
+    if len(idx) and top is None and np.isfinite(threshold) and probs_K_n_C is not None:
+        # A lazy round: the in-memory engine's bounds close what cannot beat
+        # the block's own best (at most the step's best) plus the margin.
+        with _scorer(probs_K_n_C, eps, max_memory) as scorer:
+            idx, gain = lazy_round(
+                scorer, post_M_K, weights_M, bounds, open_n, cap=cap,
+                margin=margin, best=threshold - margin,
+            )  # fmt: skip
+        bounds[idx] = gain
+        fresh[idx] = True
+    elif len(idx):
         source, rows = probs_K_n_C, idx
         if probs_K_n_C is None:
             source, rows = state.cache_probs, np.searchsorted(state.cache_idx, idx)

@@ -81,7 +81,8 @@ class DaskBackend(PoolBackend):
         )
         return self._candidates(self._apply(out, ids), tol, want_row)
 
-    def _round(self, ids, post, weights, threshold, top, near_tol, want_row):
+    def _round(self, ids, post, weights, threshold, top, near_tol, want_row,
+               cap=np.inf, margin=0.0):  # fmt: skip
         if top is not None:  # a probe: any candidates will do, cached first
             blockless = {b for b in ids if self.cache_points}
         else:  # every sample above the threshold: the cache may not hold them
@@ -90,7 +91,7 @@ class DaskBackend(PoolBackend):
             _blocks.score_block, ids, post, weights, states=self.states, nout=2,
             blockless=blockless, step=self.round, threshold=threshold, top=top,
             near_tol=near_tol, eps=self.eps, max_memory=self.max_memory,
-            want_row=want_row,
+            want_row=want_row, cap=cap, margin=margin,
         )
         return self._apply(results, ids)
 
@@ -120,7 +121,8 @@ class DaskBackend(PoolBackend):
             ids = list(np.flatnonzero(self.open_bound > best + margin))
             if ids:
                 summaries.update(self._round(
-                    ids, post, weights, best + margin, None, window, False
+                    ids, post, weights, best + margin, None, window, False,
+                    cap=cap, margin=margin,
                 ))
         return self._candidates(summaries, window, False)
 
