@@ -37,9 +37,10 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from . import engine
-from ._arrays import check_candidate_samples, is_dataframe, n_rows, take_rows
+from ._arrays import n_rows
 from ._backend import is_dask_array
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
+from ._targets import check_targets, stack_targets
 from ._validation import Interval
 from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, check_probabilities, member_votes
@@ -72,60 +73,6 @@ array-like or DataFrame of shape (n_targets, ...), default=None
             (repeats allowed) or the samples themselves, shaped like ``X``'s
             (a DataFrame when ``X`` is one). ``None``: the candidates stand
             for it."""
-
-
-def _check_targets(targets, X, X_cand):
-    """The target samples: ``X_cand`` for None, the rows of ``X`` for indices."""
-    if targets is None:
-        return X_cand
-    if is_dataframe(targets):
-        return _check_target_samples(targets, X)
-    arr = np.asarray(targets)
-    if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
-        n = n_rows(X)
-        if arr.size == 0:
-            raise ValueError("targets is empty; pass None or at least one index.")
-        if arr.min() < 0 or arr.max() >= n:
-            raise ValueError(
-                f"targets holds indices outside [0, {n}) (got min {arr.min()}, "
-                f"max {arr.max()})."
-            )
-        return take_rows(X, arr.astype(np.intp))
-    return _check_target_samples(targets, X)
-
-
-def _check_target_samples(targets, X):
-    """Targets given as samples, in our words (the candidates' check)."""
-    try:
-        return check_candidate_samples(targets, X)
-    except ValueError as exc:
-        raise ValueError(
-            str(exc).replace("candidates", "targets", 1)
-            .replace("an array of samples", "a non-empty array of samples")
-        ) from None  # fmt: skip
-
-
-def _stack(X_cand, X_target):
-    """Candidates and targets as one input of the ensemble (same kind as X)."""
-    if is_dataframe(X_cand) or is_dataframe(X_target):
-        import pandas as pd
-
-        if not (is_dataframe(X_cand) and is_dataframe(X_target)):
-            raise ValueError(
-                "targets given as samples must be a DataFrame when X is one, and "
-                "an array when X is an array."
-            )
-        if list(X_cand.columns) != list(X_target.columns):
-            raise ValueError(
-                f"targets has the columns {list(X_target.columns)[:10]!r}; X has "
-                f"{list(X_cand.columns)[:10]!r} (same names, same order needed)."
-            )
-        return pd.concat([X_cand, X_target], ignore_index=True)
-    if hasattr(X_cand, "tocsr") or hasattr(X_target, "tocsr"):
-        from scipy import sparse
-
-        return sparse.vstack([X_cand, X_target]).tocsr()
-    return np.concatenate([np.asarray(X_cand), np.asarray(X_target)])
 
 
 class _TargetedStrategy(BaseEstimator):
@@ -181,8 +128,8 @@ class _TargetedStrategy(BaseEstimator):
             return_utilities=return_utilities,
         )
         X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
-        X_target = _check_targets(targets, X, X_cand)
-        stacked = X_cand if targets is None else _stack(X_cand, X_target)
+        X_target = check_targets(targets, X, X_cand)
+        stacked = X_cand if targets is None else stack_targets(X_cand, X_target)
         probs, _ = ensemble_probas(
             ensemble,
             stacked,
