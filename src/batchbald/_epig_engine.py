@@ -57,7 +57,7 @@ import numpy as np
 from scipy.special import softmax
 
 from ._greedy import merge_equal_rows
-from ._validation import renamed_parameter
+from ._validation import renamed_parameter, resolve_lazy
 from .configurations import (
     configuration_weights,
     extend_configurations,
@@ -247,13 +247,7 @@ def _check_options(
     eps = check_eps(eps)
     max_memory = check_max_memory(max_memory)
     rng = check_random_state(random_state)
-    if lazy is None:
-        lazy = not return_utilities
-    elif lazy and return_utilities:
-        raise ValueError(
-            "lazy=True cannot return utilities, which need every gain at every "
-            "step; pass lazy=None or lazy=False."
-        )
+    lazy = resolve_lazy(lazy, return_utilities)
     return M, eps, max_memory, rng, lazy
 
 
@@ -402,10 +396,10 @@ class _EpigRun:
         n = self.batch_size - len(self.indices)
         log_p = np.zeros(len(idx))
         if mode == "power":
-            pool, target = self.problem.pool, self.problem.target
-            scores = epig_scores(
-                pool[:, idx], target, max_memory=self.problem.max_memory
-            )
+            K = self.problem.pool.shape[0]
+            scores = self.problem.gains(
+                idx, np.full((1, K), 1.0 / K), np.ones(1), precise=True
+            )  # EPIG of the candidates, read in place
             log_p = np.log(np.maximum(scores, np.finfo(np.float64).tiny))
         keys = log_p + self.rng.gumbel(size=len(idx))
         return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
@@ -413,13 +407,14 @@ class _EpigRun:
     def drawn_gain(self, step: int, index: int) -> float:
         """The float64 gain of a drawn pick (and its utilities row)."""
         post, weights = self.state.posterior()
-        if self.utilities is not None:
-            avail = np.flatnonzero(self.available_N)
-            row = self.problem.gains(avail, post, weights, precise=True)
-            self.utilities[step, avail] = float(np.sum(self.gains)) + row
-            self.n_scored += len(avail)
-        gain = self.problem.gains(np.array([index]), post, weights, precise=True)
-        return float(gain[0])
+        if self.utilities is None:
+            gain = self.problem.gains(np.array([index]), post, weights, precise=True)
+            return float(gain[0])
+        avail = np.flatnonzero(self.available_N)
+        row = self.problem.gains(avail, post, weights, precise=True)
+        self.utilities[step, avail] = float(np.sum(self.gains)) + row
+        self.n_scored += len(avail)
+        return float(row[avail == index][0])
 
     def commit(self, step: int, index: int, gain: float) -> None:
         self.indices.append(index)

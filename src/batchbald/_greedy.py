@@ -257,12 +257,12 @@ class _GreedyRun:
             cand = self.backend.first_candidates(_TIE_TOL, want_row)
             gain_n, tie_tol = cand.gain, np.inf
         else:
-            post_M_K, weights_M = self.state.screen()
             cap = self.state.member_entropy()
             if self.lazy and not self.state.exact and cap <= _TIED_CAP:
                 idx = self.backend.top_bald(_TIED_CANDIDATES)  # float32 ties
                 cand = Candidates(idx, np.zeros(len(idx)), len(idx))
             else:
+                post_M_K, weights_M = self.state.screen()
                 cand = self.backend.step_candidates(
                     post_M_K, weights_M, lazy=self.lazy, cap=cap,
                     margin=-_REFINE_TOL, window=_REFINE_TOL, want_row=want_row,

@@ -400,3 +400,16 @@ def _same(a, b) -> bool:
         return type(a) is type(b) and bool(a == b)
     except Exception:  # noqa: BLE001 - arbitrary objects
         return False
+
+
+def resolve_lazy(lazy: bool | None, return_utilities: bool) -> bool:
+    """``lazy`` of the greedy engines: None means True unless utilities are
+    asked for, which need every gain at every step."""
+    if lazy is None:
+        return not return_utilities
+    if lazy and return_utilities:
+        raise ValueError(
+            "lazy=True cannot return utilities, which need every gain at every "
+            "step; pass lazy=None or lazy=False."
+        )
+    return bool(lazy)

@@ -68,6 +68,7 @@ from ._validation import (
     Options,
     external_stacklevel,
     renamed_parameter,
+    resolve_lazy,
     validate_params,
 )
 from .information import DEFAULT_EPS, EPS_CONSTRAINT
@@ -92,7 +93,6 @@ DEFAULT_N_SAMPLES = DEFAULT_N_CONFIGURATIONS
 
 #: Default working-memory budget of the engine, in bytes (256 MiB).
 DEFAULT_MAX_MEMORY = 256 * 2**20
-
 
 
 @dataclass(frozen=True)
@@ -336,13 +336,7 @@ def select_batch(
     M = DEFAULT_N_CONFIGURATIONS if M is None else int(M)
     budget = DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     rng = check_random_state(random_state)
-    if lazy is None:
-        lazy = not return_utilities
-    elif lazy and return_utilities:
-        raise ValueError(
-            "lazy=True cannot return utilities, which need every gain at every "
-            "step; pass lazy=None or lazy=False."
-        )
+    lazy = resolve_lazy(lazy, return_utilities)
     eps = float(eps)
     if is_dask_array(probs_K_N_C):  # the same loop, the blocks scored on a cluster
         _refuse_device_for_dask(device)

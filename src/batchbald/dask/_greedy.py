@@ -11,7 +11,7 @@ from .. import _greedy as _core
 from .. import _keys
 from .. import engine as _engine
 from .._backend import Candidates, PoolBackend, top_scores
-from .._validation import Interval, validate_params
+from .._validation import Interval, resolve_lazy, validate_params
 from ..engine import BatchSelection
 from ..information import EPS_CONSTRAINT
 from ..saturation import COMPLETION_CONSTRAINT, LABEL_NOISE_CONSTRAINT
@@ -265,13 +265,7 @@ label_noise, completion
     )
     max_memory = _engine.DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     rng = check_random_state(random_state)
-    if lazy is None:
-        lazy = not return_utilities
-    elif lazy and return_utilities:
-        raise ValueError(
-            "lazy=True cannot return utilities, which need every gain at every "
-            "step; pass lazy=None or lazy=False."
-        )
+    lazy = resolve_lazy(lazy, return_utilities)
     K, N, C = arr.shape
     batch_size = _engine._check_batch_size(batch_size, N)
     _engine._check_state_memory(arr.shape, batch_size, M, max_memory)
