@@ -209,3 +209,81 @@ def test_idx_out_of_range_is_an_error():
     probs = np.full((2, 3, 2), 0.5)
     with pytest.raises(ValueError, match=r"indices in \[0, 3\)"):
         conditional_epig(probs, probs, np.full((1, 2), 0.5), np.ones(1), idx_n=[3])
+
+
+@pytest.mark.parametrize(
+    ("precise", "M", "idx"),
+    [
+        (True, 1, None),
+        (False, 1, None),
+        (True, 3, None),
+        (False, 3, [41, 0, 7, 7, 30, 12, 5, 18, 2, 39, 23]),
+    ],
+)
+def test_thread_count_does_not_change_the_scores(monkeypatch, precise, M, idx):
+    rng = np.random.RandomState(7)
+    K, C = 5, 4
+    pool, target = random_probs(rng, K, 42, C), random_probs(rng, K, 9, C)
+    post = rng.dirichlet(np.ones(K), size=M)
+    weights = rng.dirichlet(np.ones(M))
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 3 * 2 * C * C)  # 14+ blocks
+    runs = {}
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(epig_module, "_thread_count", lambda n=n_threads: n)
+        runs[n_threads] = conditional_epig(
+            pool, target, post, weights, idx_n=idx, precise=precise
+        )
+    np.testing.assert_array_equal(runs[2], runs[1])
+    np.testing.assert_array_equal(runs[3], runs[1])
+    expected = brute_epig(pool, target, post, weights)
+    expected = expected if idx is None else expected[idx]
+    np.testing.assert_allclose(runs[2], expected, atol=1e-12 if precise else 1e-5)
+
+
+@pytest.mark.parametrize(
+    ("n_blocks", "n_threads"), [(0, 2), (1, 1), (1, 3), (7, 1), (7, 2), (20, 3)]
+)
+def test_run_blocks_runs_every_block_once_with_one_state_per_thread(
+    n_blocks, n_threads
+):
+    seen, states = [], []
+
+    def make_state():
+        state = []
+        states.append(state)
+        return state
+
+    def task(b, state):
+        state.append(b)
+        seen.append(b)
+
+    epig_module._run_blocks(task, n_blocks, n_threads, make_state)
+    assert sorted(seen) == list(range(n_blocks))
+    assert len(states) == max(1, n_threads)
+    assert sorted(b for state in states for b in state) == list(range(n_blocks))
+
+
+@pytest.mark.parametrize(
+    ("max_memory", "cpus", "expected"),
+    [(None, 1, 1), (None, 2, 2), (None, 8, 8), (2**20, 8, 5), (2**20, 2, 2)],
+)
+def test_threads_follow_the_cpus_and_share_the_budget(
+    monkeypatch, max_memory, cpus, expected
+):
+    # 400 points x 10 targets, C = 10: 25 blocks of 16 points x 10 targets
+    # (16,000 joints); the plan counts 3 float32 cells per joint, so a thread
+    # takes 192,000 bytes and 1 MiB (less the 8,000 of targets) holds 5.
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(epig_module, "_thread_count", lambda: cpus)
+    used = []
+    run = epig_module._run_blocks
+
+    def spy(task, n_blocks, n_threads, make_state):
+        used.append(n_threads)
+        run(task, n_blocks, n_threads, make_state)
+
+    monkeypatch.setattr(epig_module, "_run_blocks", spy)
+    rng = np.random.RandomState(8)
+    pool, target = random_probs(rng, 20, 400, 10), random_probs(rng, 20, 10, 10)
+    epig_scores(pool, target, max_memory=max_memory, precise=False)
+    assert used == [expected]

@@ -38,15 +38,27 @@ Memory. Nothing of size ``N_pool x C x N_target x C`` is ever built: the
 pool and the targets are cut into blocks, each block's joints are one matrix
 product ``(n*C x K) @ (K x t*C)`` and one ``x log x`` reduction, and the block
 size follows ``max_memory`` (and stays small enough to live in cache).
+
+Threads. The pool's blocks are spread over a few threads (the CPUs the
+process may use, at most 8; numpy releases the GIL in the products and the
+logarithms), each with its own buffers and BLAS on one thread meanwhile, as
+the BALD scorer does. The blocks do not depend on the number of threads and
+each writes its own slice of the result, so the scores are the same bits on
+any number of threads; the threads share ``max_memory`` (fewer run when the
+budget holds fewer blocks).
 """
 
 from __future__ import annotations
 
+import itertools
 import numbers
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
+from ._kernels import _single_threaded_blas
 from .information import check_probabilities
 
 __all__ = [
@@ -63,16 +75,17 @@ DEFAULT_EPIG_MAX_MEMORY = 256 * 2**20
 _BLOCK_ELEMENTS = 1 << 18
 # Pool points per block, at least (keeps the matrix products efficient).
 _MIN_POOL_ROWS = 8
+# Threads of the kernels, at most (as the BALD scorer's).
+_MAX_THREADS = 8
 
 
-_CONTROLLER: list[ThreadpoolController] = []
-
-
-def _one_blas_thread():
-    """Context limiting BLAS to one thread (the controller is built once)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+def _thread_count() -> int:
+    """Threads for the EPIG kernels: the CPUs this process may run on, <= 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(_MAX_THREADS, cpus))
 
 
 def check_max_memory(max_memory) -> int:
@@ -315,24 +328,67 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     itemsize = np.dtype(dtype).itemsize
     n_chunk, t_chunk = _plan(n, T, K, C, itemsize, max_memory)
     targets = _Targets(target, t_chunk, dtype)
-    work = _Workspace(n_chunk * C * t_chunk * C, dtype)
     target64 = np.asarray(target, dtype=np.float64)
     # mean_t H_post(y*_t) for every configuration (cheap: M x K x T x C).
     h_target_M = np.empty(len(weights))
     for m, post_K in enumerate(post):
         q_T_C = np.tensordot(post_K, target64, axes=1)
         h_target_M[m] = -_xlogx_sum(q_T_C, axis=-1).mean()
+    cells = n_chunk * C * t_chunk * C
+    starts = range(0, n, n_chunk)
+    # The plan does not depend on the threads (so neither do the scores);
+    # the threads, each with its own workspace, share the budget.
+    spare = max_memory - K * T * C * itemsize
+    n_threads = min(
+        _thread_count(), len(starts), max(1, spare // (3 * itemsize * cells))
+    )
+
+    def score_block(b: int, work: _Workspace) -> None:
+        start = starts[b]
+        stop = min(n, start + n_chunk)
+        idx = np.arange(start, stop) if idx_n is None else idx_n[start:stop]
+        chunk_K_n_C = np.asarray(pool[:, idx], dtype=np.float64)
+        out[start:stop] = _chunk_gain(
+            chunk_K_n_C, targets, post, weights, h_target_M, work
+        )
+
     # The blocks' matrix products are small and cache-sized: a threaded BLAS
-    # only adds synchronisation (and stalls badly on a busy machine).
-    with _one_blas_thread():
-        for start in range(0, n, n_chunk):
-            stop = min(n, start + n_chunk)
-            idx = np.arange(start, stop) if idx_n is None else idx_n[start:stop]
-            chunk_K_n_C = np.asarray(pool[:, idx], dtype=np.float64)
-            out[start:stop] = _chunk_gain(
-                chunk_K_n_C, targets, post, weights, h_target_M, work
-            )
+    # only adds synchronisation (and stalls badly on a busy machine), so
+    # BLAS runs on one thread and our threads split the pool's blocks.
+    with _single_threaded_blas():
+        _run_blocks(
+            score_block, len(starts), n_threads, lambda: _Workspace(cells, dtype)
+        )
     return out
+
+
+def _run_blocks(task, n_blocks: int, n_threads: int, make_state) -> None:
+    """``task(b, state)`` for every block ``b`` on ``n_threads`` threads.
+
+    Each thread builds its own ``state`` (its buffers) once and takes the
+    next block as soon as it is free (a busy core slows no one down); each
+    block writes only its own slice of the output, so the result does not
+    depend on the threads.
+    """
+    if n_threads <= 1:
+        state = make_state()
+        for b in range(n_blocks):
+            task(b, state)
+        return
+    counter = itertools.count()
+    lock = threading.Lock()
+
+    def worker(_: int) -> None:
+        state = make_state()
+        while True:
+            with lock:
+                b = next(counter)
+            if b >= n_blocks:
+                return
+            task(b, state)
+
+    with ThreadPoolExecutor(n_threads) as executor:
+        list(executor.map(worker, range(n_threads)))
 
 
 def _chunk_gain(chunk_K_n_C, targets, post, weights, h_target_M, work):
