@@ -135,3 +135,12 @@ KINDS = {
     "disagree": disagreeing_chunk,
     "forest": forest_chunk,
 }
+
+
+def rss_bytes() -> int:
+    """This process's resident set size in bytes (0 if /proc does not report it)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _pools import rss_bytes
 
 HERE = Path(__file__).resolve().parent
 GIB = 1024**3
@@ -64,7 +65,7 @@ def _child(args) -> int:
         if args.impl == "batchbald":
             from batchbald.epig import epig_scores
 
-            rss0 = _rss()
+            rss0 = rss_bytes()
             t0 = time.perf_counter()
             scores = epig_scores(pool, target, precise=False)
         else:
@@ -75,7 +76,7 @@ def _child(args) -> int:
             pool_N_C_K = np.ascontiguousarray(pool.transpose(1, 2, 0))
             target_N_C_K = np.ascontiguousarray(target.transpose(1, 2, 0))
             del probs, pool, target
-            rss0 = _rss()
+            rss0 = rss_bytes()
             t0 = time.perf_counter()
             scores = EPIG().compute_score(pool_N_C_K, target_N_C_K)
         seconds = time.perf_counter() - t0
@@ -89,14 +90,6 @@ def _child(args) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     np.save(args.scores, np.asarray(scores, dtype=np.float64))
     print(json.dumps({"status": "ok", "seconds": seconds, "peak": peak, "rss0": rss0}))
-    return 0
-
-
-def _rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
     return 0
 
 

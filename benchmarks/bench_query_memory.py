@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _pools import rss_bytes
 from bench_selection import CONFIGS, data_file, generate_probs
 
 from batchbald.pool import BatchBALD
@@ -40,14 +41,6 @@ class _Sampler:
 
     def sample_proba(self, X):
         return self.probs_K_N_C
-
-
-def _rss() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def main(argv=None) -> None:
@@ -71,7 +64,7 @@ def main(argv=None) -> None:
     y = np.full(N, np.nan)
     ensemble = _Sampler(probs, np.arange(C))
     strategy = BatchBALD(sample_predictions_method_name="sample_proba", random_state=0)
-    base = _rss()
+    base = rss_bytes()
     t0 = time.perf_counter()
     idx = strategy.query(X, y, ensemble, fit_ensemble=False, batch_size=args.batch_size)
     seconds = time.perf_counter() - t0

@@ -154,15 +154,20 @@ def to_numeric_array(X, name: str = "X_cand"):
 # ---------------------------------------------------------------------------
 
 
+def check_index_range(idx: np.ndarray, n_samples: int, name: str) -> None:
+    """Refuse an empty ``idx`` or one with positions outside ``[0, n_samples)``."""
+    if idx.size == 0:
+        raise ValueError(f"{name} is empty; pass None or at least one index.")
+    if idx.min() < 0 or idx.max() >= n_samples:
+        raise ValueError(
+            f"{name} holds indices outside [0, {n_samples}) (got "
+            f"min {idx.min()}, max {idx.max()})."
+        )
+
+
 def check_candidate_indices(cand: np.ndarray, n_samples: int) -> np.ndarray:
     """Integer candidates: distinct positions in ``[0, n_samples)``, as intp."""
-    if cand.size == 0:
-        raise ValueError("candidates is empty; pass None or at least one index.")
-    if cand.min() < 0 or cand.max() >= n_samples:
-        raise ValueError(
-            f"candidates holds indices outside [0, {n_samples}) (got "
-            f"min {cand.min()}, max {cand.max()})."
-        )
+    check_index_range(cand, n_samples, "candidates")
     if len(np.unique(cand)) != len(cand):
         raise ValueError("candidates holds repeated indices.")
     return cand.astype(np.intp)

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._arrays import check_candidate_samples, is_dataframe, n_rows, take_rows
+from ._arrays import (
+    check_candidate_samples,
+    check_index_range,
+    is_dataframe,
+    n_rows,
+    take_rows,
+)
 
 
 def check_targets(targets, X, X_cand):
@@ -20,14 +26,7 @@ def check_targets(targets, X, X_cand):
         return _check_target_samples(targets, X)
     arr = np.asarray(targets)
     if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
-        n = n_rows(X)
-        if arr.size == 0:
-            raise ValueError("targets is empty; pass None or at least one index.")
-        if arr.min() < 0 or arr.max() >= n:
-            raise ValueError(
-                f"targets holds indices outside [0, {n}) (got min {arr.min()}, "
-                f"max {arr.max()})."
-            )
+        check_index_range(arr, n_rows(X), "targets")
         return take_rows(X, arr.astype(np.intp))
     return _check_target_samples(targets, X)
 
