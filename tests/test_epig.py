@@ -229,7 +229,7 @@ def test_thread_count_does_not_change_the_scores(monkeypatch, precise, M, idx):
     monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 3 * 2 * C * C)  # 14+ blocks
     runs = {}
     for n_threads in (1, 2, 3):
-        monkeypatch.setattr(epig_module, "_thread_count", lambda n=n_threads: n)
+        monkeypatch.setattr(epig_module, "thread_count", lambda n=n_threads: n)
         runs[n_threads] = conditional_epig(
             pool, target, post, weights, idx_n=idx, precise=precise
         )
@@ -274,7 +274,7 @@ def test_threads_follow_the_cpus_and_share_the_budget(
     # (16,000 joints); the plan counts 3 float32 cells per joint, so a thread
     # takes 192,000 bytes and 1 MiB (less the 8,000 of targets) holds 5.
     monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 1 << 14)
-    monkeypatch.setattr(epig_module, "_thread_count", lambda: cpus)
+    monkeypatch.setattr(epig_module, "thread_count", lambda: cpus)
     used = []
     run = epig_module._run_blocks
 

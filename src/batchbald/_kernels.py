@@ -9,8 +9,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 
 import numpy as np
+
+# Threads of the kernels (the BALD scorer's and EPIG's), at most.
+_MAX_THREADS = 8
+
+
+def thread_count() -> int:
+    """Threads for the kernels: the CPUs this process may run on, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(_MAX_THREADS, cpus))
 
 
 @contextlib.contextmanager

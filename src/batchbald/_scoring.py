@@ -27,14 +27,19 @@ chunk. Memory stays within ``max_memory`` bytes either way.
 
 from __future__ import annotations
 
-import os
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from ._kernels import _single_threaded_blas, block_gains, dense_share, plan_blocks
+from ._kernels import (
+    _single_threaded_blas,
+    block_gains,
+    dense_share,
+    plan_blocks,
+    thread_count,
+)
 from .information import check_probabilities
 
 # Bytes of temporaries per (configuration, class, sample) cell in a chunk: the
@@ -294,7 +299,7 @@ class NumpyScorer(_Scorer):
         self.probs = (
             check_probabilities(probs_K_N_C, "probs_K_N_C") if validate else probs_K_N_C
         )
-        self.n_threads = max(1, min(8, os.cpu_count() or 1))
+        self.n_threads = thread_count()
         self._pool: ThreadPoolExecutor | None = None
         self._buffers: dict = {}
         self._member_entropy_N_K: np.ndarray | None = None

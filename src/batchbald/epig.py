@@ -52,13 +52,12 @@ from __future__ import annotations
 
 import itertools
 import numbers
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._kernels import _single_threaded_blas
+from ._kernels import _single_threaded_blas, thread_count
 from .information import check_probabilities
 
 __all__ = [
@@ -75,17 +74,6 @@ DEFAULT_EPIG_MAX_MEMORY = 256 * 2**20
 _BLOCK_ELEMENTS = 1 << 18
 # Pool points per block, at least (keeps the matrix products efficient).
 _MIN_POOL_ROWS = 8
-# Threads of the kernels, at most (as the BALD scorer's).
-_MAX_THREADS = 8
-
-
-def _thread_count() -> int:
-    """Threads for the EPIG kernels: the CPUs this process may run on, <= 8."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(_MAX_THREADS, cpus))
 
 
 def check_max_memory(max_memory) -> int:
@@ -340,7 +328,7 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     # the threads, each with its own workspace, share the budget.
     spare = max_memory - K * T * C * itemsize
     n_threads = min(
-        _thread_count(), len(starts), max(1, spare // (3 * itemsize * cells))
+        thread_count(), len(starts), max(1, spare // (3 * itemsize * cells))
     )
 
     def score_block(b: int, work: _Workspace) -> None:
