@@ -119,6 +119,7 @@ def test_demo_writes_gif_and_frame(tmp_path, capsys):
         assert im.format == "PNG"
 
 
+@pytest.mark.slow
 def test_demo_writes_html_with_progress_bar(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     out = tmp_path / "demo.html"
@@ -202,6 +203,7 @@ def test_demo_docs_regeneration_command_with_force(tmp_path, monkeypatch):
         assert im.format == "PNG"
 
 
+@pytest.mark.slow
 def test_demo_progress_bar_not_drawn_into_a_log_file(tmp_path, capsys):
     out = tmp_path / "demo.gif"
     assert main(["demo", "--out", str(out), *TINY, "--batch-size", "1"]) == 0

@@ -586,6 +586,7 @@ def _big_csv(path, n_labeled, n_unlabeled=5, id_column=False):
     path.write_text(head + "".join(rows))
 
 
+@pytest.mark.slow
 def test_gp_on_100k_labeled_rows_is_refused_before_fitting(
     tmp_path, monkeypatch, capsys
 ):

@@ -76,6 +76,7 @@ def test_in_memory_only_options_exit_2(tmp_path, capsys, extra, message):
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_exits_2_naming_it(tmp_path, capsys):
     np.save(tmp_path / "p.npy", _probs())
     code = main(["select", str(tmp_path / "p.npy"), "-b", "3",

@@ -99,6 +99,7 @@ def test_learns_blobs_with_missing_labels(blobs, make_clf):
     assert_array_equal(clf.classes_, [0.0, 1.0, 2.0])
 
 
+@pytest.mark.slow
 def test_learns_digits_with_default_mlp():
     X, y = load_digits(return_X_y=True)
     rng = np.random.RandomState(0)

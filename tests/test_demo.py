@@ -103,7 +103,9 @@ def test_draw_demo_frames(batch_size, n_panels):
             assert any(a in ax.collections for a in frame)
 
 
-@pytest.mark.parametrize("suffix", [".gif", ".html"])
+@pytest.mark.parametrize(
+    "suffix", [".gif", pytest.param(".html", marks=pytest.mark.slow)]
+)
 def test_run_demo_writes_animation_and_frame(tmp_path, suffix):
     out = tmp_path / f"demo{suffix}"
     frame = tmp_path / "frame.png"
@@ -219,6 +221,7 @@ def test_run_demo_refuses_existing_files_before_the_run(
     assert [p.name for p in tmp_path.iterdir()] == [paths[existing].name]
 
 
+@pytest.mark.slow
 def test_run_demo_overwrite_replaces_both_files(tmp_path):
     out, frame = tmp_path / "demo.gif", tmp_path / "frame.png"
     out.write_bytes(b"old")

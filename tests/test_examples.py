@@ -35,6 +35,7 @@ def run_example(monkeypatch, capsys, tmp_path):
     return run
 
 
+@pytest.mark.slow
 def test_plot_batchbald_writes_a_gif(run_example, tmp_path):
     import matplotlib
 

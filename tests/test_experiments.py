@@ -487,6 +487,7 @@ CLI_TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_cli_writes_the_files(tmp_path, capsys):
     from batchbald.cli import main
 
@@ -656,6 +657,7 @@ def test_cli_bad_output_paths_exit_2(tmp_path, monkeypatch, capsys, extra, messa
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
 
 
+@pytest.mark.slow
 def test_cli_keeps_results_when_an_output_appears_during_the_run(
     tmp_path, monkeypatch, capsys
 ):
@@ -886,6 +888,7 @@ def test_cli_beta_needs_a_sampling_strategy(tmp_path, capsys, monkeypatch):
     assert "--beta only applies to powerbald" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_cli_runs_the_epig_strategies_with_beta(tmp_path, capsys):
     from batchbald.cli import main
 
