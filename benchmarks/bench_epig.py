@@ -5,8 +5,10 @@ probabilities (K, N_pool + N_target, C) in float32 from the generator of
 ``bench_selection.py`` (seeded), whose first N_pool samples are the pool and
 the rest the targets. Each run is its own subprocess (this file with
 ``--child``) under an address-space limit (``RLIMIT_AS``) and a wall-clock
-limit, with one BLAS/torch thread, so a run that runs out of memory is
-recorded as ``OOM`` instead of taking the machine down.
+limit, so a run that runs out of memory is recorded as ``OOM`` instead of
+taking the machine down. ``--threads N`` (default 1) gives both the same N
+CPUs: the child pins itself to N of them (``sched_setaffinity``, which is what
+batchbald's kernels count) and sets torch's and BLAS's thread counts to N.
 
 - batchbald: ``batchbald.epig.epig_scores(pool, targets, precise=False)``
   (float32 blocks within ``max_memory``, default 256 MiB).
@@ -54,8 +56,15 @@ QUICK = {"small": (1_000, 500, 20, 10), "medium": (2_000, 1_000, 20, 10)}
 # --------------------------------------------------------------------------
 # child
 # --------------------------------------------------------------------------
+def _pin(n_threads: int) -> None:
+    """Run this process on ``n_threads`` CPUs (both implementations see them)."""
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[:n_threads]
+        os.sched_setaffinity(0, cpus)
+
+
 def _child(args) -> int:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _pin(args.threads)
     if args.mem_limit > 0:
         limit = int(args.mem_limit * GIB)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -72,7 +81,7 @@ def _child(args) -> int:
             import torch
             from baal.active.heuristics import EPIG
 
-            torch.set_num_threads(1)
+            torch.set_num_threads(args.threads)
             pool_N_C_K = np.ascontiguousarray(pool.transpose(1, 2, 0))
             target_N_C_K = np.ascontiguousarray(target.transpose(1, 2, 0))
             del probs, pool, target
@@ -112,10 +121,11 @@ def _run(impl, path, n_pool, args, scores_path) -> dict:
     cmd = [
         sys.executable, __file__, "--child", "--impl", impl, "--input", str(path),
         "--n-pool", str(n_pool), "--mem-limit", str(args.mem_limit),
-        "--scores", str(scores_path),
+        "--scores", str(scores_path), "--threads", str(args.threads),
     ]  # fmt: skip
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")  # fmt: skip
+    n = str(args.threads)
+    env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
+               MKL_NUM_THREADS=n)  # fmt: skip
     try:
         proc = subprocess.run(
             cmd, capture_output=True, text=True, timeout=args.timeout, env=env
@@ -144,6 +154,9 @@ def main(argv=None) -> int:
     p.add_argument("--mem-limit", type=float, default=6.0, help="GiB per run")
     p.add_argument("--timeout", type=int, default=900, help="seconds per run")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--threads", type=int, default=1, help="CPUs (and threads) for each run"
+    )
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "bbepig"))
     p.add_argument("--out", default=None, help="also write the Markdown here")
     # child mode
@@ -202,7 +215,8 @@ def _report(rows, args) -> str:
         f"{os.cpu_count()} cores (shared; timings are noisy), "
         f"load average {os.getloadavg()[0]:.1f} at the end. numpy "
         f"{numpy.__version__}, torch {version('torch')}, baal {version('baal')}. "
-        f"One thread per run; address-space limit {args.mem_limit} GiB per run; "
+        f"{args.threads} thread(s) on as many CPUs per run, both "
+        f"implementations; address-space limit {args.mem_limit} GiB per run; "
         f"wall-clock limit {args.timeout} s. Data: bench_selection's generator, "
         f"seed {args.seed}, float32; targets are the samples after the pool.",
         "",
