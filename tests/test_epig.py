@@ -271,9 +271,11 @@ def test_threads_follow_the_cpus_and_share_the_budget(
     monkeypatch, max_memory, cpus, expected
 ):
     # 400 points x 10 targets, C = 10: 25 blocks of 16 points x 10 targets
-    # (16,000 joints); the plan counts 3 float32 cells per joint, so a thread
-    # takes 192,000 bytes and 1 MiB (less the 8,000 of targets) holds 5.
+    # (16,000 joints, at least 8 points a block); the plan counts 3 float32
+    # cells per joint, so a thread takes 192,000 bytes and 1 MiB (less the
+    # 8,000 of targets) holds 5.
     monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 1 << 14)
+    monkeypatch.setattr(epig_module, "_MIN_POOL_ROWS", 8)
     monkeypatch.setattr(epig_module, "thread_count", lambda: cpus)
     used = []
     run = epig_module._run_blocks
