@@ -172,21 +172,26 @@ def saturation_message(
         f"the picks from step {saturated_at} on were drawn "
         f"{how.get(completion, completion)} (completion={completion!r})"
         if completion is not None
-        else "pass completion='power' to draw the rest PowerBALD-style"
+        else "Pass completion='power' to draw the rest PowerBALD-style"
     )
     noise = (
         f"; label_noise={label_noise:g} is in use"
         if label_noise
         else "; label_noise (e.g. 0.05) makes the information last longer"
     )
+    spent = (
+        "; rather than follow noise, "
+        if completion is not None
+        else " and further greedy picks follow noise. "
+    )
     return (
         f"BatchBALD saturated at step {saturated_at} of {batch_size}: from there "
         f"on the gains are below max({SATURATION_FLOOR:g} nats, "
         f"{SATURATION_Z:g} standard errors), i.e. the information of the "
         f"K={n_members} members (at most log K = {math.log(n_members):.3f} nats, "
-        f"{member_entropy:.3g} nats left) is spent and further picks follow "
-        "noise. More members would help: more trees, more bagging estimators or "
-        f"more MC-dropout samples; {remedy}{noise}."
+        f"{member_entropy:.3g} nats left) is spent{spent}{remedy}. More members "
+        "would help: more trees, more bagging estimators or more MC-dropout "
+        f"samples{noise}."
     )
 
 
