@@ -42,7 +42,6 @@ from ._backend import is_dask_array
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
 from ._targets import check_targets, stack_targets
 from ._validation import Interval
-from .ensembles import ensemble_probas
 from .information import DEFAULT_EPS, check_probabilities, member_votes
 from .saturation import COMPLETION_CONSTRAINT, SATURATION_FLOOR, SaturationWarning
 from .utils import MISSING_LABEL, check_random_state
@@ -60,8 +59,9 @@ from .pool import (  # noqa: E402  # isort: skip
     _EnsembleStrategy,
     _member_votes,
     _check_call,
-    _check_query_input,
+    _predict_members,
     _result,
+    _start_query,
 )
 
 __all__ = ["EPIG", "BatchEPIG", "PowerEPIG", "SoftmaxEPIG", "SoftrankEPIG"]
@@ -121,25 +121,13 @@ class _TargetedStrategy(BaseEstimator):
         return_utilities: bool = False,
         targets=None,
     ):
-        _check_call(
-            self,
-            fit_ensemble=fit_ensemble,
-            batch_size=batch_size,
-            return_utilities=return_utilities,
+        X, y, X_cand, mapping = _start_query(
+            self, X, y, candidates, fit_ensemble, batch_size, return_utilities
         )
-        X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
         X_target = check_targets(targets, X, X_cand)
         stacked = X_cand if targets is None else stack_targets(X_cand, X_target)
-        probs, _ = ensemble_probas(
-            ensemble,
-            stacked,
-            X=X,
-            y=y,
-            fit=fit_ensemble,
-            sample_weight=sample_weight,
-            missing_label=self.missing_label,
-            sample_predictions_method_name=self.sample_predictions_method_name,
-            sample_predictions_dict=self.sample_predictions_dict,
+        probs = _predict_members(
+            self, ensemble, stacked, X, y, fit_ensemble, sample_weight
         )
         if self.member_votes is None and self.sample_predictions_method_name is None:
             probs = _member_votes(probs)  # a scikit-learn ensemble's members vote

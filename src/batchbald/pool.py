@@ -172,6 +172,38 @@ def _check_call(strategy, **values) -> None:
     check_params(values, _CALL_CONSTRAINTS, type(strategy).__name__)
 
 
+def _start_query(strategy, X, y, candidates, fit_ensemble, batch_size,
+                 return_utilities):  # fmt: skip
+    """The checks every ensemble strategy's ``query`` starts with: its
+    parameters, the call's arguments, then the data; returns
+    ``(X, y, X_cand, mapping)`` as :func:`_check_query_input` does."""
+    _check_call(
+        strategy,
+        fit_ensemble=fit_ensemble,
+        batch_size=batch_size,
+        return_utilities=return_utilities,
+    )
+    return _check_query_input(X, y, candidates, strategy.missing_label)
+
+
+def _predict_members(strategy, ensemble, rows, X, y, fit_ensemble, sample_weight):
+    """Member probabilities ``(K, n_rows, C)`` of ``rows``, read as the
+    strategy's parameters say (the ensemble fitted on ``X, y`` first when
+    ``fit_ensemble``)."""
+    probs_K_N_C, _ = ensemble_probas(
+        ensemble,
+        rows,
+        X=X,
+        y=y,
+        fit=fit_ensemble,
+        sample_weight=sample_weight,
+        missing_label=strategy.missing_label,
+        sample_predictions_method_name=strategy.sample_predictions_method_name,
+        sample_predictions_dict=strategy.sample_predictions_dict,
+    )
+    return probs_K_N_C
+
+
 def _result(selection, mapping, n_samples: int, return_utilities: bool):
     """Map a selection over candidates back to the caller's indices."""
     if mapping is None:
@@ -225,23 +257,11 @@ class _EnsembleStrategy(BaseEstimator):
         batch_size: int = 1,
         return_utilities: bool = False,
     ):
-        _check_call(
-            self,
-            fit_ensemble=fit_ensemble,
-            batch_size=batch_size,
-            return_utilities=return_utilities,
+        X, y, X_cand, mapping = _start_query(
+            self, X, y, candidates, fit_ensemble, batch_size, return_utilities
         )
-        X, y, X_cand, mapping = _check_query_input(X, y, candidates, self.missing_label)
-        probs_K_N_C, _ = ensemble_probas(
-            ensemble,
-            X_cand,
-            X=X,
-            y=y,
-            fit=fit_ensemble,
-            sample_weight=sample_weight,
-            missing_label=self.missing_label,
-            sample_predictions_method_name=self.sample_predictions_method_name,
-            sample_predictions_dict=self.sample_predictions_dict,
+        probs_K_N_C = _predict_members(
+            self, ensemble, X_cand, X, y, fit_ensemble, sample_weight
         )
         probs_K_N_C = self._read_members(probs_K_N_C)
         selection = self._run(probs_K_N_C, batch_size, return_utilities)
