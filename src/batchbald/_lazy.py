@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import _single_threaded_blas
 from ._rows import unique_rows
 from .information import entropy
 
@@ -186,25 +187,26 @@ def lazy_round(
     known = best is not None
     best = -np.inf if best is None else float(best)
     first = max(_FIRST_BLOCK, -(-call_cost // (len(weights_M) + _FIXED_COST)))
-    for block in _blocks(first):
-        if (idx_parts or known) and cap <= best + margin:
-            break
-        open_N = available_N & ~fresh_N & (bounds_N > best + margin)
-        open_idx = np.flatnonzero(open_N)
-        if len(open_idx) == 0:
-            break
-        if _GROWTH * block < len(open_idx):
-            top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
-            open_idx = np.sort(open_idx[top])
-        if idx_parts or known:
-            open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
+    with _single_threaded_blas():  # one switch for the round's many calls
+        for block in _blocks(first):
+            if (idx_parts or known) and cap <= best + margin:
+                break
+            open_N = available_N & ~fresh_N & (bounds_N > best + margin)
+            open_idx = np.flatnonzero(open_N)
             if len(open_idx) == 0:
-                continue
-        gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
-        fresh_N[open_idx] = True
-        idx_parts.append(open_idx)
-        gain_parts.append(gain)
-        best = max(best, float(gain.max()))
+                break
+            if _GROWTH * block < len(open_idx):
+                top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
+                open_idx = np.sort(open_idx[top])
+            if idx_parts or known:
+                open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
+                if len(open_idx) == 0:
+                    continue
+            gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
+            fresh_N[open_idx] = True
+            idx_parts.append(open_idx)
+            gain_parts.append(gain)
+            best = max(best, float(gain.max()))
     if not idx_parts:
         return np.empty(0, dtype=np.intp), np.empty(0)
     return np.concatenate(idx_parts), np.concatenate(gain_parts)
