@@ -64,8 +64,9 @@ SPLITS = [
 @pytest.mark.parametrize("precise", [False, True])
 @pytest.mark.parametrize("subset", [False, True])
 def test_conditional_mi_matches_numpy_reference(
-    K, N, C, M, max_memory, n_threads, precise, subset
+    K, N, C, M, max_memory, n_threads, precise, subset, monkeypatch
 ):
+    monkeypatch.setattr(_scoring, "_THREADED_CELLS", 0)  # threads for any call
     rng = np.random.default_rng(K * N + M)
     probs = _probs(rng, K, N, C)
     post, weights = _posterior(rng, M, K)
@@ -91,6 +92,28 @@ def test_conditional_mi_input_dtypes(dtype):
             np.testing.assert_allclose(
                 got, _reference_cmi(probs, post, weights), rtol=0, atol=atol
             )
+
+
+# (N, M, threaded): calls below _THREADED_CELLS (N * C * (M + K) cells) run
+# in the calling thread, larger ones on the pool; the gains are the same.
+@pytest.mark.parametrize(
+    "N,M,threaded",
+    [(3000, 8, False), (1000, 50, False), (5000, 20, True), (20000, 10, True)],
+)
+def test_small_calls_run_in_the_calling_thread(N, M, threaded, monkeypatch):
+    rng = np.random.default_rng(N + M)
+    probs = _probs(rng, 4, N, 3).astype(np.float32)
+    post, weights = _posterior(rng, M, 4)
+    assert (N * 3 * (M + 4) >= _scoring._THREADED_CELLS) == threaded
+    with NumpyScorer(probs, eps=EPS, max_memory=2**26) as scorer:
+        scorer.n_threads = 2
+        got = scorer.conditional_mi(None, post, weights)
+        assert (scorer._pool is not None) == threaded
+    monkeypatch.setattr(_scoring, "_THREADED_CELLS", 0)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**26) as scorer:
+        scorer.n_threads = 2
+        np.testing.assert_array_equal(got, scorer.conditional_mi(None, post, weights))
+        assert scorer._pool is not None
 
 
 def test_block_boundaries(monkeypatch):

@@ -57,6 +57,13 @@ _BLOCK_CELLS = 1 << 16
 # configurations leave room for more points.
 _BLOCK_COLUMNS = 256
 _MAX_BLOCK_COLUMNS = 8192
+# Least work of a scoring call, in cells (points x classes x (configurations
+# + members)), that is split over the thread pool: a smaller one (a lazy
+# round's probes and small blocks, a few tenths of a millisecond on one
+# core) runs in the calling thread, where handing it to the pool would cost
+# about as much as it saves, and more on a busy machine. Full scans and
+# float64 refinements of 1,024 candidates stay above it.
+_THREADED_CELLS = 1 << 18
 
 
 def _is_torch_tensor(x) -> bool:
@@ -466,6 +473,8 @@ class NumpyScorer(_Scorer):
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         blocks = plan_blocks(idx_n, n, N, sub, dense_share(K, M, C))
         n_threads = min(self.n_threads, len(blocks))
+        if n * C * (M + K) < _THREADED_CELLS:
+            n_threads = 1
         table_N_K = None if precise else self._member_entropy_table()
         take = self.probs.dtype == dtype and isinstance(self.probs, np.ndarray)
 
