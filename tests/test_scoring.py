@@ -82,16 +82,19 @@ def test_conditional_mi_matches_numpy_reference(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
-def test_conditional_mi_input_dtypes(dtype):
+@pytest.mark.parametrize("subset", [False, True])
+def test_conditional_mi_input_dtypes(dtype, subset):
+    """Every dtype, read in spans or gathered (taken into the first buffer
+    when the dtypes agree, into a new block when they do not)."""
     rng = np.random.default_rng(3)
     probs = _probs(rng, 4, 60, 3, dtype=dtype)
     post, weights = _posterior(rng, 9, 4)
+    idx = np.array([0, 7, 8, 31, 59]) if subset else None
     with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
         for precise, atol in [(False, 2e-4), (True, 1e-9)]:
-            got = scorer.conditional_mi(None, post, weights, precise=precise)
-            np.testing.assert_allclose(
-                got, _reference_cmi(probs, post, weights), rtol=0, atol=atol
-            )
+            got = scorer.conditional_mi(idx, post, weights, precise=precise)
+            want = _reference_cmi(probs, post, weights, idx)
+            np.testing.assert_allclose(got, want, rtol=0, atol=atol)
 
 
 # (N, M, threaded): calls below _THREADED_CELLS (N * C * (M + K) cells) run
