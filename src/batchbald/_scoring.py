@@ -58,11 +58,9 @@ _BLOCK_CELLS = 1 << 16
 _BLOCK_COLUMNS = 256
 _MAX_BLOCK_COLUMNS = 8192
 # Least work of a scoring call, in cells (points x classes x (configurations
-# + members)), that is split over the thread pool: a smaller one (a lazy
-# round's probes and small blocks, a few tenths of a millisecond on one
-# core) runs in the calling thread, where handing it to the pool would cost
-# about as much as it saves, and more on a busy machine. Full scans and
-# float64 refinements of 1,024 candidates stay above it.
+# + members)), split over the thread pool; smaller ones (a lazy round's
+# probes and small blocks) run in the calling thread, where the hand-off
+# would cost about what it saves. Full scans stay above it.
 _THREADED_CELLS = 1 << 18
 
 
@@ -476,11 +474,8 @@ class NumpyScorer(_Scorer):
         if n * C * (M + K) < _THREADED_CELLS:
             n_threads = 1
         table_N_K = None if precise else self._member_entropy_table()
-        take = self.probs.dtype == dtype and isinstance(self.probs, np.ndarray)
-        # Of another dtype, gathered points are taken into a new contiguous
-        # block (a fancy index of the middle axis gives a strided one, which
-        # the kernel's reshape would copy again, five times slower).
-        gather = np.take if isinstance(self.probs, np.ndarray) else _fancy_take
+        plain = isinstance(self.probs, np.ndarray)
+        take = plain and self.probs.dtype == dtype
 
         def work(t: int) -> None:
             names = (("p", K), ("x", K), ("a", 1), ("q", m_block), ("l", m_block))
@@ -491,8 +486,10 @@ class NumpyScorer(_Scorer):
                     if take:  # straight into the first buffer
                         rows = bufs[0][: K * len(points) * C].reshape(K, -1, C)
                         np.take(self.probs, points, axis=1, out=rows)
+                    elif plain:  # contiguous (a fancy index is strided, slow to cast)
+                        rows = np.take(self.probs, points, axis=1)
                     else:
-                        rows = gather(self.probs, points, axis=1)
+                        rows = self.probs[:, points]
                     h = None if table_N_K is None else table_N_K[points]
                 else:  # a span of the pool, read in place
                     rows = self.probs[:, start:stop]
@@ -508,11 +505,6 @@ class NumpyScorer(_Scorer):
 
         with _single_threaded_blas():
             self._run_all(work, range(n_threads))
-
-
-def _fancy_take(probs_K_N_C, points, axis):
-    """``probs_K_N_C[:, points]`` (arrays that are not numpy's)."""
-    return probs_K_N_C[:, points]
 
 
 __all__ = ["NumpyScorer", "TorchScorer", "make_scorer"]  # noqa: F822
