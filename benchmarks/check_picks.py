@@ -27,6 +27,7 @@ _KINDS = [("mixed", ""), ("disagree", "disagree_"), ("forest", "forest_")]
 POOLS = [
     (f"{config}/{kind}", f"probs_{prefix}{shape}", m)
     for config, shape, m in [
+        ("small", "K20_N10000_C10_float64_seed0_gen1", 1000),
         ("million", "K20_N1000000_C10_float32_seed0_gen1", 1000),
         ("mnist", "K100_N20000_C10_float64_seed0_gen1", 10_000),
     ]

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batchbald._lazy import (
+    _CALL_COST,
     TruncatedConfigurations,
     grouped_configurations,
     grouping_levels,
@@ -197,20 +198,24 @@ def test_grouped_configurations_none_when_few():
     assert grouped_configurations(post, np.full(7, 1 / 7)) is None
 
 
-# (K, N, C, M, one_hot, peaked, margin): spread and peaked posteriors, near
-# one-hot members, the exact regime's negative margin and the sampled one's
-# positive one.
+# (K, N, C, M, one_hot, peaked, margin, call_cost): spread and peaked
+# posteriors, near one-hot members, the exact regime's negative margin and
+# the sampled one's positive one; calls costing nothing (first blocks of 64)
+# and the default cost (first blocks of about one call's cost).
 @pytest.mark.parametrize(
-    "K,N,C,M,one_hot,peaked,margin",
+    "K,N,C,M,one_hot,peaked,margin,call_cost",
     [
-        (8, 3000, 4, 200, 0.0, 0.0, -3e-5),
-        (20, 3000, 10, 300, 0.01, 0.01, -3e-5),
-        (20, 2000, 10, 100, 0.001, 0.05, 1e-6),
-        (4, 500, 3, 8, 0.0, 0.0, 1e-6),
+        (8, 3000, 4, 200, 0.0, 0.0, -3e-5, 0),
+        (20, 3000, 10, 300, 0.01, 0.01, -3e-5, 0),
+        (20, 2000, 10, 100, 0.001, 0.05, 1e-6, 0),
+        (4, 500, 3, 8, 0.0, 0.0, 1e-6, 0),
+        (8, 3000, 4, 200, 0.0, 0.0, -3e-5, _CALL_COST),
+        (20, 3000, 10, 300, 0.01, 0.01, -3e-5, _CALL_COST),
+        (20, 6000, 10, 100, 0.001, 0.05, 1e-6, _CALL_COST),
     ],
 )
 def test_lazy_round_scores_every_candidate_that_can_win(
-    K, N, C, M, one_hot, peaked, margin
+    K, N, C, M, one_hot, peaked, margin, call_cost
 ):
     """Every candidate whose float32 gain can beat the round's best by more
     than the margin is scored, and the best is the full scan's."""
@@ -226,8 +231,9 @@ def test_lazy_round_scores_every_candidate_that_can_win(
         available = rng.random(N) < 0.9
         cap = float(weights @ entropy(post))
         idx, gains = lazy_round(
-            scorer, post, weights, bounds.copy(), available, cap=cap, margin=margin
-        )
+            scorer, post, weights, bounds.copy(), available, cap=cap,
+            margin=margin, call_cost=call_cost,
+        )  # fmt: skip
     assert available[idx].all() and len(np.unique(idx)) == len(idx)
     np.testing.assert_allclose(gains, full[idx], atol=1e-6)
     best = gains.max()
@@ -235,3 +241,86 @@ def test_lazy_round_scores_every_candidate_that_can_win(
     must = np.flatnonzero(available & (full > best + margin + 1e-6))
     assert np.isin(must, idx).all()
     assert len(idx) < available.sum()  # lazy: some were closed unscored
+
+
+class _TableScorer:
+    """A scorer whose gains are a table: ``gains_N`` on the round's ``M``
+    configurations, ``loose`` more on any other (stages close nothing).
+    Records the candidates of every call on the ``M`` configurations."""
+
+    def __init__(self, gains_N, M, loose=10.0):
+        self.gains_N, self.M, self.loose = gains_N, M, loose
+        self.calls: list[np.ndarray] = []
+
+    def conditional_mi(self, idx_n, post_M_K, weights_M, precise=False):
+        if len(weights_M) == self.M:
+            self.calls.append(np.asarray(idx_n))
+            return self.gains_N[idx_n].copy()
+        return self.gains_N[idx_n] + self.loose
+
+
+# (N, M, call_cost, spread, expected sizes of the scoring calls): loose
+# bounds (every bound 1, every gain 0.5: nothing closes) in blocks of 64,
+# then 4x, and all the open ones once a block would hold a quarter of them;
+# a first block that costs about one call (ceil(2**15 / (10 + 32)) = 781
+# points, a quarter of 3000 or more: one pass); tight bounds (each gain just
+# below its bound, the best closes the rest after the first block).
+@pytest.mark.parametrize(
+    "N,M,call_cost,tight,sizes",
+    [
+        (3000, 10, 0, False, [64, 256, 2680]),
+        (3000, 10, _CALL_COST, False, [3000]),
+        (20000, 10, _CALL_COST, False, [781, 3124, 16095]),
+        (3000, 100, _CALL_COST, False, [249, 2751]),
+        (3000, 10, 0, True, [64]),
+        (3000, 10, _CALL_COST, True, [3000]),
+        (20000, 10, _CALL_COST, True, [781]),
+    ],
+)
+def test_lazy_round_blocks(N, M, call_cost, tight, sizes):
+    rng = np.random.default_rng(N + M)
+    if tight:
+        bounds = rng.uniform(0.0, 1.0, N)
+        gains = bounds - 1e-3
+    else:
+        bounds, gains = np.ones(N), np.full(N, 0.5)
+    post, weights = _posterior(rng, M, 4, 0.3)
+    scorer = _TableScorer(gains, M)
+    idx, got = lazy_round(
+        scorer, post, weights, bounds.copy(), np.ones(N, dtype=bool), cap=10.0,
+        margin=-3e-5, call_cost=call_cost,
+    )  # fmt: skip
+    assert [len(c) for c in scorer.calls] == sizes
+    assert len(np.unique(idx)) == len(idx) == sum(sizes)
+    np.testing.assert_array_equal(got, gains[idx])
+    # Each block takes the open candidates of largest bound.
+    first = scorer.calls[0]
+    assert bounds[first].min() >= np.delete(bounds, first).max(initial=-np.inf)
+
+
+def test_lazy_round_with_few_configurations_is_one_pass():
+    """Ten configurations on a small pool: one call scores every available
+    candidate, with the full scan's gains."""
+    rng = np.random.default_rng(5)
+    probs = _probs(rng, 20, 700, 10, 0.01).astype(np.float32)
+    post, weights = _posterior(rng, 10, 20, 0.3)
+    available = rng.random(700) < 0.8
+    with NumpyScorer(probs, eps=EPS, max_memory=2**22) as scorer:
+        predictive, expected = scorer.entropies()
+        full = scorer.conditional_mi(None, post, weights)
+        scorer.conditional_mi = _counting(scorer.conditional_mi, calls := [])
+        idx, gains = lazy_round(
+            scorer, post, weights, predictive - expected, available,
+            cap=float(weights @ entropy(post)), margin=-3e-5,
+        )  # fmt: skip
+    assert calls == [available.sum()]
+    np.testing.assert_array_equal(np.sort(idx), np.flatnonzero(available))
+    np.testing.assert_allclose(gains, full[idx], atol=1e-6)
+
+
+def _counting(conditional_mi, calls):
+    def wrapper(idx_n, post_M_K, weights_M, precise=False):
+        calls.append(len(idx_n))
+        return conditional_mi(idx_n, post_M_K, weights_M, precise)
+
+    return wrapper

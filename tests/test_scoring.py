@@ -64,8 +64,9 @@ SPLITS = [
 @pytest.mark.parametrize("precise", [False, True])
 @pytest.mark.parametrize("subset", [False, True])
 def test_conditional_mi_matches_numpy_reference(
-    K, N, C, M, max_memory, n_threads, precise, subset
+    K, N, C, M, max_memory, n_threads, precise, subset, monkeypatch
 ):
+    monkeypatch.setattr(_scoring, "_THREADED_CELLS", 0)  # threads for any call
     rng = np.random.default_rng(K * N + M)
     probs = _probs(rng, K, N, C)
     post, weights = _posterior(rng, M, K)
@@ -81,16 +82,41 @@ def test_conditional_mi_matches_numpy_reference(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
-def test_conditional_mi_input_dtypes(dtype):
+@pytest.mark.parametrize("subset", [False, True])
+def test_conditional_mi_input_dtypes(dtype, subset):
+    """Every dtype, read in spans or gathered (taken into the first buffer
+    when the dtypes agree, into a new block when they do not)."""
     rng = np.random.default_rng(3)
     probs = _probs(rng, 4, 60, 3, dtype=dtype)
     post, weights = _posterior(rng, 9, 4)
+    idx = np.array([0, 7, 8, 31, 59]) if subset else None
     with NumpyScorer(probs, eps=EPS, max_memory=2**20) as scorer:
         for precise, atol in [(False, 2e-4), (True, 1e-9)]:
-            got = scorer.conditional_mi(None, post, weights, precise=precise)
-            np.testing.assert_allclose(
-                got, _reference_cmi(probs, post, weights), rtol=0, atol=atol
-            )
+            got = scorer.conditional_mi(idx, post, weights, precise=precise)
+            want = _reference_cmi(probs, post, weights, idx)
+            np.testing.assert_allclose(got, want, rtol=0, atol=atol)
+
+
+# (N, M, threaded): calls below _THREADED_CELLS (N * C * (M + K) cells) run
+# in the calling thread, larger ones on the pool; the gains are the same.
+@pytest.mark.parametrize(
+    "N,M,threaded",
+    [(3000, 8, False), (1000, 50, False), (5000, 20, True), (20000, 10, True)],
+)
+def test_small_calls_run_in_the_calling_thread(N, M, threaded, monkeypatch):
+    rng = np.random.default_rng(N + M)
+    probs = _probs(rng, 4, N, 3).astype(np.float32)
+    post, weights = _posterior(rng, M, 4)
+    assert (N * 3 * (M + 4) >= _scoring._THREADED_CELLS) == threaded
+    with NumpyScorer(probs, eps=EPS, max_memory=2**26) as scorer:
+        scorer.n_threads = 2
+        got = scorer.conditional_mi(None, post, weights)
+        assert (scorer._pool is not None) == threaded
+    monkeypatch.setattr(_scoring, "_THREADED_CELLS", 0)
+    with NumpyScorer(probs, eps=EPS, max_memory=2**26) as scorer:
+        scorer.n_threads = 2
+        np.testing.assert_array_equal(got, scorer.conditional_mi(None, post, weights))
+        assert scorer._pool is not None
 
 
 def test_block_boundaries(monkeypatch):

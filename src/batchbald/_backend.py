@@ -71,8 +71,19 @@ def completion_top(bald_n, idx_n, mode: str, seed: int, k: int):
 
 
 def top_scores(scores_n, idx_n, k: int) -> np.ndarray:
-    """Positions of the ``k`` largest scores, equal scores by smaller index."""
-    return np.lexsort((idx_n, -np.asarray(scores_n)))[:k]
+    """Positions of the ``k`` largest scores, equal scores by smaller index.
+
+    Sorts only the scores at least the ``k``-th largest (a partition first),
+    so a few of a large pool cost a pass over it rather than a sort.
+    """
+    neg_n = -np.asarray(scores_n)
+    idx_n = np.asarray(idx_n)
+    if 0 < k < len(neg_n):
+        kth = np.partition(neg_n, k - 1)[k - 1]
+        near = np.flatnonzero(neg_n <= kth)
+        if len(near) >= k:  # (NaN scores would leave fewer: sort them all)
+            return near[np.lexsort((idx_n[near], neg_n[near]))][:k]
+    return np.lexsort((idx_n, neg_n))[:k]
 
 
 class PoolBackend(abc.ABC):

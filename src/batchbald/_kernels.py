@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import threading
 
 import numpy as np
 
 # Threads of the kernels (the BALD scorer's and EPIG's), at most.
 _MAX_THREADS = 8
+# How deep each thread is inside _single_threaded_blas.
+_DEPTH = threading.local()
 
 
 def thread_count() -> int:
@@ -28,13 +31,24 @@ def thread_count() -> int:
 
 @contextlib.contextmanager
 def _single_threaded_blas():
-    """BLAS on one thread while our threads split the work between them."""
+    """BLAS on one thread while our threads split the work between them.
+
+    Re-entrant: within one thread, only the outermost entry sets the limit
+    and restores it, so that a lazy round holding it around its many
+    scoring calls does not switch the BLAS's threads at each (a switch can
+    cost milliseconds on a busy machine).
+    """
     controller = _blas_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=1, user_api="blas"):
-        yield
+    depth = getattr(_DEPTH, "n", 0)
+    _DEPTH.n = depth + 1
+    try:
+        if controller is None or depth > 0:
+            yield
+        else:
+            with controller.limit(limits=1, user_api="blas"):
+                yield
+    finally:
+        _DEPTH.n = depth
 
 
 @functools.lru_cache(maxsize=1)

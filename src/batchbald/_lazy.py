@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import _single_threaded_blas
 from ._rows import unique_rows
 from .information import entropy
 
-# First block size of a lazy re-scoring round; it doubles every round.
+# Least first block of a lazy re-scoring round; the blocks after it grow
+# _GROWTH-fold, and a block that would hold at least 1/_GROWTH of the
+# candidates still open takes them all (the next would hold them anyway).
 _FIRST_BLOCK = 64
+_GROWTH = 4
 # Added to the float32 upper bounds of lazy rounds, which may round below the
 # exact bound by about 1e-6 nats.
 _GROUPED_SLACK = 5e-6
@@ -33,6 +37,11 @@ _TRUNCATED_MAX_SHARE = 0.4
 _FIXED_COST = 32
 # Candidates on which a stage is tried before it runs on a large block.
 _PROBE = 256
+# Fixed cost of one scoring call (the thread pool, the BLAS switch, casting
+# the configurations), in the same units (a configuration times a
+# candidate, about 1e-8 s on one core; a call costs 0.1 to 0.4 ms): the
+# first block of a lazy round costs at least this much to score.
+_CALL_COST = 2**15
 
 
 class TruncatedConfigurations:
@@ -141,8 +150,9 @@ def _bound(idx, scorer, post_S_K, weights_S, rest, bounds_N, threshold) -> int:
 
 
 def lazy_round(
-    scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin, best=None
-):
+    scorer, post_M_K, weights_M, bounds_N, available_N, *, cap, margin, best=None,
+    call_cost=_CALL_COST,
+):  # fmt: skip
     """Score just enough candidates to know the step's best (see module doc).
 
     A candidate stays closed while its bound (its last gain, or its BALD
@@ -151,14 +161,20 @@ def lazy_round(
     closes every candidate at once when the ensemble is nearly identified.
     ``cap`` is that entropy; ``margin`` is ``-_greedy._REFINE_TOL`` in both
     regimes, so every candidate that could be the float64 best after
-    re-scoring is scored (see ``_greedy._GreedyRun.greedy_choice``). After the
-    first block, each block's
-    bounds are first tightened with the cheap bounds (the truncated
-    configurations, then the grouped ones) and only the candidates still
-    open are scored. ``best``, when given, is a gain already found elsewhere
-    (the Dask engine's probe of another block): the candidates are held
-    against it from the first block on. Returns the scored indices and gains
-    (possibly none when ``best`` is given).
+    re-scoring is scored (see ``_greedy._GreedyRun.greedy_choice``).
+
+    The candidates of largest bound are scored in blocks (:func:`_blocks`):
+    the first costs about ``call_cost`` (the fixed cost of a scoring call,
+    see ``_CALL_COST``) or holds ``_FIRST_BLOCK`` candidates, the next grow
+    ``_GROWTH``-fold, and a block that would hold ``1 / _GROWTH`` of the
+    open candidates takes them all, so where few configurations make scoring
+    cheap, or the bounds are loose, the round is one or two passes. After
+    the first block, each block's bounds are first tightened with the cheap
+    bounds (the truncated configurations, then the grouped ones) and only
+    the candidates still open are scored. ``best``, when given, is a gain
+    already found elsewhere (the Dask engine's probe of another block): the
+    candidates are held against it from the first block on. Returns the
+    scored indices and gains (possibly none when ``best`` is given).
     """
     stages = _Stages(
         TruncatedConfigurations(post_M_K, weights_M),
@@ -170,31 +186,38 @@ def lazy_round(
     gain_parts: list[np.ndarray] = []
     known = best is not None
     best = -np.inf if best is None else float(best)
-    block = _FIRST_BLOCK
-    while True:
-        if (idx_parts or known) and cap <= best + margin:
-            break
-        open_N = available_N & ~fresh_N & (bounds_N > best + margin)
-        open_idx = np.flatnonzero(open_N)
-        if len(open_idx) == 0:
-            break
-        if len(open_idx) > block:
-            top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
-            open_idx = np.sort(open_idx[top])
-        if idx_parts or known:
-            open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
+    first = max(_FIRST_BLOCK, -(-call_cost // (len(weights_M) + _FIXED_COST)))
+    with _single_threaded_blas():  # one switch for the round's many calls
+        for block in _blocks(first):
+            if (idx_parts or known) and cap <= best + margin:
+                break
+            open_N = available_N & ~fresh_N & (bounds_N > best + margin)
+            open_idx = np.flatnonzero(open_N)
             if len(open_idx) == 0:
-                block *= 2
-                continue
-        gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
-        fresh_N[open_idx] = True
-        idx_parts.append(open_idx)
-        gain_parts.append(gain)
-        best = max(best, float(gain.max()))
-        block *= 2
+                break
+            if _GROWTH * block < len(open_idx):
+                top = np.argpartition(-bounds_N[open_idx], block - 1)[:block]
+                open_idx = np.sort(open_idx[top])
+            if idx_parts or known:
+                open_idx = stages.tighten(scorer, open_idx, bounds_N, best + margin)
+                if len(open_idx) == 0:
+                    continue
+            gain = scorer.conditional_mi(open_idx, post_M_K, weights_M)
+            fresh_N[open_idx] = True
+            idx_parts.append(open_idx)
+            gain_parts.append(gain)
+            best = max(best, float(gain.max()))
     if not idx_parts:
         return np.empty(0, dtype=np.intp), np.empty(0)
     return np.concatenate(idx_parts), np.concatenate(gain_parts)
+
+
+def _blocks(first: int):
+    """Block sizes of a lazy round: ``first``, then ``_GROWTH``-fold."""
+    block = first
+    while True:
+        yield block
+        block *= _GROWTH
 
 
 def grouped_configurations(

@@ -57,6 +57,11 @@ _BLOCK_CELLS = 1 << 16
 # configurations leave room for more points.
 _BLOCK_COLUMNS = 256
 _MAX_BLOCK_COLUMNS = 8192
+# Least work of a scoring call, in cells (points x classes x (configurations
+# + members)), split over the thread pool; smaller ones (a lazy round's
+# probes and small blocks) run in the calling thread, where the hand-off
+# would cost about what it saves. Full scans stay above it.
+_THREADED_CELLS = 1 << 18
 
 
 def _is_torch_tensor(x) -> bool:
@@ -466,8 +471,11 @@ class NumpyScorer(_Scorer):
         floor = self._floor(dtype) if precise else _SCREEN_FLOOR
         blocks = plan_blocks(idx_n, n, N, sub, dense_share(K, M, C))
         n_threads = min(self.n_threads, len(blocks))
+        if n * C * (M + K) < _THREADED_CELLS:
+            n_threads = 1
         table_N_K = None if precise else self._member_entropy_table()
-        take = self.probs.dtype == dtype and isinstance(self.probs, np.ndarray)
+        plain = isinstance(self.probs, np.ndarray)
+        take = plain and self.probs.dtype == dtype
 
         def work(t: int) -> None:
             names = (("p", K), ("x", K), ("a", 1), ("q", m_block), ("l", m_block))
@@ -478,6 +486,8 @@ class NumpyScorer(_Scorer):
                     if take:  # straight into the first buffer
                         rows = bufs[0][: K * len(points) * C].reshape(K, -1, C)
                         np.take(self.probs, points, axis=1, out=rows)
+                    elif plain:  # contiguous (a fancy index is strided, slow to cast)
+                        rows = np.take(self.probs, points, axis=1)
                     else:
                         rows = self.probs[:, points]
                     h = None if table_N_K is None else table_N_K[points]
