@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._devices import cpu_numpy_view, is_torch_tensor
 from ._kernels import (
     _single_threaded_blas,
     block_gains,
@@ -64,43 +65,6 @@ _MAX_BLOCK_COLUMNS = 8192
 _THREADED_CELLS = 1 << 18
 
 
-def _is_torch_tensor(x) -> bool:
-    mod = type(x).__module__
-    return mod.startswith("torch") and type(x).__name__ == "Tensor"
-
-
-def _is_cpu_device(device) -> bool:
-    if device is None:
-        return True
-    if isinstance(device, str):
-        return device == "cpu"
-    return type(device).__name__ == "device" and getattr(device, "type", None) == "cpu"
-
-
-def _cpu_numpy_view(probs_K_N_C, device):
-    """A zero-copy numpy view of CPU input headed for the CPU, else None.
-
-    None (torch backend) for a device other than the CPU, for a tensor on
-    another device (moving it is the torch backend's job) and for bfloat16.
-    """
-    if not _is_cpu_device(device):
-        return None
-    if not _is_torch_tensor(probs_K_N_C):
-        return probs_K_N_C
-    tensor = probs_K_N_C.detach()
-    if tensor.device.type != "cpu" or not tensor.is_floating_point():
-        return None
-    if str(tensor.dtype) not in _NUMPY_VIEWABLE_TORCH_DTYPES:
-        return None
-    return tensor.numpy()
-
-
-# torch dtypes with a numpy equivalent that ``Tensor.numpy`` can view.
-_NUMPY_VIEWABLE_TORCH_DTYPES = frozenset(
-    ("torch.float16", "torch.float32", "torch.float64")
-)
-
-
 def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Scorer:
     """Pick the backend from the input type or ``device`` and validate input.
 
@@ -124,10 +88,10 @@ def make_scorer(probs_K_N_C, *, eps: float, max_memory: int, device=None) -> _Sc
     :class:`NumpyScorer` on a zero-copy numpy view of the tensor; only
     bfloat16, which numpy cannot view, stays on :class:`TorchScorer`.
     """
-    view = _cpu_numpy_view(probs_K_N_C, device)
+    view = cpu_numpy_view(probs_K_N_C, device)
     if view is not None:
         return NumpyScorer(view, eps=eps, max_memory=max_memory)
-    if _is_torch_tensor(probs_K_N_C) or device is not None:
+    if is_torch_tensor(probs_K_N_C) or device is not None:
         from ._scoring_torch import TorchScorer
 
         return TorchScorer(probs_K_N_C, eps=eps, max_memory=max_memory, device=device)

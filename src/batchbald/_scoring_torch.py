@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._scoring import _SCREEN_FLOOR, _is_torch_tensor, _Scorer
+from ._devices import is_torch_tensor
+from ._scoring import _SCREEN_FLOOR, _Scorer
 from .information import check_probabilities
 
 __all__ = ["TorchScorer"]
@@ -27,7 +28,7 @@ class TorchScorer(_Scorer):
                 'pip install "batchbald[torch]"'
             ) from exc
         self.torch = torch
-        if _is_torch_tensor(probs_K_N_C):
+        if is_torch_tensor(probs_K_N_C):
             probs = check_probabilities(probs_K_N_C.detach(), "probs_K_N_C")
             if device is not None:
                 probs = probs.to(device)
