@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._devices import is_torch_tensor
 from ._validation import Interval, check_params, validate_params
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def check_probabilities(
     TypeError
         If ``probs`` is not numeric.
     """
-    if type(probs).__module__.startswith("torch") and type(probs).__name__ == "Tensor":
+    if is_torch_tensor(probs):
         return _check_tensor(probs, name, ndim, atol)
     arr = np.asarray(probs)
     if arr.dtype.kind not in "fiu" or arr.dtype.kind == "b":

@@ -40,6 +40,7 @@ from ._arrays import (
     take_rows,
 )
 from ._backend import is_dask_array
+from ._devices import is_torch_tensor
 from ._labels import check_label_vector
 from ._progress import progress_bar
 from ._validation import Interval, check_params, validate_estimator_params
@@ -453,7 +454,7 @@ def _member_votes(probs_K_N_C):
         from .dask import member_votes as dask_member_votes
 
         return dask_member_votes(probs_K_N_C)
-    if type(probs_K_N_C).__module__.startswith("torch"):
+    if is_torch_tensor(probs_K_N_C):
         top = probs_K_N_C == probs_K_N_C.amax(dim=-1, keepdim=True)
         return top.to(probs_K_N_C.dtype) / top.sum(dim=-1, keepdim=True)
     from .information import check_probabilities, member_votes
