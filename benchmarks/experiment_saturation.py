@@ -33,6 +33,9 @@ Usage (2 shared cores: a full grid takes hours; run it in the background)::
     nohup env PYTHONPATH=src python benchmarks/experiment_saturation.py \
         --grid full > benchmarks/results/saturation/full.log 2>&1 &
     PYTHONPATH=src python benchmarks/experiment_saturation.py --grid full --summary
+
+``--batch-sizes 20`` (or ``--models``, ``--strategies``) runs a part of a grid;
+``--out DIR`` keeps a re-run apart from the recorded one.
 """
 
 from __future__ import annotations
@@ -156,7 +159,9 @@ def _run(model, data, b, n_cycles, label, kwargs, seed):
     return result.records, time.perf_counter() - t0
 
 
-def run_grid(grid: str, seeds: int, out: Path, only=None, models=None) -> None:
+def run_grid(
+    grid: str, seeds: int, out: Path, only=None, models=None, batch_sizes=None
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"runs_{grid}.jsonl"
     done = set()
@@ -169,7 +174,7 @@ def run_grid(grid: str, seeds: int, out: Path, only=None, models=None) -> None:
     }.get(grid, FULL_STRATEGIES)  # fmt: skip
     strategies = {**strategies, **EXTRA_REMEDIES}
     for model, data, b, n_cycles in _settings(grid):
-        if models and model not in models:
+        if (models and model not in models) or (batch_sizes and b not in batch_sizes):
             continue
         for seed in range(seeds):
             for label, kwargs in strategies.items():
@@ -280,6 +285,11 @@ def main(argv=None) -> None:
         "--models", default=None, help="comma-separated models to run (all)"
     )
     parser.add_argument(
+        "--batch-sizes",
+        default=None,
+        help="comma-separated batch sizes to run (all of the grid's)",
+    )
+    parser.add_argument(
         "--summary", action="store_true", help="only summarize the runs recorded so far"
     )
     args = parser.parse_args(argv)
@@ -293,7 +303,8 @@ def main(argv=None) -> None:
         seeds = args.seeds or {"remedy": 3, "early": 12}.get(args.grid, 5)
         only = args.strategies.split(",") if args.strategies else None
         models = args.models.split(",") if args.models else None
-        run_grid(args.grid, seeds, args.out, only, models)
+        sizes = args.batch_sizes and [int(b) for b in args.batch_sizes.split(",")]
+        run_grid(args.grid, seeds, args.out, only, models, sizes)
     print(summarize(args.grid, args.out))
 
 
