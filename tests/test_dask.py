@@ -335,6 +335,38 @@ def test_unreachable_scheduler_names_the_address():
             pass
 
 
+@pytest.mark.parametrize(
+    ("environ", "worker_value"),
+    [
+        (None, None),  # not set here: the nanny's 65536 is left out
+        ("65536", "65536"),  # set here (by the user or an earlier nanny): kept
+        ("1048576", "1048576"),
+    ],
+)
+def test_local_workers_keep_adaptive_malloc_unless_set_here(
+    monkeypatch, environ, worker_value
+):
+    import dask
+
+    from batchbald.dask import _cluster
+
+    key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+    if environ is None:
+        monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    else:
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", environ)
+    default = dask.config.get(key)
+    with _cluster._adaptive_malloc():
+        # what a nanny started here passes to its worker (the environment
+        # wins over the configuration, as in distributed.nanny)
+        configured = dask.config.get(key)
+        passed = os.environ.get(
+            "MALLOC_TRIM_THRESHOLD_", None if configured is None else str(configured)
+        )
+    assert passed == worker_value
+    assert dask.config.get(key) == default
+
+
 def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
@@ -415,6 +447,19 @@ def test_cluster_equals_in_memory(client, persist):
     ref = PowerBALD(random_state=6).select(peaked, 8)
     got = PowerBALD(random_state=6).select(parr, 8)
     np.testing.assert_array_equal(got.indices, ref.indices)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_local_workers_start_with_the_block_functions_and_adaptive_malloc(client):
+    def worker_state():
+        import sys
+
+        return ("batchbald.dask._blocks" in sys.modules,
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+
+    expected = (True, os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(client.run(worker_state).values()) == [expected, expected]
 
 
 @pytest.mark.cluster
