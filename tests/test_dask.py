@@ -264,6 +264,38 @@ def test_scores_map_reduce_equals_in_memory(score, mode, beta):
         np.testing.assert_allclose(got.gains, ref.gains)
 
 
+# (N, chunk, k, picks): rankings that last, run out, and hold the whole pool;
+# the pool's duplicates tie on BALD (broken by the smaller index).
+TOP_BALD_CASES = [
+    (300, 70, 8, 12),
+    (300, 70, 3, 20),
+    (30, 7, 16, 25),
+    (200, 200, 64, 5),
+]
+
+
+@pytest.mark.parametrize(("N", "chunk", "k", "picks"), TOP_BALD_CASES)
+def test_top_bald_equals_in_memory_as_samples_are_chosen(N, chunk, k, picks):
+    from batchbald._backend import InMemoryBackend
+    from batchbald._scoring import NumpyScorer
+    from batchbald.dask._greedy import DaskBackend
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(12, N=N, dup=N // 3)
+    ref = InMemoryBackend(NumpyScorer(probs, eps=1e-12, max_memory=2**24))
+    runner = BlockRunner(da.from_array(probs, chunks=(8, chunk, 4)), client=None)
+    got = DaskBackend(runner, 8, 4, 1e-12, 2**24)
+    got.first_candidates(0.0, False)
+    rng = np.random.RandomState(0)
+    for _ in range(min(picks, probs.shape[1])):
+        top = ref.top_bald(k)
+        np.testing.assert_array_equal(got.top_bald(k), top)
+        index = int(top[0] if rng.rand() < 0.5 else rng.choice(
+            np.flatnonzero(ref.available_N)))
+        ref.mark_chosen(index)
+        got.mark_chosen(index)
+
+
 def test_pool_entropies_equal_in_memory():
     probs = _pool(5)
     got = bd.pool_entropies(da.from_array(probs, chunks=(8, 100, 4)))
