@@ -496,6 +496,25 @@ def test_local_workers_start_with_the_block_functions_and_adaptive_malloc(client
 
 @pytest.mark.cluster
 @pytest.mark.slow
+@pytest.mark.parametrize("persist", [None, False])
+def test_a_pool_the_user_persisted_is_used_where_it_is(client, persist):
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(13, N=2000, dtype=np.float32)
+    arr = client.persist(da.from_array(probs, chunks=(8, 450, 4)))
+    runner = BlockRunner(arr, client=client, persist=persist)
+    assert runner.persisted
+    keys = [(arr.name, 0, j, 0) for j in range(arr.numblocks[1])]
+    assert [f.key for f in runner.sources] == keys
+    for M in (1000, 40):
+        ref = select_batch(probs, 6, n_configurations=M, random_state=5)
+        got = bd.select_batch(arr, 6, n_configurations=M, random_state=5,
+                              client=client, persist=persist)
+        _assert_same(got, ref, M)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
 def test_a_killed_worker_does_not_change_the_picks(client):
     probs = _pool(10, N=3000, dtype=np.float32)
     arr = da.from_array(probs, chunks=(8, 500, 4))
