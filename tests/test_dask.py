@@ -296,6 +296,27 @@ def test_top_bald_equals_in_memory_as_samples_are_chosen(N, chunk, k, picks):
         got.mark_chosen(index)
 
 
+@pytest.mark.parametrize(
+    ("candidates", "index"),
+    [
+        ([3, 250, 899], 250),  # one of the last candidates: no block read
+        ([3, 250, 899], 4),  # not among them: read from its block
+        ([939], 939),  # a duplicate of sample 39
+    ],
+)
+def test_member_probs_after_precise_gains_equal_the_pool(candidates, index):
+    from batchbald.dask._greedy import DaskBackend
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(14)
+    runner = BlockRunner(da.from_array(probs, chunks=(8, 200, 4)), client=None)
+    backend = DaskBackend(runner, 8, 4, 1e-12, 2**24)
+    rng = np.random.RandomState(1)
+    post_M_K = rng.dirichlet(np.ones(8), size=5)
+    backend.precise_gains(np.array(candidates), post_M_K, np.full(5, 0.2))
+    np.testing.assert_array_equal(backend.member_probs(index), probs[:, index, :])
+
+
 def test_pool_entropies_equal_in_memory():
     probs = _pool(5)
     got = bd.pool_entropies(da.from_array(probs, chunks=(8, 100, 4)))

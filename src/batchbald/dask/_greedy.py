@@ -54,6 +54,8 @@ class DaskBackend(PoolBackend):
         self.rows: list | None = None
         self.round = 0  # numbers the rounds (what a block's "fresh" refers to)
         self.chosen: set[int] = set()
+        # The candidates of the last precise_gains and their probabilities.
+        self.taken: tuple[np.ndarray, np.ndarray] | None = None
         # The available samples of largest BALD score, best first, when the
         # blocks last reported them, and how many were available then.
         self.bald_ranking: tuple[np.ndarray, int] | None = None
@@ -131,10 +133,12 @@ class DaskBackend(PoolBackend):
         return self._candidates(summaries, window, False)
 
     def precise_gains(self, idx_n, post_M_K, weights_M):
-        """float64 gains of a few candidates, computed on the driver."""
-        scorer = _engine.make_scorer(
-            self.take(idx_n), eps=self.eps, max_memory=self.max_memory
-        )
+        """float64 gains of a few candidates, computed on the driver; their
+        probabilities are kept for :meth:`member_probs` (the step's pick is
+        one of them)."""
+        probs = self.take(idx_n)
+        self.taken = (np.asarray(idx_n), probs)
+        scorer = _engine.make_scorer(probs, eps=self.eps, max_memory=self.max_memory)
         with scorer:
             return scorer.conditional_mi(None, post_M_K, weights_M, precise=True)
 
@@ -152,6 +156,10 @@ class DaskBackend(PoolBackend):
         return out
 
     def member_probs(self, index):
+        if self.taken is not None:
+            where = np.flatnonzero(self.taken[0] == index)
+            if len(where):
+                return self.taken[1][:, where[0], :]
         return self.take(np.array([index]))[:, 0, :]
 
     def mark_chosen(self, index):
