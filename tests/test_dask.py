@@ -325,6 +325,31 @@ def test_pool_entropies_equal_in_memory():
     np.testing.assert_allclose(got[1], ref[1])
 
 
+# (dtype, order, key): whole samples (read member by member) and the keys
+# that fall back to the memory map.
+NPY_KEYS = [
+    ("<f4", "C", (slice(0, 3), slice(5, 17), slice(0, 4))),
+    ("<f4", "C", (slice(None), slice(None), slice(None))),
+    (">f8", "C", (slice(0, 3), slice(40, 60), slice(0, 4))),
+    ("<f4", "C", (slice(0, 3), slice(0, 50, 2), slice(0, 4))),
+    ("<f4", "C", (slice(1, 3), slice(5, 17), slice(0, 4))),
+    ("<f4", "C", (0, slice(0, 5), slice(None))),
+    ("<f4", "C", (slice(0, 3), slice(7, 7), slice(0, 4))),
+    ("<f8", "F", (slice(0, 3), slice(5, 17), slice(0, 4))),
+]
+
+
+@pytest.mark.parametrize(("dtype", "order", "key"), NPY_KEYS)
+def test_npy_blocks_read_as_numpy_indexes(tmp_path, dtype, order, key):
+    from batchbald.dask._sources import _NpyFile
+
+    probs = np.random.RandomState(0).rand(3, 50, 4).astype(dtype)
+    np.save(tmp_path / "p.npy", np.asarray(probs, order=order))
+    got = _NpyFile(tmp_path / "p.npy")[key]
+    assert got.dtype == probs.dtype
+    np.testing.assert_array_equal(got, probs[key])
+
+
 def test_sources_zarr_shards_and_npy_read_the_same_pool(tmp_path):
     probs = _pool(6, dtype=np.float32)
     z = zarr.open_array(str(tmp_path / "pool.zarr"), mode="w", shape=probs.shape,
