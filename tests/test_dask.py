@@ -264,12 +264,90 @@ def test_scores_map_reduce_equals_in_memory(score, mode, beta):
         np.testing.assert_allclose(got.gains, ref.gains)
 
 
+# (N, chunk, k, picks): rankings that last, run out, and hold the whole pool;
+# the pool's duplicates tie on BALD (broken by the smaller index).
+TOP_BALD_CASES = [
+    (300, 70, 8, 12),
+    (300, 70, 3, 20),
+    (30, 7, 16, 25),
+    (200, 200, 64, 5),
+]
+
+
+@pytest.mark.parametrize(("N", "chunk", "k", "picks"), TOP_BALD_CASES)
+def test_top_bald_equals_in_memory_as_samples_are_chosen(N, chunk, k, picks):
+    from batchbald._backend import InMemoryBackend
+    from batchbald._scoring import NumpyScorer
+    from batchbald.dask._greedy import DaskBackend
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(12, N=N, dup=N // 3)
+    ref = InMemoryBackend(NumpyScorer(probs, eps=1e-12, max_memory=2**24))
+    runner = BlockRunner(da.from_array(probs, chunks=(8, chunk, 4)), client=None)
+    got = DaskBackend(runner, 8, 4, 1e-12, 2**24)
+    got.first_candidates(0.0, False)
+    rng = np.random.RandomState(0)
+    for _ in range(min(picks, probs.shape[1])):
+        top = ref.top_bald(k)
+        np.testing.assert_array_equal(got.top_bald(k), top)
+        index = int(top[0] if rng.rand() < 0.5 else rng.choice(
+            np.flatnonzero(ref.available_N)))
+        ref.mark_chosen(index)
+        got.mark_chosen(index)
+
+
+@pytest.mark.parametrize(
+    ("candidates", "index"),
+    [
+        ([3, 250, 899], 250),  # one of the last candidates: no block read
+        ([3, 250, 899], 4),  # not among them: read from its block
+        ([939], 939),  # a duplicate of sample 39
+    ],
+)
+def test_member_probs_after_precise_gains_equal_the_pool(candidates, index):
+    from batchbald.dask._greedy import DaskBackend
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(14)
+    runner = BlockRunner(da.from_array(probs, chunks=(8, 200, 4)), client=None)
+    backend = DaskBackend(runner, 8, 4, 1e-12, 2**24)
+    rng = np.random.RandomState(1)
+    post_M_K = rng.dirichlet(np.ones(8), size=5)
+    backend.precise_gains(np.array(candidates), post_M_K, np.full(5, 0.2))
+    np.testing.assert_array_equal(backend.member_probs(index), probs[:, index, :])
+
+
 def test_pool_entropies_equal_in_memory():
     probs = _pool(5)
     got = bd.pool_entropies(da.from_array(probs, chunks=(8, 100, 4)))
     ref = pool_entropies(probs)
     np.testing.assert_allclose(got[0], ref[0])
     np.testing.assert_allclose(got[1], ref[1])
+
+
+# (dtype, order, key): whole samples (read member by member) and the keys
+# that fall back to the memory map.
+NPY_KEYS = [
+    ("<f4", "C", (slice(0, 3), slice(5, 17), slice(0, 4))),
+    ("<f4", "C", (slice(None), slice(None), slice(None))),
+    (">f8", "C", (slice(0, 3), slice(40, 60), slice(0, 4))),
+    ("<f4", "C", (slice(0, 3), slice(0, 50, 2), slice(0, 4))),
+    ("<f4", "C", (slice(1, 3), slice(5, 17), slice(0, 4))),
+    ("<f4", "C", (0, slice(0, 5), slice(None))),
+    ("<f4", "C", (slice(0, 3), slice(7, 7), slice(0, 4))),
+    ("<f8", "F", (slice(0, 3), slice(5, 17), slice(0, 4))),
+]
+
+
+@pytest.mark.parametrize(("dtype", "order", "key"), NPY_KEYS)
+def test_npy_blocks_read_as_numpy_indexes(tmp_path, dtype, order, key):
+    from batchbald.dask._sources import _NpyFile
+
+    probs = np.random.RandomState(0).rand(3, 50, 4).astype(dtype)
+    np.save(tmp_path / "p.npy", np.asarray(probs, order=order))
+    got = _NpyFile(tmp_path / "p.npy")[key]
+    assert got.dtype == probs.dtype
+    np.testing.assert_array_equal(got, probs[key])
 
 
 def test_sources_zarr_shards_and_npy_read_the_same_pool(tmp_path):
@@ -333,6 +411,38 @@ def test_unreachable_scheduler_names_the_address():
     with pytest.raises(ValueError, match=r"tcp://127\.0\.0\.1:9"):
         with bd.connect("tcp://127.0.0.1:9", timeout=1):
             pass
+
+
+@pytest.mark.parametrize(
+    ("environ", "worker_value"),
+    [
+        (None, None),  # not set here: the nanny's 65536 is left out
+        ("65536", "65536"),  # set here (by the user or an earlier nanny): kept
+        ("1048576", "1048576"),
+    ],
+)
+def test_local_workers_keep_adaptive_malloc_unless_set_here(
+    monkeypatch, environ, worker_value
+):
+    import dask
+
+    from batchbald.dask import _cluster
+
+    key = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
+    if environ is None:
+        monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    else:
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", environ)
+    default = dask.config.get(key)
+    with _cluster._adaptive_malloc():
+        # what a nanny started here passes to its worker (the environment
+        # wins over the configuration, as in distributed.nanny)
+        configured = dask.config.get(key)
+        passed = os.environ.get(
+            "MALLOC_TRIM_THRESHOLD_", None if configured is None else str(configured)
+        )
+    assert passed == worker_value
+    assert dask.config.get(key) == default
 
 
 def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
@@ -415,6 +525,38 @@ def test_cluster_equals_in_memory(client, persist):
     ref = PowerBALD(random_state=6).select(peaked, 8)
     got = PowerBALD(random_state=6).select(parr, 8)
     np.testing.assert_array_equal(got.indices, ref.indices)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_local_workers_start_with_the_block_functions_and_adaptive_malloc(client):
+    def worker_state():
+        import sys
+
+        return ("batchbald.dask._blocks" in sys.modules,
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+
+    expected = (True, os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    assert list(client.run(worker_state).values()) == [expected, expected]
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+@pytest.mark.parametrize("persist", [None, False])
+def test_a_pool_the_user_persisted_is_used_where_it_is(client, persist):
+    from batchbald.dask._runner import BlockRunner
+
+    probs = _pool(13, N=2000, dtype=np.float32)
+    arr = client.persist(da.from_array(probs, chunks=(8, 450, 4)))
+    runner = BlockRunner(arr, client=client, persist=persist)
+    assert runner.persisted
+    keys = [(arr.name, 0, j, 0) for j in range(arr.numblocks[1])]
+    assert [f.key for f in runner.sources] == keys
+    for M in (1000, 40):
+        ref = select_batch(probs, 6, n_configurations=M, random_state=5)
+        got = bd.select_batch(arr, 6, n_configurations=M, random_state=5,
+                              client=client, persist=persist)
+        _assert_same(got, ref, M)
 
 
 @pytest.mark.cluster

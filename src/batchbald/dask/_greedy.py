@@ -53,6 +53,12 @@ class DaskBackend(PoolBackend):
         self.cache_points = 0 if runner.persisted else cache_points
         self.rows: list | None = None
         self.round = 0  # numbers the rounds (what a block's "fresh" refers to)
+        self.chosen: set[int] = set()
+        # The candidates of the last precise_gains and their probabilities.
+        self.taken: tuple[np.ndarray, np.ndarray] | None = None
+        # The available samples of largest BALD score, best first, when the
+        # blocks last reported them, and how many were available then.
+        self.bald_ranking: tuple[np.ndarray, int] | None = None
 
     def _apply(self, results, block_ids) -> dict:
         summaries = {}
@@ -127,10 +133,12 @@ class DaskBackend(PoolBackend):
         return self._candidates(summaries, window, False)
 
     def precise_gains(self, idx_n, post_M_K, weights_M):
-        """float64 gains of a few candidates, computed on the driver."""
-        scorer = _engine.make_scorer(
-            self.take(idx_n), eps=self.eps, max_memory=self.max_memory
-        )
+        """float64 gains of a few candidates, computed on the driver; their
+        probabilities are kept for :meth:`member_probs` (the step's pick is
+        one of them)."""
+        probs = self.take(idx_n)
+        self.taken = (np.asarray(idx_n), probs)
+        scorer = _engine.make_scorer(probs, eps=self.eps, max_memory=self.max_memory)
         with scorer:
             return scorer.conditional_mi(None, post_M_K, weights_M, precise=True)
 
@@ -148,9 +156,14 @@ class DaskBackend(PoolBackend):
         return out
 
     def member_probs(self, index):
+        if self.taken is not None:
+            where = np.flatnonzero(self.taken[0] == index)
+            if len(where):
+                return self.taken[1][:, where[0], :]
         return self.take(np.array([index]))[:, 0, :]
 
     def mark_chosen(self, index):
+        self.chosen.add(int(index))
         b, local = self.runner.locate(index)
         self.states[b] = self.runner.apply(_blocks.mark_chosen, self.states[b], local)
 
@@ -168,13 +181,35 @@ class DaskBackend(PoolBackend):
         return idx[top], bald[top]
 
     def top_bald(self, k):
-        ids = list(range(self.runner.n_blocks))
-        parts = self.runner.map(
-            _blocks.top_bald_block, ids, states=self.states, blockless=set(ids), k=k
-        )
-        idx = np.concatenate([p[0] for p in parts])
-        bald = np.concatenate([p[1] for p in parts])
-        return np.sort(idx[top_scores(bald, idx, k)])
+        """See :meth:`PoolBackend.top_bald`. The BALD scores never change and
+        only this driver marks samples chosen, so one ranking of the ``2 k``
+        best available samples answers the later calls too (less the samples
+        chosen since) while it still holds ``k`` of them."""
+        ranking = self._available_ranking(k)
+        if ranking is None:
+            ids = list(range(self.runner.n_blocks))
+            parts = self.runner.map(
+                _blocks.top_bald_block, ids, states=self.states, blockless=set(ids),
+                k=2 * k,
+            )  # fmt: skip
+            idx = np.concatenate([p[0] for p in parts])
+            bald = np.concatenate([p[1] for p in parts])
+            ranking = idx[top_scores(bald, idx, 2 * k)]
+            self.bald_ranking = (ranking, self.shape[1] - len(self.chosen))
+        return np.sort(ranking[:k])
+
+    def _available_ranking(self, k: int) -> np.ndarray | None:
+        """The last BALD ranking less the samples chosen since; None when it
+        may miss one of the ``k`` best available samples (fewer than ``k``
+        are left in it, and it did not hold every sample available then)."""
+        if self.bald_ranking is None:
+            return None
+        ranking, n_available = self.bald_ranking
+        left = [i not in self.chosen for i in ranking.tolist()]
+        ranking = ranking[np.array(left, dtype=bool)]
+        if len(ranking) >= k or len(self.bald_ranking[0]) >= n_available:
+            return ranking
+        return None
 
     def utilities_row(self, post_M_K, weights_M):
         self.round += 1

@@ -10,6 +10,25 @@ import numpy as np
 _PERSIST_SHARE = 0.5
 
 
+def _held_blocks(arr) -> list | None:
+    """The futures of ``arr``'s blocks in order when the cluster holds every
+    one of them already (a pool the user persisted), else None.
+
+    Block tasks then take these futures themselves: the blocks of
+    ``arr.to_delayed()`` would carry the graph of every persisted block into
+    every task.
+    """
+    from distributed import futures_of
+
+    futures = {f.key: f for f in futures_of(arr)}
+    if not futures:
+        return None
+    keys = list(dask.core.flatten(arr.__dask_keys__()))
+    if not all(key in futures for key in keys):
+        return None
+    return [futures[key] for key in keys]
+
+
 def _default_client():
     try:
         from distributed import get_client
@@ -35,7 +54,9 @@ class BlockRunner:
     client : distributed.Client or None
         None: the current client if there is one, else this process.
     persist : bool or None
-        Keep the blocks in cluster memory (None: when they fit).
+        Keep the blocks in cluster memory (None: when they fit). A pool whose
+        blocks the cluster holds already (``client.persist(arr)``) is used
+        where it is, whatever ``persist`` says.
     """
 
     def __init__(self, arr, client=None, persist: bool | None = None):
@@ -45,7 +66,10 @@ class BlockRunner:
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.sources: list = self.blocks
         self.persisted = False
-        if self.client is not None:
+        held = None if self.client is None else _held_blocks(arr)
+        if held is not None:
+            self.sources, self.persisted = held, True
+        elif self.client is not None:
             if persist is None:
                 persist = arr.nbytes <= _PERSIST_SHARE * self._cluster_memory()
             if persist:
