@@ -312,6 +312,23 @@ def test_interactive_session(tmp_path, data, monkeypatch, capsys):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_interactive_shows_why_a_drawn_row_was_chosen(
+    tmp_path, data, monkeypatch, capsys
+):
+    # three voting trees are identified after a pick or two; the rest of the
+    # batch is drawn PowerBALD-style, and each drawn row shows its BALD score
+    answers = [""] * 6 + ["q"]
+    extra = ["--model", "rf", "--members", "3"]
+    assert _session(monkeypatch, answers, *extra, batch="6") == 0
+    shown = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("[")]
+    assert len(shown) == 6
+    drawn = ["drawn PowerBALD-style after the batch saturated" in ln for ln in shown]
+    assert not drawn[0] and drawn[-1]
+    first = drawn.index(True)
+    assert all(drawn[first:])
+    assert all("gain_nats" in ln and "BALD score" in ln for ln in shown[first:])
+
+
 def test_new_label_needs_confirmation_and_eof_stops(
     tmp_path, data, monkeypatch, capsys
 ):

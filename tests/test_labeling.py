@@ -93,3 +93,31 @@ def test_choose_batch_rejects(kwargs, message):
     args = {"batch_size": 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         labeling.choose_batch(pb, args.pop("batch_size"), **args)
+
+
+@pytest.mark.parametrize(
+    "method, model, drawn",
+    [
+        ("batchbald", "rf", True),  # 3 voting trees: spent after a pick or two
+        ("bald", "rf", False),  # no completion: nothing drawn
+    ],
+)
+def test_drawn_rows_carry_their_bald_score(method, model, drawn):
+    from batchbald.information import bald_scores, member_votes
+
+    pb = labeling.prepare(_table(n=60), "label", exclude="id")
+    choice = labeling.choose_batch(
+        pb, 10, method=method, model=model, n_members=3, seed=0
+    )
+    if not drawn:
+        assert choice.drawn_bald is None
+        return
+    start = choice.selection.saturated_at
+    assert start is not None and start < 10
+    assert np.isnan(choice.drawn_bald[:start]).all()
+    # brute force: refit the same model, score the chosen rows' votes
+    probs = labeling._fit_probs(pb, model, 3, 0, int(np.sum(~np.isnan(pb.y))),
+                                lambda _: None)  # fmt: skip
+    rows = np.searchsorted(pb.unlabeled, choice.rows)
+    expected = bald_scores(member_votes(np.asarray(probs)[:, rows]))
+    np.testing.assert_allclose(choice.drawn_bald[start:], expected[start:])

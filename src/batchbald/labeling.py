@@ -90,6 +90,11 @@ class BatchChoice:
         cold start.
     n_members : int
         K, the members the selection used.
+    drawn_bald : numpy.ndarray of float or None
+        BatchBALD only: per row, the BALD score (of what the selection
+        scored) of a row drawn PowerBALD-style once the batch saturated, why
+        it was drawn although its gain is about 0; NaN for the rows chosen
+        greedily. None when nothing was drawn.
     """
 
     rows: np.ndarray
@@ -98,6 +103,7 @@ class BatchChoice:
     model: str | None = None
     selection: Any = None
     n_members: int = 0
+    drawn_bald: np.ndarray | None = None
 
 
 def _sort_key(label: str):
@@ -321,6 +327,8 @@ def choose_batch(
     n_labeled = int(np.sum(~np.isnan(pb.y)))
     name = _model_name(model, pb, n_labeled, n_members, max_memory, notify)
     probs = _fit_probs(pb, name, n_members, seed, n_labeled, notify)
+    # a scikit-learn ensemble's members vote (the BatchBALD remedy)
+    votes = method == "batchbald" and name != "mc-dropout"
     sel = select_from_probabilities(
         probs,
         method,
@@ -329,10 +337,31 @@ def choose_batch(
         n_configurations=n_configurations,
         beta=beta,
         callback=callback,
-        # a scikit-learn ensemble's members vote (the BatchBALD remedy)
-        member_votes=method == "batchbald" and name != "mc-dropout",
+        member_votes=votes,
     )
-    mean = np.asarray(probs[:, sel.indices, :]).mean(axis=0)
+    chosen_K_b_C = np.asarray(probs[:, sel.indices, :])
     return BatchChoice(
-        pb.unlabeled[sel.indices], sel.gains, mean, name, sel, int(probs.shape[0])
+        pb.unlabeled[sel.indices],
+        sel.gains,
+        chosen_K_b_C.mean(axis=0),
+        name,
+        sel,
+        int(probs.shape[0]),
+        _drawn_bald(method, sel, chosen_K_b_C, votes),
     )
+
+
+def _drawn_bald(method, selection, chosen_K_b_C, votes: bool):
+    """:attr:`BatchChoice.drawn_bald`: the BALD scores of the rows that
+    BatchBALD's completion drew (from the saturated step on)."""
+    import numpy as np
+
+    from .information import bald_scores, member_votes
+
+    start = getattr(selection, "saturated_at", None)
+    if method != "batchbald" or start is None:
+        return None
+    scored = member_votes(chosen_K_b_C) if votes else chosen_K_b_C
+    drawn = np.full(chosen_K_b_C.shape[1], np.nan)
+    drawn[start:] = bald_scores(scored[:, start:])
+    return drawn

@@ -42,18 +42,25 @@ class Shown:
     score: float | None = None
     predicted: str | None = None
     probability: float | None = None
+    drawn_bald: float | None = None
 
 
-def shown_rows(rows, scores, mean_probs, classes: Sequence[str]) -> list[Shown]:
-    """One :class:`Shown` per chosen row: its score (None for NaN) and, when
+def shown_rows(
+    rows, scores, mean_probs, classes: Sequence[str], drawn_bald=None
+) -> list[Shown]:
+    """One :class:`Shown` per chosen row: its score (None for NaN); when
     ``mean_probs`` (the members' mean prediction, one row per chosen row) is
-    given, the most probable class with its probability."""
+    given, the most probable class with its probability; and when
+    ``drawn_bald`` is given (:attr:`batchbald.labeling.BatchChoice.drawn_bald`),
+    the BALD score of each row drawn after the batch saturated."""
     items = []
     for k, (r, s) in enumerate(zip(rows, scores, strict=True)):
         item = Shown(int(r), None if math.isnan(s) else float(s))
         if mean_probs is not None:
             c = int(mean_probs[k].argmax())
             item.predicted, item.probability = classes[c], float(mean_probs[k, c])
+        if drawn_bald is not None and not math.isnan(drawn_bald[k]):
+            item.drawn_bald = float(drawn_bald[k])
         items.append(item)
     return items
 
@@ -150,6 +157,11 @@ class Session:
         parts = [f"[{k}/{n}] row {r + 1} (line {table.row_lines[r]})"]
         if item.score is not None and not math.isnan(item.score):
             parts.append(f"{score_column} {item.score:.4f}")
+        if item.drawn_bald is not None:
+            parts.append(
+                "drawn PowerBALD-style after the batch saturated "
+                f"(its BALD score {item.drawn_bald:.4f} nats)"
+            )
         if item.predicted is not None:
             p = "" if item.probability is None else f" (p = {item.probability:.2f})"
             parts.append(f"model predicts {item.predicted}{p}")

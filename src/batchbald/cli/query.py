@@ -284,7 +284,9 @@ def _label(args, labels, pb, choice) -> None:
             f"save (e.g. {stray[0]}); {labels.path} itself is intact and they "
             "can be deleted."
         )
-    items = shown_rows(choice.rows, choice.scores, choice.mean_probs, pb.classes)
+    items = shown_rows(
+        choice.rows, choice.scores, choice.mean_probs, pb.classes, choice.drawn_bald
+    )
     session = Session(labels, pb.classes, sys.stdin, sys.stdout)
     try:
         session.run(items, SCORE_COLUMN[args.method])
