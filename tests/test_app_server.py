@@ -536,6 +536,10 @@ def test_a_finished_batch_brings_a_model_chosen_one(table):
     for it in state["batch"]:
         assert it["gain"] is not None and it["gain"] >= 0
         assert it["predicted"] in ("a", "b") and 0.5 <= it["probability"] <= 1
+    # the rows BatchBALD drew once the members were spent say what for
+    drawn = [it["drawn_bald"] for it in state["batch"]]
+    assert ("drawn in proportion" in state["batch_note"]) == (drawn[-1] is not None)
+    assert all(d is None or d >= 0 for d in drawn)
     assert [h["batch"] for h in state["history"]] == [1, 2]
     # An undo of an earlier batch's answer shows that item again.
     _post(client, "/api/undo", {})
@@ -825,6 +829,47 @@ def test_unknown_model_and_method_are_named():
         _backend.member_probas("svm", Z, np.array([0, 1]), Z, 2, 2, 0)
     with pytest.raises(ValueError, match="--method must be one of"):
         _backend.choose(np.full((2, 2, 2), 0.5), "best", 1, 0)
+
+
+def _forest_votes(K=5, N=60, C=3, seed=0):
+    """Near one-hot members (a forest's trees): spent after a few picks."""
+    rng = np.random.RandomState(seed)
+    votes_K_N = rng.randint(0, C, size=(K, N))
+    soft = rng.dirichlet(np.ones(C), size=(K, N))
+    return 0.95 * np.eye(C)[votes_K_N] + 0.05 * soft
+
+
+@pytest.mark.parametrize(
+    "method, member_votes, drawn",
+    [
+        ("batchbald", True, True),
+        ("batchbald", False, True),
+        ("bald", True, False),  # votes are BatchBALD's remedy only
+    ],
+)
+def test_choose_scores_votes_and_reports_drawn_picks(method, member_votes, drawn):
+    from batchbald.information import bald_scores
+    from batchbald.information import member_votes as votes_of
+    from batchbald.registry import select_from_probabilities
+
+    probs = _forest_votes()
+    idx, gains, drawn_bald = _backend.choose(
+        probs, method, 12, 3, member_votes=member_votes
+    )
+    votes = member_votes and method == "batchbald"
+    expected = select_from_probabilities(
+        probs, method, 12, random_state=3, member_votes=votes
+    )
+    np.testing.assert_array_equal(idx, expected.indices)
+    np.testing.assert_allclose(gains, expected.gains)
+    if not drawn:
+        assert drawn_bald is None
+        return
+    start = expected.saturated_at
+    assert start is not None and start < 12  # 5 members are spent early
+    scored = votes_of(probs[:, idx]) if votes else probs[:, idx]
+    assert np.isnan(drawn_bald[:start]).all()
+    np.testing.assert_allclose(drawn_bald[start:], bald_scores(scored)[start:])
 
 
 def test_a_fully_labeled_table_is_finished(tmp_path):

@@ -354,14 +354,10 @@ def choose_batch(
 def _drawn_bald(method, selection, chosen_K_b_C, votes: bool):
     """:attr:`BatchChoice.drawn_bald`: the BALD scores of the rows that
     BatchBALD's completion drew (from the saturated step on)."""
-    import numpy as np
+    from .information import member_votes
+    from .saturation import drawn_bald_scores
 
-    from .information import bald_scores, member_votes
-
-    start = getattr(selection, "saturated_at", None)
-    if method != "batchbald" or start is None:
+    if method != "batchbald":
         return None
     scored = member_votes(chosen_K_b_C) if votes else chosen_K_b_C
-    drawn = np.full(chosen_K_b_C.shape[1], np.nan)
-    drawn[start:] = bald_scores(scored[:, start:])
-    return drawn
+    return drawn_bald_scores(selection, scored)

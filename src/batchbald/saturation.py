@@ -56,7 +56,7 @@ import warnings
 import numpy as np
 
 from ._validation import Interval, Options
-from .information import entropy
+from .information import bald_scores, entropy
 
 __all__ = [
     "COMPLETIONS",
@@ -65,6 +65,7 @@ __all__ = [
     "SaturationWarning",
     "check_completion",
     "check_label_noise",
+    "drawn_bald_scores",
     "estimate_with_error",
     "point_gain",
     "saturation_message",
@@ -156,6 +157,35 @@ def point_gain(probs_K_C, post_M_K, weights_M, n_draws=None) -> tuple[float, flo
     probs = np.asarray(probs_K_C, dtype=np.float64)
     g_M = entropy(post_M_K @ probs) - post_M_K @ entropy(probs)
     return estimate_with_error(g_M, weights_M, n_draws)
+
+
+def drawn_bald_scores(selection, chosen_probs_K_B_C) -> np.ndarray | None:
+    """The BALD scores that a completion drew the batch's last picks for.
+
+    From the saturated step on, a completion draws the picks in proportion
+    to their BALD scores (``"power"``) or uniformly; their gains are about 0,
+    and their BALD score is what a person labeling them can be shown.
+
+    Parameters
+    ----------
+    selection : batchbald.engine.BatchSelection
+        A BatchBALD selection made with a completion.
+    chosen_probs_K_B_C : numpy.ndarray of shape (K, B, C)
+        What the selection scored (the member probabilities, or their votes)
+        for its ``B`` picks, in the order chosen.
+
+    Returns
+    -------
+    numpy.ndarray of shape (B,) or None
+        The BALD score of each pick from ``selection.saturated_at`` on, NaN
+        for the picks before it; None when the batch did not saturate.
+    """
+    start = selection.saturated_at
+    if start is None:
+        return None
+    drawn_B = np.full(chosen_probs_K_B_C.shape[1], np.nan)
+    drawn_B[start:] = bald_scores(chosen_probs_K_B_C[:, start:])
+    return drawn_B
 
 
 def saturation_message(

@@ -156,28 +156,44 @@ def choose(
     batch_size: int,
     seed: int,
     callback: Callable[[int], None] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(indices, gains)``: positions in the candidates, in the rule's order.
+    *,
+    member_votes: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(indices, gains, drawn_bald)``: positions in the candidates, in the
+    rule's order, their gains, and the BALD scores of BatchBALD's drawn picks.
 
     ``gains`` are nats: BatchBALD gains (they add up to the batch's joint
     information) for ``batchbald``, BALD scores for ``bald``, ``powerbald``
-    and ``random``, predictive entropies for ``entropy``. ``callback(step)``
-    is called after each chosen item.
+    and ``random``, predictive entropies for ``entropy``. ``member_votes``:
+    BatchBALD scores the members' votes (as it does for a scikit-learn
+    ensemble, see :class:`batchbald.pool.BatchBALD`). ``drawn_bald`` is
+    :func:`batchbald.saturation.drawn_bald_scores` of a BatchBALD batch
+    (None for the other methods and for a batch that did not saturate).
+    ``callback(step)`` is called after each chosen item.
     """
     if method not in METHODS:
         raise ValueError(
             f"--method must be one of {', '.join(METHODS)}; got {method!r}."
         )
+    from ..information import member_votes as votes_of
     from ..registry import select_from_probabilities
+    from ..saturation import drawn_bald_scores
 
+    votes = member_votes and method == "batchbald"
     sel = select_from_probabilities(
         probs_K_N_C,
         method,
         batch_size,
         random_state=seed,
         callback=None if callback is None else (lambda step, *_: callback(step)),
+        member_votes=votes,
     )
-    return np.asarray(sel.indices), np.asarray(sel.gains, dtype=np.float64)
+    drawn = None
+    if method == "batchbald":
+        chosen_K_B_C = np.asarray(probs_K_N_C)[:, sel.indices]
+        scored = votes_of(chosen_K_B_C) if votes else chosen_K_B_C
+        drawn = drawn_bald_scores(sel, scored)
+    return np.asarray(sel.indices), np.asarray(sel.gains, dtype=np.float64), drawn
 
 
 def cross_val_accuracy(

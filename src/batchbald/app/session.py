@@ -249,6 +249,7 @@ class LabelingSession:
     def _view(self, item: dict) -> dict:
         out = {k: item[k] for k in ("index", "rank", "gain", "predicted", "status")}
         out["probability"] = item["probability"]
+        out["drawn_bald"] = item.get("drawn_bald")
         out["label"] = item["label"]
         out["view"] = self.source.item_view(item["index"])
         return out
@@ -361,23 +362,34 @@ class LabelingSession:
         def step(k: int) -> None:
             job.fraction = 0.5 + 0.5 * (k + 1) / b
 
-        positions, gains = _backend.choose(probs, self.method, b, self.seed, step)
+        # a scikit-learn ensemble's members vote, as in BatchBALD.query
+        positions, gains, drawn = _backend.choose(
+            probs, self.method, b, self.seed, step,
+            member_votes=self.model != "mc-dropout",
+        )  # fmt: skip
         mean = probs.mean(axis=0)
         items = []
         for rank, (p, g) in enumerate(zip(positions, gains, strict=True), 1):
             k = int(mean[p].argmax())
-            items.append(
-                _new_item(
-                    int(candidates[p]), rank, float(g), classes[k], float(mean[p, k])
-                )
+            item = _new_item(
+                int(candidates[p]), rank, float(g), classes[k], float(mean[p, k])
             )
+            if drawn is not None and not np.isnan(drawn[rank - 1]):
+                item["drawn_bald"] = float(drawn[rank - 1])
+            items.append(item)
         stats["information"] = (
             float(np.sum(gains)) if self.method == "batchbald" else None
         )
         stats["score"] = float(np.sum(gains))
         stats["accuracy_pending"] = True
         note = {
-            "batchbald": "chosen by BatchBALD; gain = each step's joint information",
+            "batchbald": "chosen by BatchBALD; gain = each step's joint information"
+            + (
+                "; once the members' information was spent, the rest were drawn "
+                "in proportion to their BALD scores"
+                if drawn is not None
+                else ""
+            ),
             "bald": "the highest BALD scores; gain = BALD score",
             "powerbald": "sampled by PowerBALD; gain = BALD score",
             "entropy": "the highest predictive entropies; gain = entropy",
@@ -438,4 +450,5 @@ def _new_item(index, rank, gain, predicted, probability) -> dict:
         "probability": probability,
         "status": _OPEN,
         "label": "",
+        "drawn_bald": None,
     }

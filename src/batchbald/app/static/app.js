@@ -195,6 +195,9 @@
       model.append(el("span", "muted", "no model yet"));
     }
     if (it.gain !== null) model.append(el("span", "gain", "gain " + fmt(it.gain, 3) + " nats"));
+    if (it.drawn_bald !== null && it.drawn_bald !== undefined) {
+      model.append(el("span", "muted", " · drawn for its BALD score " + fmt(it.drawn_bald, 3) + " nats"));
+    }
     else model.append(el("span", "gain", "diverse pick"));
     card.append(model);
     const status = el("div", "status");
