@@ -445,6 +445,49 @@ def test_local_workers_keep_adaptive_malloc_unless_set_here(
     assert dask.config.get(key) == default
 
 
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ({"w1": "65536", "w2": "65536"}, ["w1", "w2"]),  # Dask's nanny default
+        ({"w1": None, "w2": "65536"}, ["w2"]),
+        ({"w1": "0"}, ["w1"]),
+        ({"w1": "1048576"}, []),  # 1 MiB: the temporaries stay mapped
+        ({"w1": None}, []),  # glibc's adaptive threshold
+        ({"w1": "lots"}, []),  # not a number: glibc ignores it
+        ({}, []),
+    ],
+)
+def test_trimming_workers(values, expected):
+    from batchbald.dask._cluster import trimming_workers
+
+    assert trimming_workers(values) == expected
+
+
+class _FakeClient:
+    def __init__(self, values):
+        self.values = values
+
+    def run(self, fn):
+        return dict(self.values)
+
+
+@pytest.mark.parametrize("n_trimming", [0, 1, 5])
+def test_check_worker_malloc_warns_once_per_call_naming_the_fix(n_trimming):
+    values = {f"tcp://w{i}": "65536" for i in range(n_trimming)}
+    values["tcp://ok"] = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        small = bd.check_worker_malloc(_FakeClient(values))
+    assert small == sorted(w for w in values if values[w] is not None)
+    assert len(caught) == (1 if n_trimming else 0)
+    if n_trimming:
+        assert caught[0].category is bd.WorkerMemoryWarning
+        text = str(caught[0].message)
+        assert f"{n_trimming} Dask worker(s)" in text and "tcp://ok" not in text
+        assert "pre-spawn-environ.MALLOC_TRIM_THRESHOLD_" in text
+        assert caught[0].filename == __file__  # points at the caller
+
+
 def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
     from sklearn.datasets import make_classification
     from sklearn.ensemble import RandomForestClassifier
@@ -525,6 +568,24 @@ def test_cluster_equals_in_memory(client, persist):
     ref = PowerBALD(random_state=6).select(peaked, 8)
     got = PowerBALD(random_state=6).select(parr, 8)
     np.testing.assert_array_equal(got.indices, ref.indices)
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_a_cluster_with_dask_default_workers_is_warned_about(monkeypatch):
+    import distributed
+
+    # a nanny started with Dask's defaults leaves the variable in this
+    # process's environment: setenv first, so that the teardown removes it
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster, set_as_default=False) as c:
+        arr = da.from_array(_pool(4, N=200), chunks=(4, 100, 4))
+        with pytest.warns(bd.WorkerMemoryWarning, match="MALLOC_TRIM_THRESHOLD_"):
+            got = bd.select_batch(arr, 3, random_state=0, client=c)
+    assert len(got.indices) == 3
 
 
 @pytest.mark.cluster

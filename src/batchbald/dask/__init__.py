@@ -41,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - exercised without the extra
         "(dask[array], distributed and zarr)."
     ) from exc
 
-from ._cluster import connect
+from ._cluster import WorkerMemoryWarning, check_worker_malloc, connect
 from ._greedy import select_batch
 from ._methods import select_from_pool
 from ._predict import predict_to_zarr
@@ -49,6 +49,8 @@ from ._select import pool_entropies, select_scores
 from ._sources import is_dask_array, member_votes, open_pool
 
 __all__ = [
+    "WorkerMemoryWarning",
+    "check_worker_malloc",
     "connect",
     "is_dask_array",
     "member_votes",

@@ -5,10 +5,13 @@ from __future__ import annotations
 import contextlib
 import numbers
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 
 import dask
 import distributed
+
+from .._validation import external_stacklevel
 
 # Dask's nannies start workers with this variable at 65536 bytes, which turns
 # off glibc's adaptive mmap threshold: every freed numpy temporary above
@@ -19,6 +22,69 @@ _TRIM_VARIABLE = "MALLOC_TRIM_THRESHOLD_"
 # Imported by every local worker as it starts (numpy, scikit-learn and the
 # block functions: seconds on a busy machine), not during the first selection.
 _WORKER_PRELOAD = ["batchbald.dask._blocks"]
+
+
+# A worker whose threshold is below this returns the kernels' temporaries to
+# the system after every call (they are a few MiB each).
+_SMALL_TRIM = 2**20
+
+
+class WorkerMemoryWarning(UserWarning):
+    """Workers that return every freed temporary to the system at once (the
+    Dask default ``MALLOC_TRIM_THRESHOLD_=65536``) score pools several times
+    slower; see :func:`check_worker_malloc`."""
+
+
+def _trim_threshold() -> str | None:
+    """This worker's ``MALLOC_TRIM_THRESHOLD_`` (run on each worker)."""
+    return os.environ.get(_TRIM_VARIABLE)
+
+
+def trimming_workers(values: Mapping[str, str | None]) -> list[str]:
+    """The workers (of ``{address: MALLOC_TRIM_THRESHOLD_ or None}``) whose
+    threshold is set below 1 MiB, sorted."""
+    small = []
+    for worker, value in values.items():
+        try:
+            if value is not None and int(value) < _SMALL_TRIM:
+                small.append(worker)
+        except ValueError:  # not a number: glibc ignores it
+            continue
+    return sorted(small)
+
+
+def check_worker_malloc(client) -> list[str]:
+    """Warn (:class:`WorkerMemoryWarning`) when workers of ``client`` trim.
+
+    Dask's nannies start workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which
+    makes glibc map and page-fault every numpy temporary above 128 KiB anew:
+    the scoring kernels then spend much of their time in the system (on the
+    1M-point benchmark pool, 40% of each worker's CPU time and several times
+    the wall time). :func:`connect` starts its local workers without it; a
+    cluster started elsewhere should set
+    ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_`` to null
+    in its Dask configuration.
+
+    Returns
+    -------
+    list of str
+        The addresses of the workers that trim (empty when none does).
+    """
+    small = trimming_workers(client.run(_trim_threshold))
+    if small:
+        shown = ", ".join(small[:3]) + (" ..." if len(small) > 3 else "")
+        warnings.warn(
+            f"{len(small)} Dask worker(s) ({shown}) run with "
+            f"{_TRIM_VARIABLE} below 1 MiB (Dask's default is 65536), which "
+            "makes glibc return every freed numpy temporary to the system: "
+            "scoring the pool can be several times slower. Start the workers "
+            f"with distributed.nanny.pre-spawn-environ.{_TRIM_VARIABLE} set to "
+            "null in the Dask configuration, or use batchbald.dask.connect("
+            "workers=N) for a local cluster.",
+            WorkerMemoryWarning,
+            stacklevel=external_stacklevel(),
+        )
+    return small
 
 
 @contextlib.contextmanager

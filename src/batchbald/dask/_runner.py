@@ -5,6 +5,8 @@ from __future__ import annotations
 import dask
 import numpy as np
 
+from ._cluster import check_worker_malloc
+
 # Persist the pool in cluster memory when it takes at most this share of the
 # workers' total memory limit.
 _PERSIST_SHARE = 0.5
@@ -61,6 +63,8 @@ class BlockRunner:
 
     def __init__(self, arr, client=None, persist: bool | None = None):
         self.client = _default_client() if client is None else client
+        if self.client is not None:
+            check_worker_malloc(self.client)
         self.blocks = list(arr.to_delayed().ravel())
         sizes = np.asarray(arr.chunks[1], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)])
