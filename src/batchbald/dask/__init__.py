@@ -25,7 +25,10 @@ and the stochastic strategies: each block returns its best ``batch_size``
 keys and the merge is exact.
 
 :func:`connect` gives a ``distributed.Client`` for an existing scheduler or a
-``LocalCluster`` it starts and stops; :func:`predict_to_zarr` maps a fitted
+``LocalCluster`` it starts and stops (its workers keep glibc's adaptive
+malloc; :func:`check_worker_malloc`, run by every selection on a cluster,
+warns with a :class:`WorkerMemoryWarning` about workers that do not);
+:func:`predict_to_zarr` maps a fitted
 ensemble over a dask array of features and writes the ``(K, N, C)``
 predictions to zarr chunk by chunk.
 """
