@@ -35,7 +35,9 @@ Usage (2 shared cores: a full grid takes hours; run it in the background)::
     PYTHONPATH=src python benchmarks/experiment_saturation.py --grid full --summary
 
 ``--batch-sizes 20`` (or ``--models``, ``--strategies``) runs a part of a grid;
-``--out DIR`` keeps a re-run apart from the recorded one.
+``--out DIR`` keeps a re-run apart from the recorded one. ``--plot FILE``
+draws the learning curves of ``--panels`` (``model/data/b``, comma-separated)
+from the runs recorded in ``--out``.
 """
 
 from __future__ import annotations
@@ -268,6 +270,49 @@ def _by_cycle(rows) -> str:
     )
 
 
+def _records(rows) -> list[dict]:
+    """Runs of the grid as :func:`batchbald.experiments.plot_learning_curves`
+    records (one per strategy, seed and cycle), BatchBALD first (the
+    strategies keep the colours of ``batchbald experiment``'s figures)."""
+    order = {"batchbald": 0, "bald": 1}
+    rows = sorted(rows, key=lambda r: order.get(r["strategy"], 2))
+    return [
+        {"strategy": r["strategy"], "seed": r["seed"], "cycle": c, "n_labels": n,
+         "accuracy": a}
+        for r in rows
+        for c, (n, a) in enumerate(zip(r["n_labels"], r["accuracy"], strict=True))
+    ]  # fmt: skip
+
+
+def plot_panels(grid: str, out: Path, panels: list[str], path: Path) -> None:
+    """Learning curves of ``panels`` (``model/data/b``), one axes each, from
+    the runs recorded in ``out`` (the README's scikit-learn panels)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from batchbald.experiments import plot_learning_curves
+
+    rows = [
+        json.loads(x) for x in (out / f"runs_{grid}.jsonl").read_text().splitlines()
+    ]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.6))
+    for ax, panel in zip(np.atleast_1d(axes), panels, strict=True):
+        model, data, b = panel.split("/")
+        key = (model, data, b)
+        sub = [r for r in rows if (r["model"], r["data"], str(r["b"])) == key]
+        if not sub:
+            raise SystemExit(f"no runs recorded for {panel} in {out}")
+        plot_learning_curves(
+            _records(sub), ax, band="iqr", targets=TARGETS,
+            title=f"{data}, {model} (K={10 if 'bagging' in model else 100}), batch {b}",
+        )  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", choices=("remedy", "early", "full"), default="remedy")
@@ -292,6 +337,17 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--summary", action="store_true", help="only summarize the runs recorded so far"
     )
+    parser.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="draw the learning curves of --panels from the recorded runs here",
+    )
+    parser.add_argument(
+        "--panels",
+        default="bagging-mlp/repeated-digits/20,bagging-logreg/repeated-digits/20",
+        help="comma-separated model/data/b settings for --plot",
+    )
     args = parser.parse_args(argv)
     try:
         import torch
@@ -299,6 +355,9 @@ def main(argv=None) -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
+    if args.plot is not None:
+        plot_panels(args.grid, args.out, args.panels.split(","), args.plot)
+        return
     if not args.summary:
         seeds = args.seeds or {"remedy": 3, "early": 12}.get(args.grid, 5)
         only = args.strategies.split(",") if args.strategies else None
