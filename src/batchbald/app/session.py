@@ -367,34 +367,18 @@ class LabelingSession:
             probs, self.method, b, self.seed, step,
             member_votes=self.model != "mc-dropout",
         )  # fmt: skip
-        mean = probs.mean(axis=0)
-        items = []
-        for rank, (p, g) in enumerate(zip(positions, gains, strict=True), 1):
-            k = int(mean[p].argmax())
-            item = _new_item(
-                int(candidates[p]), rank, float(g), classes[k], float(mean[p, k])
-            )
-            if drawn is not None and not np.isnan(drawn[rank - 1]):
-                item["drawn_bald"] = float(drawn[rank - 1])
-            items.append(item)
+        items = _chosen_items(candidates, classes, probs, positions, gains, drawn)
         stats["information"] = (
             float(np.sum(gains)) if self.method == "batchbald" else None
         )
         stats["score"] = float(np.sum(gains))
         stats["accuracy_pending"] = True
-        note = {
-            "batchbald": "chosen by BatchBALD; gain = each step's joint information"
-            + (
+        note = _NOTES[self.method]
+        if drawn is not None:
+            note += (
                 "; once the members' information was spent, the rest were drawn "
                 "in proportion to their BALD scores"
-                if drawn is not None
-                else ""
-            ),
-            "bald": "the highest BALD scores; gain = BALD score",
-            "powerbald": "sampled by PowerBALD; gain = BALD score",
-            "entropy": "the highest predictive entropies; gain = entropy",
-            "random": "chosen at random; gain = BALD score",
-        }[self.method]
+            )
         return {"version": job.version, "items": items, "note": note, "stats": stats}
 
     def _cold_start(self, job, candidates, labeled, b, stats) -> dict:
@@ -439,6 +423,34 @@ class LabelingSession:
             stats["accuracy"] = acc
             stats.pop("accuracy_pending", None)
             self.revision += 1
+
+
+# What a batch chosen by each method is, shown above it.
+_NOTES = {
+    "batchbald": "chosen by BatchBALD; gain = each step's joint information",
+    "bald": "the highest BALD scores; gain = BALD score",
+    "powerbald": "sampled by PowerBALD; gain = BALD score",
+    "entropy": "the highest predictive entropies; gain = entropy",
+    "random": "chosen at random; gain = BALD score",
+}
+
+
+def _chosen_items(candidates, classes, probs, positions, gains, drawn) -> list[dict]:
+    """The batch's items in the order chosen: each candidate with its gain,
+    the members' mean prediction and, for a pick BatchBALD drew after the
+    batch saturated, the BALD score it was drawn for (``drawn``, NaN
+    elsewhere; see :func:`batchbald.app._backend.choose`)."""
+    mean = probs.mean(axis=0)
+    items = []
+    for rank, (p, g) in enumerate(zip(positions, gains, strict=True), 1):
+        k = int(mean[p].argmax())
+        item = _new_item(
+            int(candidates[p]), rank, float(g), classes[k], float(mean[p, k])
+        )
+        if drawn is not None and not np.isnan(drawn[rank - 1]):
+            item["drawn_bald"] = float(drawn[rank - 1])
+        items.append(item)
+    return items
 
 
 def _new_item(index, rank, gain, predicted, probability) -> dict:
