@@ -6,7 +6,9 @@ probabilities (K, N_pool + N_target, C) in float32 from the generator of
 the rest the targets. Each run is its own subprocess (this file with
 ``--child``) under an address-space limit (``RLIMIT_AS``) and a wall-clock
 limit, so a run that runs out of memory is recorded as ``OOM`` instead of
-taking the machine down. ``--threads N`` (default 1) gives both the same N
+taking the machine down. ``--pool-as-targets`` scores the pool against
+itself, as EPIG does without targets (batchbald then scores each symmetric
+pair once). ``--threads N`` (default 1) gives both the same N
 CPUs: the child pins itself to N of them (``sched_setaffinity``, which is what
 batchbald's kernels count) and sets torch's and BLAS's thread counts to N.
 
@@ -70,6 +72,8 @@ def _child(args) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     probs = np.load(args.input)
     pool, target = probs[:, : args.n_pool], probs[:, args.n_pool :]
+    if args.pool_as_targets:  # EPIG without targets: the pool stands for them
+        target = pool
     try:
         if args.impl == "batchbald":
             from batchbald.epig import epig_scores
@@ -122,7 +126,7 @@ def _run(impl, path, n_pool, args, scores_path) -> dict:
         sys.executable, __file__, "--child", "--impl", impl, "--input", str(path),
         "--n-pool", str(n_pool), "--mem-limit", str(args.mem_limit),
         "--scores", str(scores_path), "--threads", str(args.threads),
-    ]  # fmt: skip
+    ] + (["--pool-as-targets"] if args.pool_as_targets else [])  # fmt: skip
     n = str(args.threads)
     env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
                MKL_NUM_THREADS=n)  # fmt: skip
@@ -156,6 +160,11 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--threads", type=int, default=1, help="CPUs (and threads) for each run"
+    )
+    p.add_argument(
+        "--pool-as-targets",
+        action="store_true",
+        help="score the pool against itself (EPIG without targets; N_target unused)",
     )
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "bbepig"))
     p.add_argument("--out", default=None, help="also write the Markdown here")
@@ -218,13 +227,15 @@ def _report(rows, args) -> str:
         f"{args.threads} thread(s) on as many CPUs per run, both "
         f"implementations; address-space limit {args.mem_limit} GiB per run; "
         f"wall-clock limit {args.timeout} s. Data: bench_selection's generator, "
-        f"seed {args.seed}, float32; targets are the samples after the pool.",
+        f"seed {args.seed}, float32; targets are "
+        + ("the pool itself." if args.pool_as_targets else "the samples after it."),
         "",
         "| config | N_pool | N_target | K | C | implementation | status | seconds "
         "| peak RSS / beyond input (MiB) | baal time / batchbald | max abs diff |",
         "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for name, (n, t, k, c), results, scores in rows:
+        t = n if args.pool_as_targets else t  # the pool is its own targets
         ours = results["batchbald"]
         for impl, res in results.items():
             status, secs, mem = _fmt(res)

@@ -289,3 +289,77 @@ def test_threads_follow_the_cpus_and_share_the_budget(
     pool, target = random_probs(rng, 20, 400, 10), random_probs(rng, 20, 10, 10)
     epig_scores(pool, target, max_memory=max_memory, precise=False)
     assert used == [expected]
+
+
+# --------------------------------------------------------------------------
+# the pool standing for the targets: half the pairs (batchbald._epig_symmetric)
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("K", "N", "C", "block", "M", "one_hot", "seed"),
+    [
+        (5, 23, 3, 9 * 9, 1, False, 0),  # chunks of 3 samples, the last short
+        (4, 17, 2, 4 * 16, 3, False, 1),  # chunks of 4, three configurations
+        (6, 20, 3, 9 * 16, 2, True, 2),  # one-hot members: 0 log 0 = 0
+        (3, 9, 4, 16 * 4, 1, False, 3),  # chunks of 2
+    ],
+)
+def test_pool_as_targets_scores_half_the_pairs_and_equals_brute_force(
+    monkeypatch, K, N, C, block, M, one_hot, seed
+):
+    from batchbald import _epig_symmetric
+
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", block)
+    rng = np.random.RandomState(seed)
+    pool = random_probs(rng, K, N, C)
+    if one_hot:
+        pool = np.eye(C)[pool.argmax(-1)]
+    post, weights = rng.dirichlet(np.ones(K), size=M), rng.dirichlet(np.ones(M))
+    calls = []
+    real = _epig_symmetric.symmetric_joint_sums
+    monkeypatch.setattr(
+        _epig_symmetric, "symmetric_joint_sums",
+        lambda *a, **k: calls.append(a[4]) or real(*a, **k),
+    )  # fmt: skip
+    expected = brute_epig(pool, pool, post, weights)
+    got = conditional_epig(pool, pool, post, weights)
+    assert len(calls) == 1 and calls[0] < N  # the symmetric path ran
+    np.testing.assert_allclose(got, expected, atol=1e-12)
+    got32 = conditional_epig(pool, pool, post, weights, precise=False)
+    np.testing.assert_allclose(got32, expected, atol=2e-6)
+    # a copy of the pool is other targets to the code: every pair is scored
+    np.testing.assert_allclose(
+        conditional_epig(pool, pool.copy(), post, weights), got, atol=1e-12
+    )
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("precise", [True, False])
+def test_pool_as_targets_gives_the_same_bits_on_any_number_of_threads(
+    monkeypatch, precise
+):
+    from batchbald import _epig_symmetric
+
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 9 * 16)  # chunks of 4
+    rng = np.random.RandomState(7)
+    pool = random_probs(rng, 5, 30, 3)
+    runs = []
+    for n_threads in (1, 2, 3):
+        monkeypatch.setattr(_epig_symmetric, "thread_count", lambda n=n_threads: n)
+        runs.append(epig_scores(pool, pool, precise=precise))
+    for other in runs[1:]:
+        np.testing.assert_array_equal(other, runs[0])
+
+
+@pytest.mark.parametrize(
+    ("N", "C", "max_memory", "expected"),
+    [
+        (1_000, 10, 256 * 2**20, 51),  # 51 x 51 samples of 10 x 10 joints
+        (51, 10, 256 * 2**20, None),  # one chunk: nothing to halve
+        (200_000, 10, 256 * 2**20, None),  # the kept column sums do not fit
+        (20_000, 2, 256 * 2**20, 256),
+    ],
+)
+def test_symmetric_plan(N, C, max_memory, expected):
+    from batchbald._epig_symmetric import symmetric_plan
+
+    assert symmetric_plan(N, C, 4, max_memory) == expected

@@ -121,7 +121,12 @@ def test_memmap_in_small_chunks_equals_in_memory(tmp_path, name):
         mapped, name, 5, random_state=1, max_memory=2**20
     )
     assert a.indices.tolist() == b.indices.tolist()
-    np.testing.assert_allclose(a.gains, b.gains, rtol=1e-12)
+    # EPIG with the pool as its targets scores half the pairs when the
+    # buffers of that fit max_memory (batchbald._epig_symmetric); with 1 MiB
+    # every pair is scored, and the float32 sums run in another order (EPIG's
+    # float32 scores are good to about 1e-6 nats either way)
+    atol = 2e-6 if name.endswith("epig") else 0.0
+    np.testing.assert_allclose(a.gains, b.gains, rtol=1e-12, atol=atol)
 
 
 def test_configurations_reach_batchbald():

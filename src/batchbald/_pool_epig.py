@@ -194,7 +194,10 @@ class _TargetedStrategy(BaseEstimator):
         target = pool if target_probs_K_T_C is None else target_probs_K_T_C
         target = check_probabilities(target, "target_probs_K_T_C")
         if self.member_votes:
-            pool, target = member_votes(pool), member_votes(target)
+            pool = member_votes(pool)
+            # the pool standing for the targets stays one array, so that
+            # EPIG scores each symmetric pair once (batchbald._epig_symmetric)
+            target = pool if target_probs_K_T_C is None else member_votes(target)
         target = self._subsample(target, rng)
         return self._select(
             pool, target, batch_size, bool(return_utilities), float(self.eps), rng

@@ -39,6 +39,11 @@ pool and the targets are cut into blocks, each block's joints are one matrix
 product ``(n*C x K) @ (K x t*C)`` and one ``x log x`` reduction, and the block
 size follows ``max_memory`` (and stays small enough to live in cache).
 
+The pool as the targets. Without targets the pool stands for them and
+``I(y_n; y*_t)`` is symmetric in the two samples: when the same array is
+given twice, each pair is scored once (:mod:`batchbald._epig_symmetric`:
+about half the work), if its column sums and buffers fit ``max_memory``.
+
 Threads. The pool's blocks are spread over a few threads (the CPUs the
 process may use, at most 8; numpy releases the GIL in the products and the
 logarithms), each with its own buffers and BLAS on one thread meanwhile, as
@@ -330,6 +335,19 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     for m, post_K in enumerate(post):
         q_T_C = np.tensordot(post_K, target64, axes=1)
         h_target_M[m] = -_xlogx_sum(q_T_C, axis=-1).mean()
+    if idx_n is None and _same_array(pool, target):  # the pool stands for them
+        from ._epig_symmetric import symmetric_joint_sums, symmetric_plan
+
+        s = symmetric_plan(N, C, itemsize, max_memory)
+        if s is not None:
+            joint_sum_N = symmetric_joint_sums(
+                pool, post, weights, dtype, s, max_memory
+            )
+            h_pool_N = sum(
+                w * -_xlogx_sum(np.tensordot(post_K, target64, axes=1), axis=-1)
+                for w, post_K in zip(weights, post, strict=True)
+            )
+            return h_pool_N + weights @ h_target_M + joint_sum_N / T
     cells = n_chunk * C * t_chunk * C
     starts = range(0, n, n_chunk)
     # The plan does not depend on the threads (so neither do the scores);
@@ -356,6 +374,16 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
             score_block, len(starts), n_threads, lambda: _Workspace(cells, dtype)
         )
     return out
+
+
+def _same_array(a, b) -> bool:
+    """Whether ``a`` and ``b`` are the same numbers in memory (no targets
+    given: the pool stands for them), so that the pairs are symmetric."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    return (a.shape, a.strides, a.dtype) == (b.shape, b.strides, b.dtype) and (
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+    )
 
 
 def _run_blocks(task, n_blocks: int, n_threads: int, make_state) -> None:
