@@ -351,15 +351,17 @@ def test_pool_as_targets_gives_the_same_bits_on_any_number_of_threads(
 
 
 @pytest.mark.parametrize(
-    ("N", "C", "max_memory", "expected"),
+    ("K", "N", "C", "max_memory", "expected"),
     [
-        (1_000, 10, 256 * 2**20, 51),  # 51 x 51 samples of 10 x 10 joints
-        (51, 10, 256 * 2**20, None),  # one chunk: nothing to halve
-        (200_000, 10, 256 * 2**20, None),  # the kept column sums do not fit
-        (20_000, 2, 256 * 2**20, 256),
+        (20, 1_000, 10, 256 * 2**20, 51),  # 51 x 51 samples of 10 x 10 joints
+        (20, 51, 10, 256 * 2**20, None),  # one chunk: nothing to halve
+        (20, 200_000, 10, 256 * 2**20, None),  # the kept column sums do not fit
+        (20, 20_000, 2, 256 * 2**20, 256),
+        (20, 1_000, 10, 2**22, None),  # 3 MiB of buffers and 2.3 MiB of copies
+        (1_200, 2_000, 10, 256 * 2**20, None),  # the copies alone: 288 MB
     ],
 )
-def test_symmetric_plan(N, C, max_memory, expected):
+def test_symmetric_plan(K, N, C, max_memory, expected):
     from batchbald._epig_symmetric import symmetric_plan
 
-    assert symmetric_plan(N, C, 4, max_memory) == expected
+    assert symmetric_plan(K, N, C, 4, max_memory) == expected

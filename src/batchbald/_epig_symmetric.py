@@ -29,15 +29,19 @@ from . import epig
 from ._kernels import _single_threaded_blas, thread_count
 
 
-def symmetric_plan(N: int, C: int, itemsize: int, max_memory: int) -> int | None:
-    """Samples per chunk, or None when the pairs' column sums and one
-    thread's buffers do not fit ``max_memory`` (or the pool is one chunk)."""
+def symmetric_plan(
+    K: int, N: int, C: int, itemsize: int, max_memory: int
+) -> int | None:
+    """Samples per chunk, or None when the pool's two working copies (float64
+    and ``itemsize``), the pairs' column sums and one thread's buffers do not
+    fit ``max_memory`` (or the pool is one chunk)."""
     s = max(1, math.isqrt(epig._BLOCK_ELEMENTS // (C * C)))
     if N <= s:
         return None
+    copies = K * N * C * (8 + itemsize)
     kept = (N * N // (2 * s) + N) * 8
     buffers = 3 * itemsize * (s * C) ** 2
-    return s if kept + buffers <= max_memory else None
+    return s if copies + kept + buffers <= max_memory else None
 
 
 def symmetric_joint_sums(pool, post, weights, dtype, s: int, max_memory: int):
@@ -57,11 +61,10 @@ def symmetric_joint_sums(pool, post, weights, dtype, s: int, max_memory: int):
     # cols[i]: chunk i's column sums for the samples after it (chunks > i)
     cols = [np.zeros(max(0, N - a - s)) for a in starts]
     cells = (s * C) ** 2
-    kept = (N * N // (2 * s) + N) * 8
+    itemsize = np.dtype(dtype).itemsize
+    used = K * N * C * (8 + itemsize) + (N * N // (2 * s) + N) * 8
     n_threads = min(
-        thread_count(),
-        n_chunks,
-        max(1, (max_memory - kept) // (3 * np.dtype(dtype).itemsize * cells)),
+        thread_count(), n_chunks, max(1, (max_memory - used) // (3 * itemsize * cells))
     )
 
     def score_chunk(i: int, work: epig._Workspace) -> None:

@@ -338,7 +338,7 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     if idx_n is None and _same_array(pool, target):  # the pool stands for them
         from ._epig_symmetric import symmetric_joint_sums, symmetric_plan
 
-        s = symmetric_plan(N, C, itemsize, max_memory)
+        s = symmetric_plan(K, N, C, itemsize, max_memory)
         if s is not None:
             joint_sum_N = symmetric_joint_sums(
                 pool, post, weights, dtype, s, max_memory
