@@ -332,9 +332,13 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     target64 = np.asarray(target, dtype=np.float64)
     # mean_t H_post(y*_t) for every configuration (cheap: M x K x T x C).
     h_target_M = np.empty(len(weights))
+    # sum_m weights_m H_post_m(y*_t): the pool's own term when it is the targets
+    h_weighted_T = np.zeros(T)
     for m, post_K in enumerate(post):
         q_T_C = np.tensordot(post_K, target64, axes=1)
-        h_target_M[m] = -_xlogx_sum(q_T_C, axis=-1).mean()
+        h_T = -_xlogx_sum(q_T_C, axis=-1)
+        h_target_M[m] = h_T.mean()
+        h_weighted_T += weights[m] * h_T
     if idx_n is None and _same_array(pool, target):  # the pool stands for them
         from ._epig_symmetric import symmetric_joint_sums, symmetric_plan
 
@@ -343,11 +347,7 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
             joint_sum_N = symmetric_joint_sums(
                 pool, post, weights, dtype, s, max_memory
             )
-            h_pool_N = sum(
-                w * -_xlogx_sum(np.tensordot(post_K, target64, axes=1), axis=-1)
-                for w, post_K in zip(weights, post, strict=True)
-            )
-            return h_pool_N + weights @ h_target_M + joint_sum_N / T
+            return h_weighted_T + weights @ h_target_M + joint_sum_N / T
     cells = n_chunk * C * t_chunk * C
     starts = range(0, n, n_chunk)
     # The plan does not depend on the threads (so neither do the scores);

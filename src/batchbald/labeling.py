@@ -340,6 +340,11 @@ def choose_batch(
         member_votes=votes,
     )
     chosen_K_b_C = np.asarray(probs[:, sel.indices, :])
+    drawn = None
+    if method == "batchbald":  # the rows its completion drew, with why
+        from .saturation import drawn_bald_scores
+
+        drawn = drawn_bald_scores(sel, chosen_K_b_C, votes)
     return BatchChoice(
         pb.unlabeled[sel.indices],
         sel.gains,
@@ -347,17 +352,6 @@ def choose_batch(
         name,
         sel,
         int(probs.shape[0]),
-        _drawn_bald(method, sel, chosen_K_b_C, votes),
+        drawn,
     )
 
-
-def _drawn_bald(method, selection, chosen_K_b_C, votes: bool):
-    """:attr:`BatchChoice.drawn_bald`: the BALD scores of the rows that
-    BatchBALD's completion drew (from the saturated step on)."""
-    from .information import member_votes
-    from .saturation import drawn_bald_scores
-
-    if method != "batchbald":
-        return None
-    scored = member_votes(chosen_K_b_C) if votes else chosen_K_b_C
-    return drawn_bald_scores(selection, scored)

@@ -57,6 +57,7 @@ import numpy as np
 
 from ._validation import Interval, Options
 from .information import bald_scores, entropy
+from .information import member_votes as votes_of
 
 __all__ = [
     "COMPLETIONS",
@@ -159,7 +160,9 @@ def point_gain(probs_K_C, post_M_K, weights_M, n_draws=None) -> tuple[float, flo
     return estimate_with_error(g_M, weights_M, n_draws)
 
 
-def drawn_bald_scores(selection, chosen_probs_K_B_C) -> np.ndarray | None:
+def drawn_bald_scores(
+    selection, chosen_probs_K_B_C, member_votes: bool = False
+) -> np.ndarray | None:
     """The BALD scores that a completion drew the batch's last picks for.
 
     From the saturated step on, a completion draws the picks in proportion
@@ -171,8 +174,10 @@ def drawn_bald_scores(selection, chosen_probs_K_B_C) -> np.ndarray | None:
     selection : batchbald.engine.BatchSelection
         A BatchBALD selection made with a completion.
     chosen_probs_K_B_C : numpy.ndarray of shape (K, B, C)
-        What the selection scored (the member probabilities, or their votes)
-        for its ``B`` picks, in the order chosen.
+        The member probabilities of its ``B`` picks, in the order chosen.
+    member_votes : bool, default=False
+        Whether the selection scored the members' votes
+        (:func:`batchbald.information.member_votes`) instead.
 
     Returns
     -------
@@ -183,8 +188,11 @@ def drawn_bald_scores(selection, chosen_probs_K_B_C) -> np.ndarray | None:
     start = selection.saturated_at
     if start is None:
         return None
+    drawn_K_D_C = chosen_probs_K_B_C[:, start:]
+    if member_votes:
+        drawn_K_D_C = votes_of(drawn_K_D_C)
     drawn_B = np.full(chosen_probs_K_B_C.shape[1], np.nan)
-    drawn_B[start:] = bald_scores(chosen_probs_K_B_C[:, start:])
+    drawn_B[start:] = bald_scores(drawn_K_D_C)
     return drawn_B
 
 

@@ -175,7 +175,6 @@ def choose(
         raise ValueError(
             f"--method must be one of {', '.join(METHODS)}; got {method!r}."
         )
-    from ..information import member_votes as votes_of
     from ..registry import select_from_probabilities
     from ..saturation import drawn_bald_scores
 
@@ -191,8 +190,7 @@ def choose(
     drawn = None
     if method == "batchbald":
         chosen_K_B_C = np.asarray(probs_K_N_C)[:, sel.indices]
-        scored = votes_of(chosen_K_B_C) if votes else chosen_K_B_C
-        drawn = drawn_bald_scores(sel, scored)
+        drawn = drawn_bald_scores(sel, chosen_K_B_C, votes)
     return np.asarray(sel.indices), np.asarray(sel.gains, dtype=np.float64), drawn
 
 
