@@ -19,6 +19,8 @@ batchbald's kernels count) and sets torch's and BLAS's thread counts to N.
   one N_pool x C x N_target*C float32 tensor.
 
 Timed: the scoring call only (not the import, loading or the layout change).
+``--repeats R`` runs each implementation R times, alternating them so that
+both see the same load, and reports the median (and the range).
 Scores of the two are compared where both finish.
 
 Examples::
@@ -147,7 +149,22 @@ def _fmt(res: dict) -> tuple[str, str, str]:
     if res["status"] != "ok":
         return res["status"], "-", "-"
     beyond = (res["peak"] - res["rss0"]) / 2**20
-    return "ok", f"{res['seconds']:.2f}", f"{res['peak'] / 2**20:.0f} / {beyond:.0f}"
+    secs = f"{res['seconds']:.2f}"
+    if len(res["runs"]) > 1:
+        secs += f" ({min(res['runs']):.2f}-{max(res['runs']):.2f})"
+    return "ok", secs, f"{res['peak'] / 2**20:.0f} / {beyond:.0f}"
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """The run of median time (the first failure, if any run failed), with
+    every run's seconds in ``runs``."""
+    failed = [r for r in runs if r["status"] != "ok"]
+    if failed:
+        return failed[0]
+    times = sorted(r["seconds"] for r in runs)
+    res = dict(runs[0], seconds=float(np.median(times)), runs=times)
+    res["peak"] = max(r["peak"] for r in runs)
+    return res
 
 
 def main(argv=None) -> int:
@@ -158,6 +175,12 @@ def main(argv=None) -> int:
     p.add_argument("--mem-limit", type=float, default=6.0, help="GiB per run")
     p.add_argument("--timeout", type=int, default=900, help="seconds per run")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="runs of each implementation, alternated; the median is reported",
+    )
     p.add_argument(
         "--threads", type=int, default=1, help="CPUs (and threads) for each run"
     )
@@ -187,14 +210,19 @@ def main(argv=None) -> int:
     for name in names:
         shape = table[name]
         path = _data(name, shape, args.seed, data_dir)
-        results, scores = {}, {}
-        for impl in impls:
-            spath = data_dir / f"scores-{impl}-{name}.npy"
-            spath.unlink(missing_ok=True)
-            results[impl] = _run(impl, path, shape[0], args, spath)
-            if results[impl]["status"] == "ok":
-                scores[impl] = np.load(spath)
-            print(name, impl, _fmt(results[impl]), file=sys.stderr, flush=True)
+        runs: dict[str, list[dict]] = {impl: [] for impl in impls}
+        scores = {}
+        for _ in range(args.repeats):  # alternated, so both see the same load
+            for impl in impls:
+                spath = data_dir / f"scores-{impl}-{name}.npy"
+                spath.unlink(missing_ok=True)
+                res = _run(impl, path, shape[0], args, spath)
+                runs[impl].append(res)
+                if res["status"] == "ok":
+                    scores[impl] = np.load(spath)
+                shown = _fmt(dict(res, runs=[0]))
+                print(name, impl, shown, file=sys.stderr, flush=True)
+        results = {impl: _median_run(r) for impl, r in runs.items()}
         rows.append((name, shape, results, scores))
     text = _report(rows, args)
     print(text)
@@ -226,7 +254,9 @@ def _report(rows, args) -> str:
         f"{numpy.__version__}, torch {version('torch')}, baal {version('baal')}. "
         f"{args.threads} thread(s) on as many CPUs per run, both "
         f"implementations; address-space limit {args.mem_limit} GiB per run; "
-        f"wall-clock limit {args.timeout} s. Data: bench_selection's generator, "
+        f"wall-clock limit {args.timeout} s. Seconds: the median of "
+        f"{args.repeats} run(s) of each, alternated (range in brackets). "
+        f"Data: bench_selection's generator, "
         f"seed {args.seed}, float32; targets are "
         + ("the pool itself." if args.pool_as_targets else "the samples after it."),
         "",

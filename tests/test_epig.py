@@ -150,6 +150,31 @@ def test_subset_of_the_pool_scores_like_the_full_pool():
     )
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_float32_error_stays_near_float32_rounding(seed):
+    # 900 targets: each pool point sums 9,000 joint cells per block, in
+    # float32 row dots of 8,100 cells (many blocks of them). The rows are
+    # added in float64; one float32 sum over a pool point's cells (or einsum
+    # rows added in float32) gives about twice this error.
+    rng = np.random.RandomState(seed)
+    pool = random_probs(rng, 20, 400, 10, 0.3).astype(np.float32)
+    target = random_probs(rng, 20, 900, 10, 0.3).astype(np.float32)
+    got = epig_scores(pool, target, precise=False)
+    np.testing.assert_allclose(got, epig_scores(pool, target), rtol=0, atol=1.2e-7)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "dtype"),
+    [(1, 1, np.float32), (7, 33, np.float32), (64, 810, np.float64)],
+)
+def test_row_dots_equal_einsum(rows, cols, dtype):
+    rng = np.random.default_rng(rows)
+    a, b = rng.random((2, rows, cols)).astype(dtype)
+    got = epig_module._row_dots(a, b)
+    assert got.shape == (rows,) and got.dtype == dtype
+    np.testing.assert_allclose(got, np.einsum("ij,ij->i", a, b), rtol=1e-5)
+
+
 def test_inputs_are_not_modified_and_float32_is_accepted():
     rng = np.random.RandomState(3)
     pool = random_probs(rng, 3, 10, 4).astype(np.float32)
@@ -353,11 +378,11 @@ def test_pool_as_targets_gives_the_same_bits_on_any_number_of_threads(
 @pytest.mark.parametrize(
     ("K", "N", "C", "max_memory", "expected"),
     [
-        (20, 1_000, 10, 256 * 2**20, 51),  # 51 x 51 samples of 10 x 10 joints
-        (20, 51, 10, 256 * 2**20, None),  # one chunk: nothing to halve
+        (20, 1_000, 10, 256 * 2**20, 72),  # 72 x 72 samples of 10 x 10 joints
+        (20, 72, 10, 256 * 2**20, None),  # one chunk: nothing to halve
         (20, 200_000, 10, 256 * 2**20, None),  # the kept column sums do not fit
-        (20, 20_000, 2, 256 * 2**20, 256),
-        (20, 1_000, 10, 2**22, None),  # 3 MiB of buffers and 2.3 MiB of copies
+        (20, 20_000, 2, 256 * 2**20, 362),
+        (20, 1_000, 10, 2**22, None),  # 6 MiB of buffers and 2.3 MiB of copies
         (1_200, 2_000, 10, 256 * 2**20, None),  # the copies alone: 288 MB
     ],
 )

@@ -96,21 +96,22 @@ def _block_sums(scaled_nC_K, block_K_tC, work, n: int, C: int, want_cols: bool):
     joint, terms = work.views(n * C, block_K_tC.shape[1])
     np.matmul(scaled_nC_K, block_K_tC, out=joint)
     with np.errstate(divide="ignore", invalid="ignore"):
-        _xlogx(joint, terms)
+        _xlogx(joint, terms, work)
         rows = terms @ np.ones(terms.shape[1], dtype=terms.dtype)
         if np.isnan(rows).any():  # a zero joint: floor it, as epig does
             np.maximum(joint, work.floor, out=joint)
-            _xlogx(joint, terms)
+            _xlogx(joint, terms, work)
             rows = terms @ np.ones(terms.shape[1], dtype=terms.dtype)
-    row_sums = rows.reshape(n, C).sum(1)
+    row_sums = rows.reshape(n, C).sum(1, dtype=np.float64) * work.log_scale
     if not want_cols:
         return row_sums, None
     col_sums = (np.ones(terms.shape[0], dtype=terms.dtype) @ terms).reshape(-1, C)
-    return row_sums, col_sums.sum(1)
+    return row_sums, col_sums.sum(1, dtype=np.float64) * work.log_scale
 
 
-def _xlogx(joint, out) -> None:
-    """``out = joint * log(joint)`` in two passes; the sums over rows and
-    over columns are then matrix-vector products."""
-    np.log(joint, out=out)
+def _xlogx(joint, out, work: epig._Workspace) -> None:
+    """``out = joint * log(joint)`` in two passes (the logarithm in the
+    workspace's base, see :class:`batchbald.epig._Workspace`); the sums over
+    rows and over columns are then matrix-vector products."""
+    work.log(joint, out=out)
     np.multiply(out, joint, out=out)

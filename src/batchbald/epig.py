@@ -56,6 +56,7 @@ budget holds fewer blocks).
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +76,10 @@ __all__ = [
 #: Default working-memory budget of the EPIG kernels, in bytes (256 MiB).
 DEFAULT_EPIG_MAX_MEMORY = 256 * 2**20
 
-# Elements of one joint block (n*C x t*C); small enough to stay in cache.
-_BLOCK_ELEMENTS = 1 << 18
+# Elements of one joint block (n*C x t*C): large enough that the per-block
+# Python calls cost little, small enough for the cache (2**19 measured 4-6 %
+# faster than 2**18 on 2,000 x 1,000 and 5,000 x 2,000, K=20, C=10).
+_BLOCK_ELEMENTS = 1 << 19
 # Pool points per block, at least: the per-chunk work (copying the pool
 # points, their predictive entropies) is then shared by enough joints, and
 # the products stay efficient (measured on 2,000 x 1,000, K=20, C=10).
@@ -203,7 +206,7 @@ def epig_scores(
         and one copy of the target probabilities in the working precision.
     precise : bool, default=True
         Compute in float64; False uses float32 (about twice as fast, absolute
-        errors around 1e-6 nats).
+        errors around 1e-7 nats).
 
     Returns
     -------
@@ -442,25 +445,39 @@ def _joint_xlogx(scaled_nC_K, block_K_tC, work, n: int, C: int) -> np.ndarray:
 
     The logarithm is taken without a floor first (one pass less); a zero
     joint then gives ``0 * -inf = NaN`` and only those rows are recomputed
-    with the floor, which makes ``0 log 0 = 0``.
+    with the floor, which makes ``0 log 0 = 0``. Each row is one BLAS dot
+    product (faster than ``einsum`` and, with its several accumulators, more
+    accurate); a pool point's ``C`` rows are added in float64.
     """
     joint, logs = work.views(n * C, block_K_tC.shape[1])
     np.matmul(scaled_nC_K, block_K_tC, out=joint)  # p_post(y_n, y*_t)
-    np.log(joint, out=logs)  # the caller ignores divide and invalid
-    rows = np.einsum("ij,ij->i", joint, logs)
+    work.log(joint, out=logs)  # the caller ignores divide and invalid
+    rows = _row_dots(joint, logs)
     bad = np.flatnonzero(np.isnan(rows))
     if len(bad):
         sub = np.maximum(joint[bad], work.floor)
-        rows[bad] = np.einsum("ij,ij->i", sub, np.log(sub))
-    return rows.reshape(n, C).sum(1)
+        rows[bad] = _row_dots(sub, work.log(sub))
+    return rows.reshape(n, C).sum(1, dtype=np.float64) * work.log_scale
+
+
+def _row_dots(a_R_L: np.ndarray, b_R_L: np.ndarray) -> np.ndarray:
+    """``sum_l a[r, l] b[r, l]`` for every row ``r`` (one BLAS dot per row)."""
+    return np.matmul(a_R_L[:, None, :], b_R_L[:, :, None])[:, 0, 0]
 
 
 class _Workspace:
-    """Two reusable buffers for a block's joints and their logarithms."""
+    """Two reusable buffers for a block's joints and their logarithms.
+
+    In float32 the logarithms are base 2 (numpy's float32 ``log2`` is about
+    1.6x faster than ``log`` and at least as accurate), and ``log_scale``
+    (ln 2) turns their sums back into nats; in float64 they are natural.
+    """
 
     def __init__(self, size: int, dtype):
         self.dtype = np.dtype(dtype)
         self.floor = float(np.finfo(dtype).tiny)
+        self.log = np.log2 if self.dtype == np.float32 else np.log
+        self.log_scale = math.log(2.0) if self.dtype == np.float32 else 1.0
         self._joint = np.empty(size, dtype=dtype)
         self._logs = np.empty(size, dtype=dtype)
 
