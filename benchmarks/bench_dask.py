@@ -39,8 +39,9 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def mixed_chunk(rng: np.random.Generator, K: int, n: int, C: int,
-                informative: float) -> np.ndarray:
+def mixed_chunk(
+    rng: np.random.Generator, K: int, n: int, C: int, informative: float
+) -> np.ndarray:
     """A pool as large ones are: most samples predicted confidently by every
     member, a share ``informative`` from the synthetic ensemble
     (:func:`bench_selection.synthetic_chunk`: ambiguous, contested and
@@ -57,23 +58,34 @@ def mixed_chunk(rng: np.random.Generator, K: int, n: int, C: int,
     return probs
 
 
-def build(store: Path, n: int, K: int, C: int, seed: int, chunk: int,
-          informative: float) -> None:
+def build(
+    store: Path, n: int, K: int, C: int, seed: int, chunk: int, informative: float
+) -> None:
     """Write a (K, n, C) float32 zarr pool; each chunk has its own seed."""
     import zarr
 
-    z = zarr.create_array(str(store), shape=(K, n, C), chunks=(K, chunk, C),
-                          dtype=np.float32, compressors=None)  # random floats
+    z = zarr.create_array(
+        str(store),
+        shape=(K, n, C),
+        chunks=(K, chunk, C),
+        dtype=np.float32,
+        compressors=None,
+    )  # random floats
     t0 = time.perf_counter()
     for i, start in enumerate(range(0, n, chunk)):
         m = min(chunk, n - start)
         rng = np.random.default_rng([seed, i])
         z[:, start : start + m, :] = mixed_chunk(rng, K, m, C, informative)
         if i % 20 == 0:
-            print(f"  {start + m:,} / {n:,} points, {time.perf_counter() - t0:.0f} s",
-                  file=sys.stderr)
-    print(f"wrote {store} ({K * n * C * 4 / GIB:.1f} GiB) in "
-          f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            print(
+                f"  {start + m:,} / {n:,} points, {time.perf_counter() - t0:.0f} s",
+                file=sys.stderr,
+            )
+    print(
+        f"wrote {store} ({K * n * C * 4 / GIB:.1f} GiB) in "
+        f"{time.perf_counter() - t0:.0f} s",
+        file=sys.stderr,
+    )
 
 
 def _cluster_select(source, args):
@@ -88,8 +100,9 @@ def _cluster_select(source, args):
             distributed.wait(source)
         t0 = time.perf_counter()
         args.start_seconds = t0 - t_start  # the cluster's start, not timed
-        result = bd.select_batch(source, args.batch_size, random_state=args.seed,
-                                 client=client)
+        result = bd.select_batch(
+            source, args.batch_size, random_state=args.seed, client=client
+        )
         seconds = time.perf_counter() - t0
         workers = client.run(_peak_rss)
     return result, seconds, list(workers.values())
@@ -108,7 +121,8 @@ def cmd_select(args) -> str:
         f"| time | {seconds:.1f} s |",
         f"| driver peak RSS | {_peak_rss() / GIB:.2f} GiB |",
         "| worker peak RSS | "
-        + ", ".join(f"{r / GIB:.2f} GiB" for r in worker_rss) + " |",
+        + ", ".join(f"{r / GIB:.2f} GiB" for r in worker_rss)
+        + " |",
         f"| indices | {' '.join(map(str, result.indices))} |",
         f"| gains (nats) | {' '.join(f'{g:.4f}' for g in result.gains)} |",
     ]
@@ -155,17 +169,24 @@ def cmd_compare(args) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="write a synthetic zarr pool")
     b.add_argument("--store", type=Path, required=True)
     b.add_argument("--n", type=int, required=True)
     b.add_argument("--chunk", type=int, default=200_000)
-    b.add_argument("--informative", type=float, default=0.02,
-                   help="share of ambiguous/contested samples (default 0.02)")
-    for q in (sub.add_parser("select", help="BatchBALD on a zarr pool"),
-              sub.add_parser("compare", help="in memory against Dask")):
+    b.add_argument(
+        "--informative",
+        type=float,
+        default=0.02,
+        help="share of ambiguous/contested samples (default 0.02)",
+    )
+    for q in (
+        sub.add_parser("select", help="BatchBALD on a zarr pool"),
+        sub.add_parser("compare", help="in memory against Dask"),
+    ):
         q.add_argument("--workers", type=int, default=2)
         q.add_argument("--memory-limit", default="4GiB")
         q.add_argument("-b", "--batch-size", type=int, default=10)
@@ -173,12 +194,15 @@ def parse_args(argv=None):
     sub.choices["select"].add_argument("--store", type=Path, required=True)
     sub.choices["compare"].add_argument("--n", type=int, default=1_000_000)
     sub.choices["compare"].add_argument("--repeat", type=int, default=1)
-    sub.choices["compare"].add_argument("--tmp", default=None,
-                                        help="folder for the pool's .npy file")
     sub.choices["compare"].add_argument(
-        "--user-persist", action="store_true",
+        "--tmp", default=None, help="folder for the pool's .npy file"
+    )
+    sub.choices["compare"].add_argument(
+        "--user-persist",
+        action="store_true",
         help="persist the pool on the cluster before the timed call (untimed), "
-        "as a user holding it in cluster memory would")
+        "as a user holding it in cluster memory would",
+    )
     for q in sub.choices.values():
         q.add_argument("--members", "-K", type=int, default=20)
         q.add_argument("--classes", "-C", type=int, default=10)
@@ -189,8 +213,15 @@ def parse_args(argv=None):
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.command == "build":
-        build(args.store, args.n, args.members, args.classes, args.seed, args.chunk,
-              args.informative)
+        build(
+            args.store,
+            args.n,
+            args.members,
+            args.classes,
+            args.seed,
+            args.chunk,
+            args.informative,
+        )
         return 0
     table = cmd_select(args) if args.command == "select" else cmd_compare(args)
     stamp = time.strftime("%Y-%m-%d")

@@ -19,8 +19,12 @@ def _probs(seed=0, K=6, N=600, C=3):
 
 
 def _zarr(path, probs):
-    z = zarr.create_array(str(path), shape=probs.shape, chunks=(probs.shape[0], 128,
-                          probs.shape[2]), dtype=probs.dtype)
+    z = zarr.create_array(
+        str(path),
+        shape=probs.shape,
+        chunks=(probs.shape[0], 128, probs.shape[2]),
+        dtype=probs.dtype,
+    )
     z[:] = probs
     return path
 
@@ -45,8 +49,24 @@ def test_a_store_or_shards_give_the_in_memory_choice(tmp_path, make, method):
     probs = _probs()
     source = make(tmp_path / "pool.zarr" if make is _zarr else tmp_path / "s", probs)
     out = tmp_path / "batch.csv"
-    assert main(["select", str(source), "-b", "5", "--method", method,
-                 "--out", str(out), "--seed", "3", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(source),
+                "-b",
+                "5",
+                "--method",
+                method,
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     ref = select_from_probabilities(probs, method, 5, random_state=3)
     assert _indices(out) == list(ref.indices)
 
@@ -54,8 +74,10 @@ def test_a_store_or_shards_give_the_in_memory_choice(tmp_path, make, method):
 def test_json_output_names_the_pool(tmp_path):
     source = _zarr(tmp_path / "pool.zarr", _probs())
     out = tmp_path / "batch.json"
-    assert main(["select", str(source), "-b", "3", "--out", str(out),
-                 "--no-progress"]) == 0
+    assert (
+        main(["select", str(source), "-b", "3", "--out", str(out), "--no-progress"])
+        == 0
+    )
     doc = json.loads(out.read_text())
     assert doc["shape"] == [6, 600, 3] and len(doc["selection"]) == 3
 
@@ -70,8 +92,9 @@ def test_json_output_names_the_pool(tmp_path):
 )
 def test_in_memory_only_options_exit_2(tmp_path, capsys, extra, message):
     source = _zarr(tmp_path / "pool.zarr", _probs())
-    code = main(["select", str(source), "-b", "3", "--out", str(tmp_path / "o.csv"),
-                 *extra])
+    code = main(
+        ["select", str(source), "-b", "3", "--out", str(tmp_path / "o.csv"), *extra]
+    )
     assert code == 2
     assert message in capsys.readouterr().err
 
@@ -79,9 +102,20 @@ def test_in_memory_only_options_exit_2(tmp_path, capsys, extra, message):
 @pytest.mark.slow
 def test_an_unreachable_scheduler_exits_2_naming_it(tmp_path, capsys):
     np.save(tmp_path / "p.npy", _probs())
-    code = main(["select", str(tmp_path / "p.npy"), "-b", "3",
-                 "--scheduler", "tcp://127.0.0.1:9", "--connect-timeout", "1",
-                 "--out", str(tmp_path / "o.csv")])
+    code = main(
+        [
+            "select",
+            str(tmp_path / "p.npy"),
+            "-b",
+            "3",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+            "--connect-timeout",
+            "1",
+            "--out",
+            str(tmp_path / "o.csv"),
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "tcp://127.0.0.1:9" in err and "Traceback" not in err
@@ -94,7 +128,21 @@ def test_workers_start_a_local_cluster_with_the_same_choice(tmp_path):
     probs = _probs(1, N=2000)
     source = _shards(tmp_path / "s", probs)
     out = tmp_path / "batch.csv"
-    assert main(["select", str(source), "-b", "4", "--workers", "2",
-                 "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "select",
+                str(source),
+                "-b",
+                "4",
+                "--workers",
+                "2",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     ref = select_from_probabilities(probs, "batchbald", 4, random_state=0)
     assert _indices(out) == list(ref.indices)

@@ -142,8 +142,9 @@ def _catch_saturation(fn):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fn()
-    return result, [str(w.message) for w in caught
-                    if issubclass(w.category, SaturationWarning)]
+    return result, [
+        str(w.message) for w in caught if issubclass(w.category, SaturationWarning)
+    ]
 
 
 # (pool, seed, strategy parameters): the strategy's defaults and member votes.
@@ -173,10 +174,15 @@ def test_batchbald_select_on_a_dask_array_equals_in_memory(kind, seed, params):
 
 @pytest.mark.parametrize(
     "strategy",
-    [GreedyBALD(random_state=0), PowerBALD(random_state=1),
-     PowerBALD(beta=0.0, random_state=2), SoftmaxBALD(beta=3.0, random_state=3),
-     SoftrankBALD(random_state=4), EntropySampling(random_state=5),
-     RandomSampling(random_state=6)],
+    [
+        GreedyBALD(random_state=0),
+        PowerBALD(random_state=1),
+        PowerBALD(beta=0.0, random_state=2),
+        SoftmaxBALD(beta=3.0, random_state=3),
+        SoftrankBALD(random_state=4),
+        EntropySampling(random_state=5),
+        RandomSampling(random_state=6),
+    ],
 )
 @pytest.mark.parametrize("return_utilities", [False, True])
 def test_score_strategies_select_on_a_dask_array_equals_in_memory(
@@ -221,8 +227,9 @@ def test_the_candidate_cache_never_changes_the_picks(cache_points):
     arr = da.from_array(probs, chunks=(8, 300, 4))
     for M in (1000, 30):
         ref = select_batch(probs, 7, n_configurations=M, random_state=2)
-        got = bd.select_batch(arr, 7, n_configurations=M, random_state=2,
-                              cache_points=cache_points)
+        got = bd.select_batch(
+            arr, 7, n_configurations=M, random_state=2, cache_points=cache_points
+        )
         _assert_same(got, ref, M)
 
 
@@ -244,8 +251,14 @@ def test_utilities_equal_in_memory(seed, M, b, chunk):
 
 @pytest.mark.parametrize(
     "score, mode, beta",
-    [("bald", "topk", 1.0), ("entropy", "topk", 1.0), ("bald", "power", 1.0),
-     ("bald", "softmax", 3.0), ("bald", "softrank", 1.0), ("bald", "power", 0.0)],
+    [
+        ("bald", "topk", 1.0),
+        ("entropy", "topk", 1.0),
+        ("bald", "power", 1.0),
+        ("bald", "softmax", 3.0),
+        ("bald", "softrank", 1.0),
+        ("bald", "power", 0.0),
+    ],
 )
 def test_scores_map_reduce_equals_in_memory(score, mode, beta):
     probs = _pool(4)
@@ -253,13 +266,13 @@ def test_scores_map_reduce_equals_in_memory(score, mode, beta):
     pred, expected = pool_entropies(probs)
     scores = pred - expected if score == "bald" else pred
     for seed in range(3):
-        got = bd.select_scores(arr, 9, score=score, mode=mode, beta=beta,
-                               random_state=seed)
+        got = bd.select_scores(
+            arr, 9, score=score, mode=mode, beta=beta, random_state=seed
+        )
         if mode == "topk":
             ref = select_topk(scores, 9, random_state=seed)
         else:
-            ref = select_stochastic(scores, 9, mode=mode, beta=beta,
-                                    random_state=seed)
+            ref = select_stochastic(scores, 9, mode=mode, beta=beta, random_state=seed)
         np.testing.assert_array_equal(got.indices, ref.indices)
         np.testing.assert_allclose(got.gains, ref.gains)
 
@@ -290,8 +303,9 @@ def test_top_bald_equals_in_memory_as_samples_are_chosen(N, chunk, k, picks):
     for _ in range(min(picks, probs.shape[1])):
         top = ref.top_bald(k)
         np.testing.assert_array_equal(got.top_bald(k), top)
-        index = int(top[0] if rng.rand() < 0.5 else rng.choice(
-            np.flatnonzero(ref.available_N)))
+        index = int(
+            top[0] if rng.rand() < 0.5 else rng.choice(np.flatnonzero(ref.available_N))
+        )
         ref.mark_chosen(index)
         got.mark_chosen(index)
 
@@ -352,8 +366,13 @@ def test_npy_blocks_read_as_numpy_indexes(tmp_path, dtype, order, key):
 
 def test_sources_zarr_shards_and_npy_read_the_same_pool(tmp_path):
     probs = _pool(6, dtype=np.float32)
-    z = zarr.open_array(str(tmp_path / "pool.zarr"), mode="w", shape=probs.shape,
-                        chunks=(8, 256, 4), dtype=np.float32)
+    z = zarr.open_array(
+        str(tmp_path / "pool.zarr"),
+        mode="w",
+        shape=probs.shape,
+        chunks=(8, 256, 4),
+        dtype=np.float32,
+    )
     z[:] = probs
     shards = tmp_path / "shards"
     shards.mkdir()
@@ -376,8 +395,10 @@ def test_sources_zarr_shards_and_npy_read_the_same_pool(tmp_path):
         (lambda p: p / "missing.zarr", "does not exist"),
         (lambda p: (p / "empty").mkdir() or p / "empty", "no .npy shards"),
         (lambda p: (p / "x.npy").write_bytes(b"") or p / "x.npy", "not a readable"),
-        (lambda p: np.save(p / "flat.npy", np.ones((3, 4))) or p / "flat.npy",
-         "must have shape"),
+        (
+            lambda p: np.save(p / "flat.npy", np.ones((3, 4))) or p / "flat.npy",
+            "must have shape",
+        ),
     ],
 )
 def test_bad_sources_are_refused_in_our_words(tmp_path, make, match):
@@ -494,11 +515,13 @@ def test_predict_to_zarr_equals_the_ensemble_in_memory(tmp_path):
 
     from batchbald.ensembles import ensemble_probas
 
-    X, y = make_classification(n_samples=700, n_features=6, n_informative=4,
-                               n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=700, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
     forest = RandomForestClassifier(n_estimators=7, random_state=0).fit(X, y)
-    out = bd.predict_to_zarr(forest, da.from_array(X, chunks=(150, 3)),
-                             tmp_path / "preds.zarr")
+    out = bd.predict_to_zarr(
+        forest, da.from_array(X, chunks=(150, 3)), tmp_path / "preds.zarr"
+    )
     ref, _ = ensemble_probas(forest, X)
     assert out.shape == ref.shape
     np.testing.assert_allclose(out.compute(), ref, rtol=1e-6, atol=1e-7)
@@ -516,10 +539,14 @@ def test_predict_to_zarr_mc_dropout_masks_are_consistent_across_blocks(tmp_path)
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0)[:150]
     y = y[:150]
-    net = MCDropoutClassifier(make_mlp(n_features=64, n_classes=10),
-                              max_epochs=2, random_state=0).fit(X, y)
+    net = MCDropoutClassifier(
+        make_mlp(n_features=64, n_classes=10), max_epochs=2, random_state=0
+    ).fit(X, y)
     out = bd.predict_to_zarr(
-        net, X, tmp_path / "mc.zarr", rows_per_chunk=40,
+        net,
+        X,
+        tmp_path / "mc.zarr",
+        rows_per_chunk=40,
         sample_predictions_method_name="sample_proba",
         sample_predictions_dict={"n_members": 3},
     )
@@ -544,11 +571,16 @@ def test_cluster_equals_in_memory(client, persist):
     arr = da.from_array(probs, chunks=(8, 700, 4))
     for M in (1000, 40):
         ref = select_batch(probs, 6, n_configurations=M, random_state=1)
-        got = bd.select_batch(arr, 6, n_configurations=M, random_state=1,
-                              client=client, persist=persist)
+        got = bd.select_batch(
+            arr, 6, n_configurations=M, random_state=1, client=client, persist=persist
+        )
         _assert_same(got, ref, M)
-    ref = select_stochastic(pool_entropies(probs)[0] - pool_entropies(probs)[1],
-                            6, mode="power", random_state=2)
+    ref = select_stochastic(
+        pool_entropies(probs)[0] - pool_entropies(probs)[1],
+        6,
+        mode="power",
+        random_state=2,
+    )
     got = bd.select_scores(arr, 6, mode="power", random_state=2, client=client)
     np.testing.assert_array_equal(got.indices, ref.indices)
     # The entry points run on the current client: the strategy's defaults
@@ -563,8 +595,9 @@ def test_cluster_equals_in_memory(client, persist):
         assert ref.saturated_at is not None
         _same_selection(got, ref, 1e-6)
     ref = engine.select_batch(peaked, 8, random_state=5, completion="random")
-    _same_selection(engine.select_batch(parr, 8, random_state=5,
-                                        completion="random"), ref, 1e-12)
+    _same_selection(
+        engine.select_batch(parr, 8, random_state=5, completion="random"), ref, 1e-12
+    )
     ref = PowerBALD(random_state=6).select(peaked, 8)
     got = PowerBALD(random_state=6).select(parr, 8)
     np.testing.assert_array_equal(got.indices, ref.indices)
@@ -579,9 +612,12 @@ def test_a_cluster_with_dask_default_workers_is_warned_about(monkeypatch):
     # process's environment: setenv first, so that the teardown removes it
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster, set_as_default=False) as c:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster, set_as_default=False) as c,
+    ):
         arr = da.from_array(_pool(4, N=200), chunks=(4, 100, 4))
         with pytest.warns(bd.WorkerMemoryWarning, match="MALLOC_TRIM_THRESHOLD_"):
             got = bd.select_batch(arr, 3, random_state=0, client=c)
@@ -594,8 +630,10 @@ def test_local_workers_start_with_the_block_functions_and_adaptive_malloc(client
     def worker_state():
         import sys
 
-        return ("batchbald.dask._blocks" in sys.modules,
-                os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        return (
+            "batchbald.dask._blocks" in sys.modules,
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+        )
 
     expected = (True, os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     assert list(client.run(worker_state).values()) == [expected, expected]
@@ -615,8 +653,9 @@ def test_a_pool_the_user_persisted_is_used_where_it_is(client, persist):
     assert [f.key for f in runner.sources] == keys
     for M in (1000, 40):
         ref = select_batch(probs, 6, n_configurations=M, random_state=5)
-        got = bd.select_batch(arr, 6, n_configurations=M, random_state=5,
-                              client=client, persist=persist)
+        got = bd.select_batch(
+            arr, 6, n_configurations=M, random_state=5, client=client, persist=persist
+        )
         _assert_same(got, ref, M)
 
 
@@ -632,7 +671,14 @@ def test_a_killed_worker_does_not_change_the_picks(client):
         if step == 1:
             os.kill(pids[0], signal.SIGKILL)
 
-    got = bd.select_batch(arr, 6, n_configurations=64, random_state=3,
-                          client=client, persist=True, callback=kill_one)
+    got = bd.select_batch(
+        arr,
+        6,
+        n_configurations=64,
+        random_state=3,
+        client=client,
+        persist=True,
+        callback=kill_one,
+    )
     _assert_same(got, ref, 64)
     client.wait_for_workers(2, timeout=60)

@@ -123,8 +123,14 @@ def _uniform_pairs(entropy_M):
 @pytest.mark.parametrize(
     "tau,kept",
     [
-        (1.01, 0), (0.99, 1), (0.61, 1), (0.59, 2),
-        (0.31, 2), (0.15, 3), (0.05, 4), (0.0, 4),
+        (1.01, 0),
+        (0.99, 1),
+        (0.61, 1),
+        (0.59, 2),
+        (0.31, 2),
+        (0.15, 3),
+        (0.05, 4),
+        (0.0, 4),
     ],  # fmt: skip
 )
 def test_truncated_keep_counts_the_largest_entropies(tau, kept):

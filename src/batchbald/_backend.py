@@ -104,8 +104,15 @@ class PoolBackend(abc.ABC):
 
     @abc.abstractmethod
     def step_candidates(
-        self, post_M_K, weights_M, *, lazy: bool, cap: float, margin: float,
-        window: float, want_row: bool,
+        self,
+        post_M_K,
+        weights_M,
+        *,
+        lazy: bool,
+        cap: float,
+        margin: float,
+        window: float,
+        want_row: bool,
     ) -> Candidates:
         """Screen the available samples (float32) against the selected set's
         configurations and return those within ``window`` of the best.

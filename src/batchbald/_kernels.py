@@ -60,8 +60,17 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def block_gains(rows_K_b_C, h_b_K, post_M_K, weights_M, member_weights_K,
-                buffers, m_block, floor, precise) -> np.ndarray:
+def block_gains(
+    rows_K_b_C,
+    h_b_K,
+    post_M_K,
+    weights_M,
+    member_weights_K,
+    buffers,
+    m_block,
+    floor,
+    precise,
+) -> np.ndarray:
     """Gains (float64, shape (b,)) of one block of points, all in cache.
 
     ``rows_K_b_C``: the block's probabilities (a view of the pool, or the
@@ -103,8 +112,9 @@ def block_gains(rows_K_b_C, h_b_K, post_M_K, weights_M, member_weights_K,
     return gains_b
 
 
-def _add_weighted_xlogx(post_M_K, weights_M, p_K_m, buffers, m_block, floor,
-                        precise, acc_m) -> None:
+def _add_weighted_xlogx(
+    post_M_K, weights_M, p_K_m, buffers, m_block, floor, precise, acc_m
+) -> None:
     """``acc_m += sum_m w_m q_m log q_m`` with ``q = post @ p``, in blocks of
     ``m_block`` configurations that stay in cache (``buffers``: two scratch
     arrays of at least ``m_block * m`` cells)."""
@@ -122,7 +132,6 @@ def _add_weighted_xlogx(post_M_K, weights_M, p_K_m, buffers, m_block, floor,
             np.log(q_M_m, out=l_M_m)
         l_M_m *= q_M_m
         acc_m += weights_M[r:s] @ l_M_m
-
 
 
 # Rough costs (ns) of the fused kernel, used only to choose between reading a

@@ -214,9 +214,7 @@ def _run_cycle(c: int, data: DemoData, y: np.ndarray, clf, grid, rng) -> DemoCyc
         # Plain greedy BatchBALD on the members' probabilities, the same
         # quantity top-k BALD ranks, so both panels share one scale.
         plain = BatchBALD(random_state=rng, member_votes=False, completion=None)
-        picks, utilities = plain.query(
-            data.X_pool, y, return_utilities=True, **common
-        )
+        picks, utilities = plain.query(data.X_pool, y, return_utilities=True, **common)
         bald_picks, bald_utilities = GreedyBALD(random_state=rng).query(
             data.X_pool, y, return_utilities=True, **common
         )

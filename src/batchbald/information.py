@@ -361,9 +361,7 @@ def member_votes(probs) -> np.ndarray:
     for start in range(0, len(flat_in), rows):
         part = flat_in[start : start + rows]
         top = part == part.max(axis=-1, keepdims=True)
-        flat_out[start : start + rows] = top / top.sum(
-            axis=-1, keepdims=True
-        )
+        flat_out[start : start + rows] = top / top.sum(axis=-1, keepdims=True)
     return out
 
 

@@ -354,4 +354,3 @@ def choose_batch(
         int(probs.shape[0]),
         drawn,
     )
-

@@ -269,7 +269,10 @@ def warn_if_saturated(
 
 
 def selection_saturation_message(
-    selection, n_members: int, *, completion: str | None = None,
+    selection,
+    n_members: int,
+    *,
+    completion: str | None = None,
     label_noise: float = 0.0,
 ) -> str | None:
     """:func:`saturation_message` for a selection, or None if it did not

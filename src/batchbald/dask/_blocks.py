@@ -156,8 +156,13 @@ def _summary(state: BlockState, near_tol: float, n_scored: int, want_row: bool):
 
 
 def init_block(
-    probs_K_n_C, offset: int, eps: float, max_memory: int, near_tol: float,
-    want_row: bool, cache_points: int = 0,
+    probs_K_n_C,
+    offset: int,
+    eps: float,
+    max_memory: int,
+    near_tol: float,
+    want_row: bool,
+    cache_points: int = 0,
 ) -> tuple[BlockState, BlockSummary]:
     """Validate a block, compute its BALD scores (step 0's exact gains) and
     keep the ``cache_points`` samples of largest BALD score with the state."""
@@ -167,8 +172,10 @@ def init_block(
     n = len(pred_n)
     bald_n = pred_n - expected_n
     t = min(n, int(cache_points))
-    cache_idx = np.sort(np.argpartition(-bald_n, t - 1)[:t]) if t else np.empty(
-        0, dtype=np.intp
+    cache_idx = (
+        np.sort(np.argpartition(-bald_n, t - 1)[:t])
+        if t
+        else np.empty(0, dtype=np.intp)
     )
     state = BlockState(
         offset=int(offset),

@@ -147,7 +147,8 @@ def connect(
             f"cluster), not both; got scheduler={scheduler!r}, workers={workers!r}."
         )
     if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, numbers.Integral)
+        isinstance(workers, bool)
+        or not isinstance(workers, numbers.Integral)
         or workers < 1
     ):
         raise ValueError(f"workers must be a positive integer; got {workers!r}.")

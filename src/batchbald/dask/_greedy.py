@@ -81,9 +81,15 @@ class DaskBackend(PoolBackend):
         ids = list(range(self.runner.n_blocks))
         self.rows = [None] * len(ids) if want_row else None
         out = self.runner.map(
-            _blocks.init_block, ids, self.eps, self.max_memory, tol,
-            want_row, self.cache_points,
-            per_block=[int(o) for o in self.runner.offsets[:-1]], nout=2,
+            _blocks.init_block,
+            ids,
+            self.eps,
+            self.max_memory,
+            tol,
+            want_row,
+            self.cache_points,
+            per_block=[int(o) for o in self.runner.offsets[:-1]],
+            nout=2,
         )
         return self._candidates(self._apply(out, ids), tol, want_row)
 
@@ -94,10 +100,22 @@ class DaskBackend(PoolBackend):
         else:  # every sample above the threshold: the cache may not hold them
             blockless = {b for b in ids if self.uncached[b] <= threshold}
         results = self.runner.map(
-            _blocks.score_block, ids, post, weights, states=self.states, nout=2,
-            blockless=blockless, step=self.round, threshold=threshold, top=top,
-            near_tol=near_tol, eps=self.eps, max_memory=self.max_memory,
-            want_row=want_row, cap=cap, margin=margin,
+            _blocks.score_block,
+            ids,
+            post,
+            weights,
+            states=self.states,
+            nout=2,
+            blockless=blockless,
+            step=self.round,
+            threshold=threshold,
+            top=top,
+            near_tol=near_tol,
+            eps=self.eps,
+            max_memory=self.max_memory,
+            want_row=want_row,
+            cap=cap,
+            margin=margin,
         )
         return self._apply(results, ids)
 
@@ -113,9 +131,7 @@ class DaskBackend(PoolBackend):
         weights = self.runner.put(weights_M)
         if not lazy:
             ids = list(range(self.runner.n_blocks))
-            summaries = self._round(
-                ids, post, weights, -np.inf, None, window, want_row
-            )
+            summaries = self._round(ids, post, weights, -np.inf, None, window, want_row)
             return self._candidates(summaries, window, want_row)
         self.open_bound[:] = self.next_bound  # a new step: every sample is open
         probe = int(np.argmax(self.open_bound))
@@ -126,10 +142,19 @@ class DaskBackend(PoolBackend):
         if cap > best + margin:
             ids = list(np.flatnonzero(self.open_bound > best + margin))
             if ids:
-                summaries.update(self._round(
-                    ids, post, weights, best + margin, None, window, False,
-                    cap=cap, margin=margin,
-                ))
+                summaries.update(
+                    self._round(
+                        ids,
+                        post,
+                        weights,
+                        best + margin,
+                        None,
+                        window,
+                        False,
+                        cap=cap,
+                        margin=margin,
+                    )
+                )
         return self._candidates(summaries, window, False)
 
     def precise_gains(self, idx_n, post_M_K, weights_M):
@@ -171,8 +196,13 @@ class DaskBackend(PoolBackend):
         """Gumbel top-``n`` of every block (from its state alone), merged."""
         ids = list(range(self.runner.n_blocks))
         parts = self.runner.map(
-            _blocks.completion_block, ids, states=self.states, blockless=set(ids),
-            mode=mode, seed=seed, k=n,
+            _blocks.completion_block,
+            ids,
+            states=self.states,
+            blockless=set(ids),
+            mode=mode,
+            seed=seed,
+            k=n,
         )
         idx = np.concatenate([p[0] for p in parts])
         bald = np.concatenate([p[1] for p in parts])
@@ -216,8 +246,13 @@ class DaskBackend(PoolBackend):
         ids = list(range(self.runner.n_blocks))
         self.rows = [None] * len(ids)
         summaries = self._round(
-            ids, self.runner.put(post_M_K), self.runner.put(weights_M), -np.inf,
-            None, 0.0, True,
+            ids,
+            self.runner.put(post_M_K),
+            self.runner.put(weights_M),
+            -np.inf,
+            None,
+            0.0,
+            True,
         )
         n_scored = sum(s.n_scored for s in summaries.values())
         return np.concatenate(self.rows), n_scored

@@ -25,12 +25,14 @@ def _predict_block(ensemble, X_block, classes, method_name, method_kwargs, dtype
     return np.asarray(probs, dtype=dtype)
 
 
-def _write_block(ensemble, X_block, path, start, classes, method_name,
-                 method_kwargs, dtype) -> int:
+def _write_block(
+    ensemble, X_block, path, start, classes, method_name, method_kwargs, dtype
+) -> int:
     import zarr
 
-    probs = _predict_block(ensemble, X_block, classes, method_name, method_kwargs,
-                           dtype)
+    probs = _predict_block(
+        ensemble, X_block, classes, method_name, method_kwargs, dtype
+    )
     z = zarr.open_array(path, mode="r+")
     z[:, start : start + probs.shape[1], :] = probs
     return probs.shape[1]
@@ -130,8 +132,11 @@ def predict_to_zarr(
     first = _predict_block(ensemble, dask.compute(blocks[0])[0], *args)
     K, _, C = first.shape
     z = zarr.create_array(
-        str(path), shape=(K, arr.shape[0], C), chunks=(K, rows[0], C),
-        dtype=dtype, overwrite=True,
+        str(path),
+        shape=(K, arr.shape[0], C),
+        chunks=(K, rows[0], C),
+        dtype=dtype,
+        overwrite=True,
     )
     z[:, : first.shape[1], :] = first
     client = _default_client() if client is None else client
@@ -139,8 +144,13 @@ def predict_to_zarr(
         bar.update(1)
         if client is None:
             for b in range(1, len(blocks)):
-                _write_block(ensemble, dask.compute(blocks[b])[0], str(path),
-                             int(starts[b]), *args)
+                _write_block(
+                    ensemble,
+                    dask.compute(blocks[b])[0],
+                    str(path),
+                    int(starts[b]),
+                    *args,
+                )
                 bar.update(1)
         else:
             from distributed import as_completed

@@ -106,8 +106,15 @@ class BlockRunner:
         return dask.delayed(value, pure=True)
 
     def map(
-        self, fn, block_ids, *args, states=None, per_block=None, nout: int = 1,
-        blockless=(), **kwargs,
+        self,
+        fn,
+        block_ids,
+        *args,
+        states=None,
+        per_block=None,
+        nout: int = 1,
+        blockless=(),
+        **kwargs,
     ):
         """Run ``fn(block, [state,] [per_block[b],] *args, **kwargs)`` per block.
 
@@ -133,7 +140,9 @@ class BlockRunner:
             return out
         calls = [
             dask.delayed(fn, nout=nout, pure=False)(
-                None if b in blockless else self.sources[b], *extra(b), *args,
+                None if b in blockless else self.sources[b],
+                *extra(b),
+                *args,
                 **kwargs,
             )
             for b in block_ids

@@ -55,9 +55,7 @@ def pool_entropies(
     eps = float(eps)
     max_memory = _engine.DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
     runner = BlockRunner(arr, client=client, persist=False)
-    parts = runner.map(
-        _blocks.entropies_block, range(runner.n_blocks), eps, max_memory
-    )
+    parts = runner.map(_blocks.entropies_block, range(runner.n_blocks), eps, max_memory)
     return (
         np.concatenate([p for p, _ in parts]),
         np.concatenate([e for _, e in parts]),
@@ -129,8 +127,9 @@ def select_scores(
         )
         scores = _scores(pred, expected, score)
         if mode == "topk":
-            return _engine.select_topk(scores, batch_size, random_state,
-                                       return_utilities)
+            return _engine.select_topk(
+                scores, batch_size, random_state, return_utilities
+            )
         return _engine.select_stochastic(
             scores, batch_size, mode, beta, random_state, return_utilities
         )
@@ -139,9 +138,15 @@ def select_scores(
     seed = _keys.draw_seed(check_random_state(random_state))
     runner = BlockRunner(arr, client=client, persist=False)
     parts = runner.map(
-        _block_top, range(runner.n_blocks),
+        _block_top,
+        range(runner.n_blocks),
         per_block=[int(o) for o in runner.offsets[:-1]],
-        score=score, mode=mode, beta=beta, seed=seed, k=batch_size, eps=eps,
+        score=score,
+        mode=mode,
+        beta=beta,
+        seed=seed,
+        k=batch_size,
+        eps=eps,
         max_memory=max_memory,
     )
     idx = np.concatenate([p[0] for p in parts])
