@@ -309,22 +309,30 @@ def test_batch_epig_warns_once_when_saturated(completion, says):
 @pytest.mark.parametrize("member_votes", [False, True])
 def test_without_targets_the_pool_is_scored_as_one_array(monkeypatch, member_votes):
     # the pool standing for the targets, votes included, reaches the EPIG
-    # kernels as one array, whose symmetric pairs are scored once
-    from batchbald import _epig_symmetric
+    # kernels as one array: probabilities take the symmetric path (each pair
+    # once), votes the vote kernel with one array of labels for both
+    from batchbald import _epig_symmetric, _epig_votes
     from batchbald import epig as epig_module
 
     monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 9 * 25)  # chunks of 5
     calls = []
-    real = _epig_symmetric.symmetric_joint_sums
-    monkeypatch.setattr(
-        _epig_symmetric, "symmetric_joint_sums",
-        lambda *a, **k: calls.append(1) or real(*a, **k),
-    )  # fmt: skip
+    if member_votes:
+        real = _epig_votes.vote_joint_sums
+        monkeypatch.setattr(
+            _epig_votes, "vote_joint_sums",
+            lambda *a, **k: calls.append(a[0] is a[1]) or real(*a, **k),
+        )  # fmt: skip
+    else:
+        real = _epig_symmetric.symmetric_joint_sums
+        monkeypatch.setattr(
+            _epig_symmetric, "symmetric_joint_sums",
+            lambda *a, **k: calls.append(True) or real(*a, **k),
+        )  # fmt: skip
     rng = np.random.RandomState(3)
     probs = rng.dirichlet(np.full(3, 0.5), size=(6, 40))
     strategy = EPIG(member_votes=member_votes, random_state=0)
     alone = strategy.select(probs, batch_size=4, return_utilities=True)
-    assert calls
+    assert calls and calls[0]  # the scoring of every candidate
     given = strategy.select(probs, probs.copy(), batch_size=4, return_utilities=True)
     np.testing.assert_array_equal(alone.indices, given.indices)
     # utilities are float32-screened scores: good to about 1e-6 nats

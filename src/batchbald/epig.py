@@ -330,18 +330,13 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
     if n == 0:
         return out
     itemsize = np.dtype(dtype).itemsize
-    n_chunk, t_chunk = _plan(n, T, K, C, itemsize, max_memory)
-    targets = _Targets(target, t_chunk, dtype)
-    target64 = np.asarray(target, dtype=np.float64)
-    # mean_t H_post(y*_t) for every configuration (cheap: M x K x T x C).
-    h_target_M = np.empty(len(weights))
-    # sum_m weights_m H_post_m(y*_t): the pool's own term when it is the targets
-    h_weighted_T = np.zeros(T)
-    for m, post_K in enumerate(post):
-        q_T_C = np.tensordot(post_K, target64, axes=1)
-        h_T = -_xlogx_sum(q_T_C, axis=-1)
-        h_target_M[m] = h_T.mean()
-        h_weighted_T += weights[m] * h_T
+    h_target_M, h_weighted_T = _target_entropies(target, post, weights)
+    from ._epig_votes import pool_entropies, vote_sums
+
+    joint_sum_n = vote_sums(pool, target, post, weights, idx_n, max_memory, dtype)
+    if joint_sum_n is not None:  # every member votes (one-hot predictions)
+        h_pool_n = pool_entropies(pool, idx_n, post, weights)
+        return h_pool_n + weights @ h_target_M + joint_sum_n / T
     if idx_n is None and _same_array(pool, target):  # the pool stands for them
         from ._epig_symmetric import symmetric_joint_sums, symmetric_plan
 
@@ -351,6 +346,8 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
                 pool, post, weights, dtype, s, max_memory
             )
             return h_weighted_T + weights @ h_target_M + joint_sum_N / T
+    n_chunk, t_chunk = _plan(n, T, K, C, itemsize, max_memory)
+    targets = _Targets(target, t_chunk, dtype)
     cells = n_chunk * C * t_chunk * C
     starts = range(0, n, n_chunk)
     # The plan does not depend on the threads (so neither do the scores);
@@ -377,6 +374,20 @@ def _conditional_epig(pool, target, post, weights, idx_n, max_memory, dtype):
             score_block, len(starts), n_threads, lambda: _Workspace(cells, dtype)
         )
     return out
+
+
+def _target_entropies(target, post, weights):
+    """``(h_target_M, h_weighted_T)``: each configuration's mean predictive
+    entropy of the targets, and ``sum_m weights_m H_post_m(y*_t)`` per target
+    (the pool's own term when it stands for the targets); M x K x T x C."""
+    target64 = np.asarray(target, dtype=np.float64)
+    h_target_M = np.empty(len(weights))
+    h_weighted_T = np.zeros(target.shape[1])
+    for m, post_K in enumerate(post):
+        h_T = -_xlogx_sum(np.tensordot(post_K, target64, axes=1), axis=-1)
+        h_target_M[m] = h_T.mean()
+        h_weighted_T += weights[m] * h_T
+    return h_target_M, h_weighted_T
 
 
 def _same_array(a, b) -> bool:
