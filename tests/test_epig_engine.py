@@ -296,6 +296,32 @@ def test_power_completion_follows_the_epig_scores():
     assert np.any(uniform.indices >= 15)  # the uniform draw does not care
 
 
+@pytest.mark.parametrize("completion", [None, "power"])
+def test_a_completed_saturating_step_rescores_no_near_ties(monkeypatch, completion):
+    # Identical members: every gain is 0, all candidates are near-ties. Plain
+    # greedy re-scores them all in float64 to break the ties exactly; with a
+    # completion the step's pick is drawn anyway, so only the picks' own
+    # gains (and power's EPIG scores) are computed in float64.
+    from batchbald import _epig_engine
+
+    pool, target = _identical_members(N=30)
+    sizes = []
+    real = _epig_engine._Problem.gains
+
+    def gains(self, idx, post, weights, precise=False):
+        if precise and len(post) > 0:
+            sizes.append(len(idx))
+        return real(self, idx, post, weights, precise=precise)
+
+    monkeypatch.setattr(_epig_engine._Problem, "gains", gains)
+    sel = select_batch_epig(pool, target, 3, random_state=0, completion=completion)
+    assert sel.saturated_at == 0
+    if completion is None:
+        assert 30 in sizes  # the 30 near-ties of the first step
+    else:
+        assert sizes == [30, 1, 1, 1]  # power's EPIG scores, then each pick
+
+
 def test_unknown_completion_is_refused():
     pool, target = _one_hot_members()
     with pytest.raises(ValueError, match="completion must be None or one of"):

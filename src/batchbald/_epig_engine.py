@@ -339,7 +339,8 @@ def select_batch_epig(
         if drawn:
             chosen, gain = drawn.pop(0), 0.0
         else:
-            chosen, gain = run.greedy_choice(step, lazy)
+            floor = None if completion is None else SATURATION_FLOOR
+            chosen, gain = run.greedy_choice(step, lazy, saturated_below=floor)
             if run.saturated_at is None and gain < SATURATION_FLOOR:
                 run.saturated_at = step
                 if completion is not None:
@@ -373,11 +374,22 @@ class _EpigRun:
         self.n_scored = 0
         self.saturated_at: int | None = None
 
-    def greedy_choice(self, step: int, lazy: bool) -> tuple[int, float]:
-        """The step's greedy pick and its float64 gain."""
+    def greedy_choice(
+        self, step: int, lazy: bool, saturated_below: float | None = None
+    ) -> tuple[int, float]:
+        """The step's greedy pick and its float64 gain; or, when every
+        screened gain is clearly below ``saturated_below``, the screened best
+        and its float32 gain (the step saturates, and the completion that
+        follows makes the exact choice moot: no float64 re-scoring of the
+        many near-ties that saturation brings)."""
         problem, state = self.problem, self.state
         idx, gain = problem.step(*state.screen(), self.available_N, lazy)
         self.n_scored += len(idx)
+        best = int(np.argmax(gain))
+        if saturated_below is not None and gain[best] < saturated_below - _REFINE_TOL:
+            if self.utilities is not None:
+                self.utilities[step, idx] = float(np.sum(self.gains)) + gain
+            return int(idx[best]), float(gain[best])
         post, weights = state.posterior()
         near = idx[gain >= gain.max() - _REFINE_TOL]
         near_gain = problem.gains(near, post, weights, precise=True)
