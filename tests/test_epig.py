@@ -187,6 +187,48 @@ def test_inputs_are_not_modified_and_float32_is_accepted():
 
 
 @pytest.mark.parametrize(
+    ("probs", "idx_n", "expected"),
+    [
+        (np.full((2, 3, 2), 0.5), None, False),
+        (np.array([[[0.5, 0.5], [1.0, 0.0]]]), None, True),
+        (np.array([[[0.5, 0.5], [1.0, 0.0]]]), np.array([0, 0]), False),
+        (np.array([[[0.5, 0.5], [1.0, 0.0]]]), np.array([1]), True),
+    ],
+)
+def test_has_zero(probs, idx_n, expected):
+    assert epig_module.has_zero(probs, idx_n) is expected
+
+
+@pytest.mark.parametrize("precise", [True, False])
+@pytest.mark.parametrize("targets", ["separate", "pool"])
+def test_members_that_never_predict_a_class_equal_brute_force(
+    monkeypatch, precise, targets
+):
+    # As in a bagging whose members never saw some classes: zero columns,
+    # hence zero joints, which the kernels clamp (0 log 0 = 0).
+    monkeypatch.setattr(epig_module, "_BLOCK_ELEMENTS", 16 * 12)  # many blocks
+    rng = np.random.RandomState(8)
+    K, C = 5, 4
+    pool, target = random_probs(rng, K, 30, C), random_probs(rng, K, 12, C)
+    for k, c in [(0, 1), (1, 1), (2, 3), (4, 0)]:
+        pool[k, :, c] = target[k, :, c] = 0.0
+    pool /= pool.sum(-1, keepdims=True)
+    target /= target.sum(-1, keepdims=True)
+    target = pool if targets == "pool" else target
+    clamps = []
+    real = epig_module._Workspace
+    monkeypatch.setattr(
+        epig_module, "_Workspace",
+        lambda *a: clamps.append(a[2]) or real(*a),
+    )  # fmt: skip
+    got = epig_scores(pool, target, precise=precise)
+    assert clamps and all(clamps)
+    np.testing.assert_allclose(
+        got, brute_epig(pool, target), rtol=0, atol=1e-12 if precise else 2e-7
+    )
+
+
+@pytest.mark.parametrize(
     ("pool_shape", "target_shape", "match"),
     [
         ((3, 5, 4), (2, 5, 4), "same K members over the same C classes"),

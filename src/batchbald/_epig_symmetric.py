@@ -81,9 +81,13 @@ def symmetric_joint_sums(pool, post, weights, dtype, s: int, max_memory: int):
                     b = starts[j] - a - s
                     cols[i][b : b + len(c)] += weights[m] * c
 
+    clamp = epig.has_zero(pool)
     with _single_threaded_blas():
         epig._run_blocks(
-            score_chunk, n_chunks, n_threads, lambda: epig._Workspace(cells, dtype)
+            score_chunk,
+            n_chunks,
+            n_threads,
+            lambda: epig._Workspace(cells, dtype, clamp),
         )
     for i, a in enumerate(starts):  # the column sums, in chunk order
         own[a + s :] += cols[i]
@@ -95,6 +99,8 @@ def _block_sums(scaled_nC_K, block_K_tC, work, n: int, C: int, want_cols: bool):
     ``J log J`` over one block of joints ``J``, with ``0 log 0 = 0``."""
     joint, terms = work.views(n * C, block_K_tC.shape[1])
     np.matmul(scaled_nC_K, block_K_tC, out=joint)
+    if work.clamp:  # zero probabilities (see epig._Workspace)
+        np.maximum(joint, work.floor, out=joint)
     with np.errstate(divide="ignore", invalid="ignore"):
         _xlogx(joint, terms, work)
         rows = terms @ np.ones(terms.shape[1], dtype=terms.dtype)
