@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import batchbald.epig as epig_module
+from batchbald import _epig_blocks
 from batchbald.epig import conditional_bald, conditional_epig, epig_scores
 from batchbald.information import bald_scores
 
@@ -170,7 +171,7 @@ def test_float32_error_stays_near_float32_rounding(seed):
 def test_row_dots_equal_einsum(rows, cols, dtype):
     rng = np.random.default_rng(rows)
     a, b = rng.random((2, rows, cols)).astype(dtype)
-    got = epig_module._row_dots(a, b)
+    got = _epig_blocks.row_dots(a, b)
     assert got.shape == (rows,) and got.dtype == dtype
     np.testing.assert_allclose(got, np.einsum("ij,ij->i", a, b), rtol=1e-5)
 
@@ -196,7 +197,7 @@ def test_inputs_are_not_modified_and_float32_is_accepted():
     ],
 )
 def test_has_zero(probs, idx_n, expected):
-    assert epig_module.has_zero(probs, idx_n) is expected
+    assert _epig_blocks.has_zero(probs, idx_n) is expected
 
 
 @pytest.mark.parametrize("precise", [True, False])
@@ -216,9 +217,9 @@ def test_members_that_never_predict_a_class_equal_brute_force(
     target /= target.sum(-1, keepdims=True)
     target = pool if targets == "pool" else target
     clamps = []
-    real = epig_module._Workspace
+    real = _epig_blocks.Workspace
     monkeypatch.setattr(
-        epig_module, "_Workspace",
+        _epig_blocks, "Workspace",
         lambda *a: clamps.append(a[2]) or real(*a),
     )  # fmt: skip
     got = epig_scores(pool, target, precise=precise)
@@ -324,7 +325,7 @@ def test_run_blocks_runs_every_block_once_with_one_state_per_thread(
         state.append(b)
         seen.append(b)
 
-    epig_module._run_blocks(task, n_blocks, n_threads, make_state)
+    _epig_blocks.run_blocks(task, n_blocks, n_threads, make_state)
     assert sorted(seen) == list(range(n_blocks))
     assert len(states) == max(1, n_threads)
     assert sorted(b for state in states for b in state) == list(range(n_blocks))
@@ -345,13 +346,13 @@ def test_threads_follow_the_cpus_and_share_the_budget(
     monkeypatch.setattr(epig_module, "_MIN_POOL_ROWS", 8)
     monkeypatch.setattr(epig_module, "thread_count", lambda: cpus)
     used = []
-    run = epig_module._run_blocks
+    run = _epig_blocks.run_blocks
 
     def spy(task, n_blocks, n_threads, make_state):
         used.append(n_threads)
         run(task, n_blocks, n_threads, make_state)
 
-    monkeypatch.setattr(epig_module, "_run_blocks", spy)
+    monkeypatch.setattr(_epig_blocks, "run_blocks", spy)
     rng = np.random.RandomState(8)
     pool, target = random_probs(rng, 20, 400, 10), random_probs(rng, 20, 10, 10)
     epig_scores(pool, target, max_memory=max_memory, precise=False)

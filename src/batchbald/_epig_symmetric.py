@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from . import epig
+from . import _epig_blocks, epig
 from ._kernels import _single_threaded_blas, thread_count
 
 
@@ -67,7 +67,7 @@ def symmetric_joint_sums(pool, post, weights, dtype, s: int, max_memory: int):
         thread_count(), n_chunks, max(1, (max_memory - used) // (3 * itemsize * cells))
     )
 
-    def score_chunk(i: int, work: epig._Workspace) -> None:
+    def score_chunk(i: int, work: _epig_blocks.Workspace) -> None:
         a = starts[i]
         n_i = rows_K[i].shape[0] // C
         for m, post_K in enumerate(post):
@@ -81,13 +81,13 @@ def symmetric_joint_sums(pool, post, weights, dtype, s: int, max_memory: int):
                     b = starts[j] - a - s
                     cols[i][b : b + len(c)] += weights[m] * c
 
-    clamp = epig.has_zero(pool)
+    clamp = _epig_blocks.has_zero(pool)
     with _single_threaded_blas():
-        epig._run_blocks(
+        _epig_blocks.run_blocks(
             score_chunk,
             n_chunks,
             n_threads,
-            lambda: epig._Workspace(cells, dtype, clamp),
+            lambda: _epig_blocks.Workspace(cells, dtype, clamp),
         )
     for i, a in enumerate(starts):  # the column sums, in chunk order
         own[a + s :] += cols[i]
@@ -99,7 +99,7 @@ def _block_sums(scaled_nC_K, block_K_tC, work, n: int, C: int, want_cols: bool):
     ``J log J`` over one block of joints ``J``, with ``0 log 0 = 0``."""
     joint, terms = work.views(n * C, block_K_tC.shape[1])
     np.matmul(scaled_nC_K, block_K_tC, out=joint)
-    if work.clamp:  # zero probabilities (see epig._Workspace)
+    if work.clamp:  # zero probabilities (see _epig_blocks.Workspace)
         np.maximum(joint, work.floor, out=joint)
     with np.errstate(divide="ignore", invalid="ignore"):
         _xlogx(joint, terms, work)
@@ -115,9 +115,9 @@ def _block_sums(scaled_nC_K, block_K_tC, work, n: int, C: int, want_cols: bool):
     return row_sums, col_sums.sum(1, dtype=np.float64) * work.log_scale
 
 
-def _xlogx(joint, out, work: epig._Workspace) -> None:
+def _xlogx(joint, out, work: _epig_blocks.Workspace) -> None:
     """``out = joint * log(joint)`` in two passes (the logarithm in the
-    workspace's base, see :class:`batchbald.epig._Workspace`); the sums over
+    workspace's base, see :class:`batchbald._epig_blocks.Workspace`); the sums over
     rows and over columns are then matrix-vector products."""
     work.log(joint, out=out)
     np.multiply(out, joint, out=out)

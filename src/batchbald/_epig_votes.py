@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import epig
+from . import _epig_blocks, epig
 from ._kernels import _single_threaded_blas, thread_count
 
 # Cells of the one-hot test at a time (its boolean temporaries stay small).
@@ -179,7 +179,7 @@ def _member_sums(lab_n, lab_t, post_K, dtype, max_memory) -> np.ndarray:
         out[a : a + nb] = post_K @ sums_K_n * scale
 
     with _single_threaded_blas():
-        epig._run_blocks(
+        _epig_blocks.run_blocks(
             score_chunk,
             len(starts),
             n_threads,
