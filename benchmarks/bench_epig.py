@@ -8,7 +8,9 @@ the rest the targets. Each run is its own subprocess (this file with
 limit, so a run that runs out of memory is recorded as ``OOM`` instead of
 taking the machine down. ``--pool-as-targets`` scores the pool against
 itself, as EPIG does without targets (batchbald then scores each symmetric
-pair once). ``--threads N`` (default 1) gives both the same N
+pair once). ``--votes`` gives both the members' votes (one-hot rows, as a
+scikit-learn ensemble's members give; batchbald then builds the joints from
+the members' labels). ``--threads N`` (default 1) gives both the same N
 CPUs: the child pins itself to N of them (``sched_setaffinity``, which is what
 batchbald's kernels count) and sets torch's and BLAS's thread counts to N.
 
@@ -73,6 +75,8 @@ def _child(args) -> int:
         limit = int(args.mem_limit * GIB)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     probs = np.load(args.input)
+    if args.votes:  # each member's vote: one-hot, as a scikit-learn ensemble's
+        probs = np.eye(probs.shape[2], dtype=probs.dtype)[probs.argmax(-1)]
     pool, target = probs[:, : args.n_pool], probs[:, args.n_pool :]
     if args.pool_as_targets:  # EPIG without targets: the pool stands for them
         target = pool
@@ -128,7 +132,8 @@ def _run(impl, path, n_pool, args, scores_path) -> dict:
         sys.executable, __file__, "--child", "--impl", impl, "--input", str(path),
         "--n-pool", str(n_pool), "--mem-limit", str(args.mem_limit),
         "--scores", str(scores_path), "--threads", str(args.threads),
-    ] + (["--pool-as-targets"] if args.pool_as_targets else [])  # fmt: skip
+    ] + (["--pool-as-targets"] if args.pool_as_targets else []) + (
+        ["--votes"] if args.votes else [])  # fmt: skip
     n = str(args.threads)
     env = dict(os.environ, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n,
                MKL_NUM_THREADS=n)  # fmt: skip
@@ -188,6 +193,11 @@ def main(argv=None) -> int:
         "--pool-as-targets",
         action="store_true",
         help="score the pool against itself (EPIG without targets; N_target unused)",
+    )
+    p.add_argument(
+        "--votes",
+        action="store_true",
+        help="give both the members' votes (one-hot) instead of probabilities",
     )
     p.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "bbepig"))
     p.add_argument("--out", default=None, help="also write the Markdown here")
@@ -258,7 +268,13 @@ def _report(rows, args) -> str:
         f"{args.repeats} run(s) of each, alternated (range in brackets). "
         f"Data: bench_selection's generator, "
         f"seed {args.seed}, float32; targets are "
-        + ("the pool itself." if args.pool_as_targets else "the samples after it."),
+        + ("the pool itself." if args.pool_as_targets else "the samples after it.")
+        + (
+            " Both get the members' votes (each member's most likely class as "
+            "a one-hot row) instead of probabilities."
+            if args.votes
+            else ""
+        ),
         "",
         "| config | N_pool | N_target | K | C | implementation | status | seconds "
         "| peak RSS / beyond input (MiB) | baal time / batchbald | max abs diff |",
