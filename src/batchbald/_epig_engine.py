@@ -56,7 +56,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import softmax
 
-from ._greedy import merge_equal_rows
+from ._greedy import GreedySteps, greedy_loop, merge_equal_rows
 from ._validation import renamed_parameter, resolve_lazy
 from .configurations import (
     configuration_weights,
@@ -332,61 +332,49 @@ def select_batch_epig(
         )
     run = _EpigRun(
         _Problem(pool, target, max_memory), _Configurations(K, C, M, eps, rng),
-        batch_size, rng, return_utilities,
+        batch_size, rng, return_utilities, lazy, completion,
     )  # fmt: skip
-    drawn: list[int] = []
-    for step in range(batch_size):
-        if drawn:
-            chosen, gain = drawn.pop(0), 0.0
-        else:
-            floor = None if completion is None else SATURATION_FLOOR
-            chosen, gain = run.greedy_choice(step, lazy, saturated_below=floor)
-            if run.saturated_at is None and gain < SATURATION_FLOOR:
-                run.saturated_at = step
-                if completion is not None:
-                    drawn = run.completion_order(completion)
-                    chosen = drawn.pop(0)
-        if run.saturated_at is not None and completion is not None:
-            gain = run.drawn_gain(step, chosen)
-        run.commit(step, chosen, max(gain, 0.0))
-        if callback is not None:
-            callback(step, chosen, run.gains[-1])
+    saturated_at = greedy_loop(run, batch_size, completion, callback)
     return BatchSelection(
         indices=np.asarray(run.indices, dtype=np.intp),
         gains=np.asarray(run.gains),
         utilities=run.utilities,
         n_scored=run.n_scored,
-        saturated_at=run.saturated_at,
+        saturated_at=saturated_at,
     )
 
 
-class _EpigRun:
-    """State of one greedy batch-EPIG selection."""
+class _EpigRun(GreedySteps):
+    """State of one greedy batch-EPIG selection (the steps that
+    :func:`batchbald._greedy.greedy_loop` drives)."""
 
-    def __init__(self, problem, state, batch_size, rng, return_utilities):
+    def __init__(
+        self, problem, state, batch_size, rng, return_utilities, lazy, completion
+    ):
         self.problem, self.state, self.rng = problem, state, rng
-        self.batch_size = batch_size
+        self.batch_size, self.lazy, self.completion = batch_size, lazy, completion
         N = problem.pool.shape[1]
         self.available_N = np.ones(N, dtype=bool)
         self.utilities = np.full((batch_size, N), np.nan) if return_utilities else None
         self.indices: list[int] = []
         self.gains: list[float] = []
         self.n_scored = 0
-        self.saturated_at: int | None = None
 
-    def greedy_choice(
-        self, step: int, lazy: bool, saturated_below: float | None = None
-    ) -> tuple[int, float]:
-        """The step's greedy pick and its float64 gain; or, when every
-        screened gain is clearly below ``saturated_below``, the screened best
-        and its float32 gain (the step saturates, and the completion that
-        follows makes the exact choice moot: no float64 re-scoring of the
-        many near-ties that saturation brings)."""
+    def choose(self, step: int) -> tuple[int, float, bool]:
+        chosen, gain = self.greedy_choice(step)
+        return chosen, gain, gain < SATURATION_FLOOR
+
+    def greedy_choice(self, step: int) -> tuple[int, float]:
+        """The step's greedy pick and its float64 gain; or, with a completion
+        and every screened gain clearly below the saturation floor, the
+        screened best and its float32 gain (the step saturates, and the
+        completion that follows makes the exact choice moot: no float64
+        re-scoring of the many near-ties that saturation brings)."""
         problem, state = self.problem, self.state
-        idx, gain = problem.step(*state.screen(), self.available_N, lazy)
+        idx, gain = problem.step(*state.screen(), self.available_N, self.lazy)
         self.n_scored += len(idx)
         best = int(np.argmax(gain))
-        if saturated_below is not None and gain[best] < saturated_below - _REFINE_TOL:
+        if self.completion is not None and gain[best] < SATURATION_FLOOR - _REFINE_TOL:
             if self.utilities is not None:
                 self.utilities[step, idx] = float(np.sum(self.gains)) + gain
             return int(idx[best]), float(gain[best])
@@ -416,8 +404,9 @@ class _EpigRun:
         keys = log_p + self.rng.gumbel(size=len(idx))
         return [int(i) for i in idx[np.argsort(-keys, kind="stable")[:n]]]
 
-    def drawn_gain(self, step: int, index: int) -> float:
-        """The float64 gain of a drawn pick (and its utilities row)."""
+    def drawn_gain(self, step: int, index: int, first: bool = False) -> float:
+        """The float64 gain of a drawn pick (and its utilities row, anew also
+        at the saturating step, whose row held the screened gains)."""
         post, weights = self.state.posterior()
         if self.utilities is None:
             gain = self.problem.gains(np.array([index]), post, weights, precise=True)
@@ -428,7 +417,9 @@ class _EpigRun:
         self.n_scored += len(avail)
         return float(row[avail == index][0])
 
-    def commit(self, step: int, index: int, gain: float) -> None:
+    def commit(
+        self, step: int, index: int, gain: float, completing: bool = False
+    ) -> None:
         self.indices.append(index)
         self.gains.append(gain)
         self.available_N[index] = False

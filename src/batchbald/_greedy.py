@@ -7,6 +7,7 @@ re-scoring rounds and the saturation remedies; the algorithm is described in
 
 from __future__ import annotations
 
+import abc
 import math
 from dataclasses import dataclass
 
@@ -205,13 +206,69 @@ class Remedy:
     completion: str | None = None
 
 
-class _GreedyRun:
+class GreedySteps(abc.ABC):
+    """The steps of one greedy batch selection, driven by :func:`greedy_loop`.
+
+    BatchBALD's run (:class:`_GreedyRun`) and batch EPIG's
+    (``batchbald._epig_engine._EpigRun``) fill them: the same loop then
+    decides when the batch saturated and how a completion draws the rest.
+    """
+
+    @abc.abstractmethod
+    def choose(self, step: int) -> tuple[int, float, bool]:
+        """The step's greedy pick, its gain and whether the batch saturated
+        at it (the gain is below what the members can still tell)."""
+
+    @abc.abstractmethod
+    def completion_order(self, mode: str) -> list[int]:
+        """The rest of the batch, drawn by completion ``mode``."""
+
+    @abc.abstractmethod
+    def drawn_gain(self, step: int, index: int, first: bool) -> float:
+        """The gain of the drawn pick ``index`` at ``step`` (``first``: drawn
+        at the saturating step, whose utilities row :meth:`choose` filled)."""
+
+    @abc.abstractmethod
+    def commit(self, step: int, index: int, gain: float, completing: bool) -> None:
+        """Add ``index`` to the batch (``completing``: a drawn pick)."""
+
+
+def greedy_loop(
+    run: GreedySteps, batch_size: int, completion: str | None, callback
+) -> int | None:
+    """Choose ``batch_size`` samples with ``run``; from the first saturated
+    step on, draw the rest by ``completion`` (None: keep choosing greedily).
+    Returns that step (None: the batch did not saturate)."""
+    saturated_at: int | None = None
+    drawn: list[int] = []
+    for step in range(batch_size):
+        if drawn:
+            chosen = drawn.pop(0)
+            gain = run.drawn_gain(step, chosen, first=False)
+        else:
+            chosen, gain, saturated = run.choose(step)
+            if saturated_at is None and saturated:
+                saturated_at = step
+                if completion is not None:
+                    drawn = run.completion_order(completion)
+                    chosen = drawn.pop(0)
+                    gain = run.drawn_gain(step, chosen, first=True)
+        gain = max(gain, 0.0)  # rounding below zero is reported as 0
+        completing = saturated_at is not None and completion is not None
+        run.commit(step, chosen, gain, completing)
+        if callback is not None:
+            callback(step, chosen, gain)
+    return saturated_at
+
+
+class _GreedyRun(GreedySteps):
     """The state of one greedy selection over a :class:`PoolBackend`: the
     selected set, the chosen samples, the outputs."""
 
     def __init__(self, backend, batch_size, M, rng, lazy, return_utilities, remedy):
         K, N, C = backend.shape
         self.backend, self.rng, self.lazy = backend, rng, lazy
+        self.batch_size = batch_size
         self.state = _SelectedSet(K, C, M, rng, remedy.label_noise)
         self.utilities = np.full((batch_size, N), np.nan) if return_utilities else None
         self.indices: list[int] = []
@@ -283,14 +340,24 @@ class _GreedyRun:
             self.utilities[step, cand.idx] = base + np.maximum(gain_n, 0.0)
         return chosen, gain, se
 
-    def completion_order(self, batch_size: int, mode: str) -> list[int]:
+    def choose(self, step: int) -> tuple[int, float, bool]:
+        chosen, gain, se = self.greedy_choice(step)
+        return chosen, gain, _is_saturated(gain, se)
+
+    def drawn_gain(self, step: int, index: int, first: bool) -> float:
+        gain, _ = self.completion_gain(index)
+        if not first:
+            self.completion_utilities(step)
+        return gain
+
+    def completion_order(self, mode: str) -> list[int]:
         """Draw the rest of the batch without replacement (Gumbel-top-k):
         ``"power"`` in proportion to the BALD scores, ``"random"`` uniformly.
 
         The Gumbel noise is per pool index (:mod:`batchbald._keys`) from one
         seed drawn from the caller's rng, so any backend draws the same.
         """
-        n = min(batch_size, self.backend.shape[1]) - len(self.indices)
+        n = min(self.batch_size, self.backend.shape[1]) - len(self.indices)
         seed = _keys.draw_seed(self.rng)
         idx, bald = self.backend.completion_order(n, mode, seed)
         self.drawn_bald = {int(i): float(g) for i, g in zip(idx, bald, strict=True)}
@@ -323,18 +390,11 @@ class _GreedyRun:
         probs_K_C = self.backend.member_probs(index)
         return point_gain(probs_K_C, post_M_K, weights_M, self.state.n_draws)
 
-    def commit(
-        self,
-        step: int,
-        index: int,
-        gain: float,
-        batch_size: int,
-        completing: bool = False,
-    ) -> None:
+    def commit(self, step: int, index: int, gain: float, completing: bool) -> None:
         self.indices.append(index)
         self.gains.append(gain)
         self.backend.mark_chosen(index)
-        if step + 1 < batch_size and not self.spent:
+        if step + 1 < self.batch_size and not self.spent:
             self.state.add(self.backend.member_probs(index))
             if completing:  # drawn picks: stop tracking once nothing is left
                 self.spent = self.state.member_entropy() < _SPENT
@@ -364,26 +424,7 @@ def run_greedy(
     if not isinstance(backend, PoolBackend):
         backend = InMemoryBackend(backend)
     run = _GreedyRun(backend, batch_size, M, rng, lazy, return_utilities, remedy)
-    saturated_at: int | None = None
-    drawn: list[int] = []
-    for step in range(batch_size):
-        if drawn:
-            chosen = drawn.pop(0)
-            gain, se = run.completion_gain(chosen)
-            run.completion_utilities(step)
-        else:
-            chosen, gain, se = run.greedy_choice(step)
-            if saturated_at is None and _is_saturated(gain, se):
-                saturated_at = step
-                if remedy.completion is not None:
-                    drawn = run.completion_order(batch_size, remedy.completion)
-                    chosen = drawn.pop(0)
-                    gain, se = run.completion_gain(chosen)
-        gain = max(gain, 0.0)  # rounding below zero is reported as 0
-        completing = saturated_at is not None and remedy.completion is not None
-        run.commit(step, chosen, gain, batch_size, completing)
-        if callback is not None:
-            callback(step, chosen, gain)
+    saturated_at = greedy_loop(run, batch_size, remedy.completion, callback)
     joint, joint_se, exact = run.joint_information()
     return {
         "indices": np.asarray(run.indices, dtype=np.intp),
