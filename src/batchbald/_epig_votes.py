@@ -66,10 +66,10 @@ def use_votes(K: int, C: int) -> bool:
     multiply-adds and ``C**2`` cells.
 
     The constants were fitted on one core (2026-12-07, one-hot ensembles of
-    600 x 600 samples): for C = 2, 3 and 10 the vote kernel
-    was the faster up to K = 15, 40 and 120 and the slower from K = 20, 50
-    and 140 (each within a few milliseconds near the crossing); this rule
-    switches at K = 24, 37 and 133.
+    600 x 600 samples): for C = 2, 3 and 10 the vote kernel was the faster up
+    to K = 15, 40 and 120 and the slower from K = 20, 50 and 140 (each within
+    a few milliseconds near the crossing); this rule switches at K = 24, 37
+    and 133.
     """
     return _VOTE_MAC_COST * K * K < C * C * (K + _ONE_HOT_CELL_COST)
 

@@ -44,6 +44,17 @@ The pool as the targets. Without targets the pool stands for them and
 given twice, each pair is scored once (:mod:`batchbald._epig_symmetric`:
 about half the work), if its column sums and buffers fit ``max_memory``.
 
+Votes. When every member's prediction is one-hot (a scikit-learn ensemble's
+votes), the joints come from the members' labels instead
+(:mod:`batchbald._epig_votes`: ``K**2`` multiply-adds and ``K`` logarithms
+per pair instead of ``C**2 K`` and ``C**2``), where that is the cheaper.
+
+Kernels (:mod:`batchbald._epig_blocks`). In float32 the logarithms are base
+2 (faster in numpy, and as accurate); each row of a block is one BLAS dot
+product and a pool point's rows are added in float64 (errors around 1e-7
+nats against float64). Inputs that hold zero probabilities have their
+joints raised to the smallest normal number before the logarithm.
+
 Threads. The pool's blocks are spread over a few threads (the CPUs the
 process may use, at most 8; numpy releases the GIL in the products and the
 logarithms), each with its own buffers and BLAS on one thread meanwhile, as
