@@ -192,6 +192,19 @@ def test_parameter_errors(strategy, error, match):
         strategy.select(probs, probs, 1)
 
 
+def test_batch_epig_progress_bar_is_drawn_on_a_terminal_only(capsys, monkeypatch, data):
+    from batchbald import _progress
+
+    X, y = data
+    plain = BatchEPIG(random_state=0).query(X, y, forest(), batch_size=3)
+    shown = BatchEPIG(random_state=0, progress=True)
+    np.testing.assert_array_equal(shown.query(X, y, forest(), batch_size=3), plain)
+    assert "BatchEPIG" not in capsys.readouterr().err  # stderr is not a terminal
+    monkeypatch.setattr(_progress, "is_terminal", lambda stream=None: True)
+    shown.query(X, y, forest(), batch_size=3)
+    assert "BatchEPIG" in capsys.readouterr().err
+
+
 def test_batch_size_in_the_targets_place_is_explained():
     probs = np.full((2, 4, 2), 0.5)
     with pytest.raises(TypeError, match="take the targets second"):

@@ -40,6 +40,7 @@ from . import engine
 from ._arrays import n_rows
 from ._backend import is_dask_array
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
+from ._progress import progress_bar
 from ._targets import check_targets, stack_targets
 from ._validation import Interval
 from .information import DEFAULT_EPS, check_probabilities, member_votes
@@ -291,12 +292,15 @@ sample_predictions_dict, missing_label, random_state, member_votes
         so), draw the rest of the batch in proportion to EPIG (``"power"``) or
         uniformly; None keeps choosing greedily (plain batch EPIG). See
         :func:`batchbald._epig_engine.select_batch_epig`.
+    progress : bool, default=False
+        Show a progress bar over the batch (drawn only on a terminal).
     """
 
     _parameter_constraints: dict[str, list] = {
         **_TargetedStrategy._parameter_constraints,
         "n_MC_samples": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "completion": COMPLETION_CONSTRAINT,
+        "progress": ["boolean"],
     }
 
     def __init__(
@@ -311,6 +315,7 @@ sample_predictions_dict, missing_label, random_state, member_votes
         random_state=None,
         member_votes: bool | None = None,
         completion: str | None = "power",
+        progress: bool = False,
     ):
         super().__init__(
             n_targets=n_targets,
@@ -324,19 +329,27 @@ sample_predictions_dict, missing_label, random_state, member_votes
         )
         self.n_MC_samples = n_MC_samples
         self.completion = completion
+        self.progress = progress
 
     def _select(self, pool, target, batch_size, return_utilities, eps, rng):
-        selection = select_batch_epig(
-            pool,
-            target,
-            batch_size,
-            n_configurations=self.n_MC_samples,
-            eps=eps,
-            random_state=rng,
-            return_utilities=return_utilities,
-            max_memory=self.max_memory,
-            completion=self.completion,
+        bar = progress_bar(
+            int(batch_size), "BatchEPIG", unit="point", enabled=self.progress
         )
+        try:
+            selection = select_batch_epig(
+                pool,
+                target,
+                batch_size,
+                n_configurations=self.n_MC_samples,
+                eps=eps,
+                random_state=rng,
+                return_utilities=return_utilities,
+                max_memory=self.max_memory,
+                completion=self.completion,
+                callback=lambda *_: bar.update(),
+            )
+        finally:
+            bar.close()
         if selection.saturated_at is not None:
             warnings.warn(
                 _saturation_message(selection, self.completion),
