@@ -58,3 +58,14 @@ def test_mc_dropout_digits_default_scale(run_example):
     pytest.importorskip("torch")
     stdout = run_example("mc_dropout_digits.py", 1)
     assert stdout.count("labels spent on copies") == 2
+
+
+def test_epig_off_target_compares_four_strategies(run_example):
+    lines = run_example("epig_off_target.py", 2, "--seeds", 1).strip().splitlines()
+    assert lines[0].startswith("mean test accuracy on the digits 0-4")
+    names = [line.split(":")[0].strip() for line in lines[1:]]
+    assert names == ["random", "BALD", "EPIG", "PowerEPIG"]
+    for line in lines[1:]:
+        curve = line.split(":")[1].split(";")[0].split()
+        assert len(curve) == 2 and all(0 <= float(a) <= 1 for a in curve)
+        assert "off target" in line
