@@ -322,6 +322,24 @@ def test_a_completed_saturating_step_rescores_no_near_ties(monkeypatch, completi
         assert sizes == [30, 1, 1, 1]  # power's EPIG scores, then each pick
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_saturation_counts_the_noise_of_sampled_gains(seed):
+    # Three sampled configurations (C = 3: exact for one pick only): the
+    # gains' estimates are noisy, and a step whose gain is within two
+    # standard errors of 0 saturates although it is above the 1e-3 floor,
+    # as in BatchBALD; enumerated configurations (M = 3**5) saturate only
+    # by the floor.
+    rng = np.random.default_rng(seed)
+    pool = rng.dirichlet(np.full(3, 0.3), size=(8, 40))
+    target = rng.dirichlet(np.full(3, 0.3), size=(8, 15))
+    noisy = select_batch_epig(pool, target, 6, n_configurations=3, random_state=0)
+    assert noisy.saturated_at is not None
+    assert noisy.gains[noisy.saturated_at] > 1e-3
+    exact = select_batch_epig(pool, target, 6, n_configurations=3**5, random_state=0)
+    if exact.saturated_at is not None:
+        assert exact.gains[exact.saturated_at] < 1e-3
+
+
 def test_unknown_completion_is_refused():
     pool, target = _one_hot_members()
     with pytest.raises(ValueError, match="completion must be None or one of"):

@@ -72,7 +72,12 @@ from .epig import (
     epig_scores,
 )
 from .information import check_eps
-from .saturation import COMPLETIONS, SATURATION_FLOOR
+from .saturation import (
+    COMPLETIONS,
+    SATURATION_FLOOR,
+    SATURATION_Z,
+    estimate_with_error,
+)
 from .utils import check_positive_int, check_random_state
 
 __all__ = ["DEFAULT_EPIG_N_SAMPLES", "select_batch_epig", "select_epig_topk"]
@@ -299,9 +304,11 @@ def select_batch_epig(
         Deprecated alias of ``n_configurations`` (a FutureWarning).
     completion : {"power", "random"} or None, default=None
         What to do once the batch saturates, i.e. from the first step whose
-        gain is below ``SATURATION_FLOOR`` (1e-3 nats, see
+        gain is below ``max(SATURATION_FLOOR, SATURATION_Z * se)`` (1e-3 nats
+        and 2 standard errors of a sampled gain, as in BatchBALD, see
         :mod:`batchbald.saturation`): the remaining gains about the targets'
-        predictions are then all about zero and greedy picks follow rounding.
+        predictions are then about zero, or hidden in the noise of the
+        sampled configurations, and greedy picks follow rounding or noise.
         None keeps choosing greedily (plain batch EPIG); ``"power"`` draws the
         rest of the batch in proportion to the candidates' EPIG scores
         (PowerEPIG-style), ``"random"`` uniformly. Either way ``gains`` are
@@ -361,8 +368,23 @@ class _EpigRun(GreedySteps):
         self.n_scored = 0
 
     def choose(self, step: int) -> tuple[int, float, bool]:
+        """The greedy pick; saturated when its gain is below
+        ``max(SATURATION_FLOOR, SATURATION_Z * se)``, as in BatchBALD, with
+        ``se`` the standard error of a sampled gain (0 while exact)."""
         chosen, gain = self.greedy_choice(step)
-        return chosen, gain, gain < SATURATION_FLOOR
+        if gain < SATURATION_FLOOR or self.state.exact:
+            return chosen, gain, gain < SATURATION_FLOOR
+        post, weights = self.state.posterior()
+        gain_M = np.array(
+            [
+                self.problem.gains(np.array([chosen]), post_K[None], np.ones(1), True)[
+                    0
+                ]
+                for post_K in post
+            ]
+        )
+        _, se = estimate_with_error(gain_M, weights, self.state.M)
+        return chosen, gain, gain < max(SATURATION_FLOOR, SATURATION_Z * se)
 
     def greedy_choice(self, step: int) -> tuple[int, float]:
         """The step's greedy pick and its float64 gain; or, with a completion

@@ -44,7 +44,12 @@ from ._progress import progress_bar
 from ._targets import check_targets, stack_targets
 from ._validation import Interval
 from .information import DEFAULT_EPS, check_probabilities, member_votes
-from .saturation import COMPLETION_CONSTRAINT, SATURATION_FLOOR, SaturationWarning
+from .saturation import (
+    COMPLETION_CONSTRAINT,
+    SATURATION_FLOOR,
+    SATURATION_Z,
+    SaturationWarning,
+)
 from .utils import MISSING_LABEL, check_random_state
 
 # batchbald.pool defines these, then imports this module at its end (to export
@@ -287,10 +292,11 @@ class BatchEPIG(_TargetedStrategy):
 sample_predictions_dict, missing_label, random_state, member_votes
         See :class:`EPIG`.
     completion : {"power", "random"} or None, default="power"
-        From the first step whose gain is below 1e-3 nats on (the batch
-        saturated, and a :class:`batchbald.saturation.SaturationWarning` says
-        so), draw the rest of the batch in proportion to EPIG (``"power"``) or
-        uniformly; None keeps choosing greedily (plain batch EPIG). See
+        From the first step whose gain is below max(1e-3 nats, 2 standard
+        errors of its sampled estimate) on (the batch saturated, and a
+        :class:`batchbald.saturation.SaturationWarning` says so), draw the
+        rest of the batch in proportion to EPIG (``"power"``) or uniformly;
+        None keeps choosing greedily (plain batch EPIG). See
         :func:`batchbald._epig_engine.select_batch_epig`.
     progress : bool, default=False
         Show a progress bar over the batch (drawn only on a terminal).
@@ -370,8 +376,9 @@ def _saturation_message(selection, completion) -> str:
     )
     return (
         f"BatchEPIG saturated at step {step} of {b}: from there on the gains "
-        f"about the targets' predictions are below {SATURATION_FLOOR:g} nats, "
-        "i.e. the members' information that matters for the targets is spent; "
+        f"about the targets' predictions are below max({SATURATION_FLOOR:g} "
+        f"nats, {SATURATION_Z:g} standard errors), i.e. the members' information "
+        "that matters for the targets is spent or lost in sampling noise; "
         f"{then}. More members would help (more trees, more bagging "
         "estimators or more MC-dropout samples)."
     )

@@ -17,7 +17,9 @@ is none). The standard error of a sampled estimate ``sum_m w_m g_m`` over
 ``M`` drawn configurations is taken as ``sqrt(Var_w(g) / M)``, the weighted
 variance of the per-configuration values over the number of draws (identical
 draws merged keep their total weight): conservative, since it ignores the
-variance reduction of the stratification over members.
+variance reduction of the stratification over members. Batch EPIG
+(:mod:`batchbald._epig_engine`) applies the same rule to its gains about the
+targets' predictions.
 
 Remedies (parameters of :func:`batchbald.engine.select_batch` and of
 :class:`batchbald.pool.BatchBALD`; the strategy's defaults are
