@@ -77,6 +77,19 @@ def test_use_votes_follows_the_measured_crossovers(K, C, expected):
     assert _epig_votes.use_votes(K, C) is expected
 
 
+@pytest.mark.parametrize(
+    ("max_memory", "expected"),
+    [  # K = 10, 1,000 pool samples x 1,000 targets, float32, 8 CPUs
+        (256 * 2**20, (819, 64, True, 8)),
+        (2**22, (819, 32, True, 3)),  # 400 kB of agreements, 1 MB a thread
+        (2**20, (819, 8, False, 1)),  # the agreements are made anew
+    ],
+)
+def test_vote_plan_keeps_within_the_budget(monkeypatch, max_memory, expected):
+    monkeypatch.setattr(_epig_votes, "thread_count", lambda: 8)
+    assert _epig_votes._plan(10, 1000, 1000, 4, max_memory) == expected
+
+
 def _problem(seed, K, N, T, C, M, zero_members):
     rng = np.random.RandomState(seed)
     labels = rng.randint(C, size=(K, N + T))

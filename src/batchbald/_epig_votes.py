@@ -139,22 +139,15 @@ def _member_sums(lab_n, lab_t, post_K, dtype, max_memory) -> np.ndarray:
     K, n = lab_n.shape
     T = lab_t.shape[1]
     itemsize = np.dtype(dtype).itemsize
-    # As in epig._plan: the targets per block depend on K alone, so each
-    # pool sample's sum is taken in the same order whatever the budget.
-    t_chunk = max(1, min(T, epig._BLOCK_ELEMENTS // (epig._MIN_POOL_ROWS * K)))
-    budget = max(1 << 16, max_memory // (4 * itemsize))
-    n_chunk = max(1, min(n, min(epig._BLOCK_ELEMENTS, budget) // (t_chunk * K)))
-    # Target block b as [v_k'(t) = v_k(t)], shape (k, k', t): kept for every
-    # pool chunk when a quarter of the budget holds them, else made anew.
+    t_chunk, n_chunk, cache, n_threads = _plan(K, n, T, itemsize, max_memory)
     target_blocks = [lab_t[:, a : a + t_chunk] for a in range(0, T, t_chunk)]
-    if K * K * T * itemsize <= max_memory // 4:
+    if cache:  # block b as [v_k'(t) = v_k(t)], shape (k, k', t)
         target_blocks = [_agreement(lab, dtype) for lab in target_blocks]
     post = post_K.astype(dtype)
     log = np.log2 if np.dtype(dtype) == np.float32 else np.log
     scale = np.log(2.0) if np.dtype(dtype) == np.float32 else 1.0
     out = np.zeros(n)
     starts = range(0, n, n_chunk)
-    n_threads = min(thread_count(), len(starts))
 
     def score_chunk(i: int, buf: np.ndarray) -> None:
         a = starts[i]
@@ -186,6 +179,29 @@ def _member_sums(lab_n, lab_t, post_K, dtype, max_memory) -> np.ndarray:
             lambda: np.empty(K * n_chunk * t_chunk, dtype=dtype),
         )
     return out
+
+
+def _plan(K: int, n: int, T: int, itemsize: int, max_memory: int):
+    """``(t_chunk, n_chunk, cache, n_threads)`` of the vote kernel.
+
+    As in :func:`batchbald.epig._plan`, the targets per block depend on K
+    alone, so each pool sample's sum is taken in the same order whatever the
+    budget. The targets' agreements are kept for every pool chunk (``cache``)
+    when a quarter of the budget holds them, else each thread makes one
+    block's at a time; each thread also holds its joints and its chunk's
+    agreements, and the threads share what the cache leaves of the budget.
+    """
+    t_chunk = max(1, min(T, epig._BLOCK_ELEMENTS // (epig._MIN_POOL_ROWS * K)))
+    budget = max(1 << 16, max_memory // (4 * itemsize))
+    n_chunk = max(1, min(n, min(epig._BLOCK_ELEMENTS, budget) // (t_chunk * K)))
+    cached = K * K * T * itemsize
+    cache = cached <= max_memory // 4
+    per_thread = (K * n_chunk * t_chunk + K * K * n_chunk) * itemsize
+    if not cache:
+        cached, per_thread = 0, per_thread + K * K * t_chunk * itemsize
+    n_chunks = -(-n // n_chunk)
+    spare = max(1, (max_memory - cached) // per_thread)
+    return t_chunk, n_chunk, cache, min(thread_count(), n_chunks, spare)
 
 
 def _agreement(labels_K_t: np.ndarray, dtype) -> np.ndarray:
