@@ -375,14 +375,10 @@ class _EpigRun(GreedySteps):
         if gain < SATURATION_FLOOR or self.state.exact:
             return chosen, gain, gain < SATURATION_FLOOR
         post, weights = self.state.posterior()
+        one, alone = np.array([chosen]), np.ones(1)
         gain_M = np.array(
-            [
-                self.problem.gains(np.array([chosen]), post_K[None], np.ones(1), True)[
-                    0
-                ]
-                for post_K in post
-            ]
-        )
+            [float(self.problem.gains(one, p[None], alone, True)[0]) for p in post]
+        )  # the pick's gain under each configuration
         _, se = estimate_with_error(gain_M, weights, self.state.M)
         return chosen, gain, gain < max(SATURATION_FLOOR, SATURATION_Z * se)
 
