@@ -40,7 +40,6 @@ from . import engine
 from ._arrays import n_rows
 from ._backend import is_dask_array
 from ._epig_engine import epig_scores_refined, select_batch_epig, select_epig_topk
-from ._progress import progress_bar
 from ._targets import check_targets, stack_targets
 from ._validation import Interval
 from .information import DEFAULT_EPS, check_probabilities, member_votes
@@ -67,6 +66,7 @@ from .pool import (  # noqa: E402  # isort: skip
     _check_call,
     _predict_members,
     _result,
+    _select_greedy,
     _start_query,
 )
 
@@ -338,24 +338,10 @@ sample_predictions_dict, missing_label, random_state, member_votes
         self.progress = progress
 
     def _select(self, pool, target, batch_size, return_utilities, eps, rng):
-        bar = progress_bar(
-            int(batch_size), "BatchEPIG", unit="point", enabled=self.progress
-        )
-        try:
-            selection = select_batch_epig(
-                pool,
-                target,
-                batch_size,
-                n_configurations=self.n_MC_samples,
-                eps=eps,
-                random_state=rng,
-                return_utilities=return_utilities,
-                max_memory=self.max_memory,
-                completion=self.completion,
-                callback=lambda *_: bar.update(),
-            )
-        finally:
-            bar.close()
+        selection = _select_greedy(
+            self, select_batch_epig, (pool, target), batch_size, eps, rng,
+            return_utilities,
+        )  # fmt: skip
         if selection.saturated_at is not None:
             warnings.warn(
                 _saturation_message(selection, self.completion),

@@ -417,26 +417,10 @@ missing_label, random_state
     def _select(self, probs_K_N_C, batch_size, return_utilities, eps, rng):
         if self.member_votes:
             probs_K_N_C = _member_votes(probs_K_N_C)
-        bar = progress_bar(
-            int(batch_size), "BatchBALD", unit="point", enabled=self.progress
-        )
-        try:
-            selection = engine.select_batch(
-                probs_K_N_C,
-                batch_size,
-                n_configurations=self.n_MC_samples,
-                eps=eps,
-                random_state=rng,
-                return_utilities=return_utilities,
-                max_memory=self.max_memory,
-                device=self.device,
-                callback=lambda *_: bar.update(),
-                label_noise=self.label_noise,
-                completion=self.completion,
-            )
-        finally:
-            bar.close()
-
+        selection = _select_greedy(
+            self, engine.select_batch, (probs_K_N_C,), batch_size, eps, rng,
+            return_utilities, device=self.device, label_noise=self.label_noise,
+        )  # fmt: skip
         warn_if_saturated(
             selection,
             np.shape(probs_K_N_C)[0],
@@ -445,6 +429,31 @@ missing_label, random_state
             stacklevel=4,
         )
         return selection
+
+
+def _select_greedy(strategy, select, arrays, batch_size, eps, rng,
+                   return_utilities, **options):  # fmt: skip
+    """``select(*arrays, batch_size, ...)`` with the greedy strategy's own
+    settings (``n_MC_samples``, ``max_memory``, ``completion``), and a
+    progress bar over the batch when ``strategy.progress``: what BatchBALD
+    and BatchEPIG share."""
+    bar = progress_bar(
+        int(batch_size), type(strategy).__name__, unit="point",
+        enabled=strategy.progress,
+    )  # fmt: skip
+    with bar:
+        return select(
+            *arrays,
+            batch_size,
+            n_configurations=strategy.n_MC_samples,
+            eps=eps,
+            random_state=rng,
+            return_utilities=return_utilities,
+            max_memory=strategy.max_memory,
+            completion=strategy.completion,
+            callback=lambda *_: bar.update(),
+            **options,
+        )
 
 
 def _member_votes(probs_K_N_C):
