@@ -142,27 +142,28 @@ def predict_to_zarr(
     client = _default_client() if client is None else client
     with progress_bar(len(blocks), "predicting", unit="block", enabled=progress) as bar:
         bar.update(1)
-        if client is None:
-            for b in range(1, len(blocks)):
-                _write_block(
-                    ensemble,
-                    dask.compute(blocks[b])[0],
-                    str(path),
-                    int(starts[b]),
-                    *args,
-                )
-                bar.update(1)
-        else:
-            from distributed import as_completed
-
-            remote = client.scatter(ensemble, broadcast=True, hash=False)
-            calls = [
-                dask.delayed(_write_block, pure=False)(
-                    remote, blocks[b], str(path), int(starts[b]), *args
-                )
-                for b in range(1, len(blocks))
-            ]
-            for future in as_completed(client.compute(calls)):
-                future.result()
-                bar.update(1)
+        _write_rest(ensemble, blocks, starts, str(path), args, client, bar)
     return da.from_zarr(str(path))
+
+
+def _write_rest(ensemble, blocks, starts, path: str, args, client, bar) -> None:
+    """Predict and write every block but the first, on the cluster (``client``)
+    or in this process (None), advancing ``bar`` as each block lands."""
+    if client is None:
+        for b in range(1, len(blocks)):
+            X_block = dask.compute(blocks[b])[0]
+            _write_block(ensemble, X_block, path, int(starts[b]), *args)
+            bar.update(1)
+        return
+    from distributed import as_completed
+
+    remote = client.scatter(ensemble, broadcast=True, hash=False)
+    calls = [
+        dask.delayed(_write_block, pure=False)(
+            remote, blocks[b], path, int(starts[b]), *args
+        )
+        for b in range(1, len(blocks))
+    ]
+    for future in as_completed(client.compute(calls)):
+        future.result()
+        bar.update(1)
