@@ -76,7 +76,9 @@ def _child(args) -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     probs = np.load(args.input)
     if args.votes:  # each member's vote: one-hot, as a scikit-learn ensemble's
-        probs = np.eye(probs.shape[2], dtype=probs.dtype)[probs.argmax(-1)]
+        from batchbald.information import member_votes
+
+        probs = member_votes(probs)
     pool, target = probs[:, : args.n_pool], probs[:, args.n_pool :]
     if args.pool_as_targets:  # EPIG without targets: the pool stands for them
         target = pool
