@@ -41,16 +41,18 @@ _VOTE_MAC_COST = 5
 _ONE_HOT_CELL_COST = 740
 
 
-def one_hot_labels(probs_K_N_C: np.ndarray) -> np.ndarray | None:
-    """Every member's label, shape (K, N) (uint8 up to 256 classes, else
-    int32), when each member's prediction is one-hot (all 0 but one 1); None
-    otherwise. Checked a block at a time, stopping at the first block that is
-    not."""
+def one_hot_labels(probs_K_N_C: np.ndarray, idx_n=None) -> np.ndarray | None:
+    """Every member's label for the samples ``idx_n`` (None: all), shape
+    (K, n) (uint8 up to 256 classes, else int32), when each member's
+    prediction is one-hot (all 0 but one 1); None otherwise. Read a block of
+    samples at a time, stopping at the first block that is not."""
     K, N, C = probs_K_N_C.shape
-    labels = np.empty((K, N), dtype=np.uint8 if C <= 256 else np.int32)
+    n = N if idx_n is None else len(idx_n)
+    labels = np.empty((K, n), dtype=np.uint8 if C <= 256 else np.int32)
     step = max(1, _CHECK_CELLS // max(1, K * C))
-    for a in range(0, N, step):
-        block = np.asarray(probs_K_N_C[:, a : a + step])
+    for a in range(0, n, step):
+        part = slice(a, a + step) if idx_n is None else idx_n[a : a + step]
+        block = np.asarray(probs_K_N_C[:, part])
         ones = block == 1
         if not (
             np.all(ones | (block == 0)) and np.all(np.count_nonzero(ones, -1) == 1)
@@ -122,7 +124,7 @@ def vote_sums(pool, target, post, weights, idx_n, max_memory, dtype):
     K, _, C = pool.shape
     if not use_votes(K, C):
         return None
-    labels_pool = one_hot_labels(pool if idx_n is None else pool[:, idx_n])
+    labels_pool = one_hot_labels(pool, idx_n)
     if labels_pool is None:
         return None
     if idx_n is None and epig._same_array(pool, target):
