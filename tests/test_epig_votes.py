@@ -65,12 +65,12 @@ def test_one_hot_labels_checks_every_block(monkeypatch):
 @pytest.mark.parametrize(
     ("K", "C", "expected"),
     [  # the crossovers measured on one core (see use_votes)
-        (15, 2, True),
-        (30, 2, False),
-        (30, 3, True),
-        (50, 3, False),
-        (120, 10, True),
-        (140, 10, False),
+        (10, 2, False),
+        (60, 2, False),
+        (5, 3, True),
+        (15, 3, False),
+        (50, 10, True),
+        (100, 10, False),
     ],
 )
 def test_use_votes_follows_the_measured_crossovers(K, C, expected):

@@ -35,10 +35,11 @@ from ._kernels import _single_threaded_blas, thread_count
 _CHECK_CELLS = 1 << 20
 # Costs per pair (see use_votes), in multiply-adds of the joint kernel's
 # K-deep products: one multiply-add of the vote kernel's shallow products,
-# and one cell of the joint kernel with one-hot inputs (its logarithm, and
-# the recomputation of the rows that hold zeros).
-_VOTE_MAC_COST = 5
-_ONE_HOT_CELL_COST = 740
+# one of its logarithms (with its share of the sums), and one cell of the
+# joint kernel (its logarithm, clamp and dot product).
+_VOTE_MAC_COST = 2
+_VOTE_LOG_COST = 12
+_JOINT_CELL_COST = 42
 
 
 def one_hot_labels(probs_K_N_C: np.ndarray, idx_n=None) -> np.ndarray | None:
@@ -64,16 +65,19 @@ def one_hot_labels(probs_K_N_C: np.ndarray, idx_n=None) -> np.ndarray | None:
 
 def use_votes(K: int, C: int) -> bool:
     """Whether the vote kernel is the cheaper for one-hot inputs of K members
-    and C classes: ``K**2`` shallow multiply-adds per pair against ``C**2 K``
-    multiply-adds and ``C**2`` cells.
+    and C classes: ``K**2`` shallow multiply-adds and ``K`` logarithms per
+    pair against ``C**2 K`` multiply-adds and ``C**2`` cells.
 
-    The constants were fitted on one core (2026-12-07, one-hot ensembles of
-    600 x 600 samples): for C = 2, 3 and 10 the vote kernel was the faster up
-    to K = 15, 40 and 120 and the slower from K = 20, 50 and 140 (each within
-    a few milliseconds near the crossing); this rule switches at K = 24, 37
-    and 133.
+    The constants were fitted on one core from
+    ``python benchmarks/epig_kernel_parts.py --votes-crossover`` (2026-12-07,
+    one-hot ensembles of 600 x 600 samples, K from 3 to 200): for C = 10 the
+    vote kernel was the faster up to K = 70 and the slower from K = 80; for
+    C = 3 up to K = 7 and the slower from K = 10; for C = 2 the joint kernel
+    was the faster at every K (by a millisecond or two below K = 10). This
+    rule switches at K = 73 for C = 10, 14 for C = 3 and 8 for C = 2.
     """
-    return _VOTE_MAC_COST * K * K < C * C * (K + _ONE_HOT_CELL_COST)
+    votes = _VOTE_MAC_COST * K * K + _VOTE_LOG_COST * K
+    return votes < C * C * (K + _JOINT_CELL_COST)
 
 
 def vote_joint_sums(
