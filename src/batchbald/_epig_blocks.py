@@ -21,18 +21,21 @@ import numpy as np
 _CHECK_CELLS = 1 << 19
 
 
+def sample_blocks(probs_K_N_C, idx_n=None, cells: int = _CHECK_CELLS):
+    """``(start, block)`` over the samples ``idx_n`` (None: all), about
+    ``cells`` numbers at a time, each block a numpy array (K, b, C)."""
+    K, N, C = probs_K_N_C.shape
+    n = N if idx_n is None else len(idx_n)
+    step = max(1, cells // max(1, K * C))
+    for a in range(0, n, step):
+        part = slice(a, a + step) if idx_n is None else idx_n[a : a + step]
+        yield a, np.asarray(probs_K_N_C[:, part])
+
+
 def has_zero(probs_K_N_C, idx_n=None) -> bool:
     """Whether the samples ``idx_n`` (None: all) hold a zero probability,
     read a block of samples at a time."""
-    K, N, C = probs_K_N_C.shape
-    n = N if idx_n is None else len(idx_n)
-    step = max(1, _CHECK_CELLS // (K * C))
-    for a in range(0, n, step):
-        b = min(n, a + step)
-        part = probs_K_N_C[:, a:b] if idx_n is None else probs_K_N_C[:, idx_n[a:b]]
-        if not np.all(np.asarray(part)):
-            return True
-    return False
+    return any(not np.all(block) for _, block in sample_blocks(probs_K_N_C, idx_n))
 
 
 def run_blocks(task, n_blocks: int, n_threads: int, make_state) -> None:

@@ -50,16 +50,13 @@ def one_hot_labels(probs_K_N_C: np.ndarray, idx_n=None) -> np.ndarray | None:
     K, N, C = probs_K_N_C.shape
     n = N if idx_n is None else len(idx_n)
     labels = np.empty((K, n), dtype=np.uint8 if C <= 256 else np.int32)
-    step = max(1, _CHECK_CELLS // max(1, K * C))
-    for a in range(0, n, step):
-        part = slice(a, a + step) if idx_n is None else idx_n[a : a + step]
-        block = np.asarray(probs_K_N_C[:, part])
+    for a, block in _epig_blocks.sample_blocks(probs_K_N_C, idx_n, _CHECK_CELLS):
         ones = block == 1
         if not (
             np.all(ones | (block == 0)) and np.all(np.count_nonzero(ones, -1) == 1)
         ):
             return None
-        labels[:, a : a + step] = np.argmax(ones, axis=-1)
+        labels[:, a : a + block.shape[1]] = np.argmax(ones, axis=-1)
     return labels
 
 
